@@ -1,0 +1,73 @@
+// Package exporters defines what every exporter implements. Each exporter
+// lives in its own subpackage (stdout, fluent, prometheus) and imports only
+// this package and record.
+package exporters
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Exporter delivers batches of records somewhere.
+//
+// Export returns nil only once the batch is safe: acknowledged by the peer,
+// fsynced into the exporter's own spool, or written. A plain error means "not
+// safe, retry the same batch"; an error wrapped with Permanent means the batch
+// was counted and dropped and must not be retried. The pipeline calls Export
+// from one goroutine per exporter, in order, and never mutates a batch after
+// handing it over. Export must honour ctx and return when it is done.
+//
+// Close flushes what the exporter still holds within ctx's deadline and
+// releases its resources.
+type Exporter interface {
+	Name() string
+	Export(ctx context.Context, batch record.Batch) error
+	Close(ctx context.Context) error
+}
+
+// Deps carries what the composition root gives every exporter.
+type Deps struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // the project's own registry, never the global one
+	Now        func() time.Time
+}
+
+// WithDefaults fills unset dependencies so tests can pass a zero Deps.
+func (d Deps) WithDefaults() Deps {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Registerer == nil {
+		d.Registerer = prometheus.NewRegistry()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d
+}
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as final: the batch was dropped (and counted by the
+// exporter) and retrying cannot help.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
+// IsPermanent reports whether err, or an error it wraps, was made by Permanent.
+func IsPermanent(err error) bool {
+	var p permanentError
+	return errors.As(err, &p)
+}

@@ -1,0 +1,114 @@
+package record
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestAppendJSON(t *testing.T) {
+	ts := time.Date(2026, 11, 23, 20, 31, 2, 123000000, time.UTC)
+	obs := time.Date(2026, 11, 23, 20, 31, 2, 201000000, time.FixedZone("X", 3600))
+	tests := []struct {
+		name string
+		rec  Record
+		want string
+	}{
+		{
+			name: "contract example",
+			rec: Record{
+				Time: ts, ObservedTime: obs, Severity: SeverityError, Message: "db down", Format: "json",
+				Source: "app", Path: "/var/log/app/app.log", Stream: "stdout",
+				Fields: []Field{
+					{Key: "user", Value: StringValue("bob")},
+					{Key: "http", Value: ObjectValue([]Field{{Key: "status", Value: IntValue(500)}})},
+				},
+			},
+			want: `{"time":"2026-11-23T20:31:02.123Z","observed_time":"2026-11-23T19:31:02.201Z","level":"error","severity":17,"message":"db down","format":"json","source":"app","path":"/var/log/app/app.log","stream":"stdout","fields":{"user":"bob","http":{"status":500}}}`,
+		},
+		{
+			name: "minimal record omits optional keys",
+			rec:  Record{ObservedTime: ts, Message: ""},
+			want: `{"observed_time":"2026-11-23T20:31:02.123Z","message":""}`,
+		},
+		{
+			name: "escapes, invalid utf8, truncation and kubernetes",
+			rec: Record{ObservedTime: ts, Message: "a\"b\\c\n\x01\xff€", Truncated: true, Severity: 10,
+				Kubernetes: &Kubernetes{Namespace: "ns", Pod: "p", Container: "c"}},
+			want: `{"observed_time":"2026-11-23T20:31:02.123Z","level":"info","severity":10,"message":"a\"b\\c\n\u0001�€","kubernetes":{"namespace":"ns","pod":"p","container":"c"},"truncated":true}`,
+		},
+		{
+			name: "value kinds",
+			rec: Record{ObservedTime: ts, Fields: []Field{
+				{Key: "f", Value: FloatValue(1.5)}, {Key: "big", Value: FloatValue(1e21)}, {Key: "b", Value: BoolValue(true)},
+				{Key: "n", Value: NullValue()}, {Key: "a", Value: ArrayValue([]Value{IntValue(-1), StringValue("x")})},
+			}},
+			want: `{"observed_time":"2026-11-23T20:31:02.123Z","message":"","fields":{"f":1.5,"big":1e+21,"b":true,"n":null,"a":[-1,"x"]}}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := string(tt.rec.AppendJSON(nil))
+			if got != tt.want {
+				t.Fatalf("got\n%s\nwant\n%s", got, tt.want)
+			}
+			if !json.Valid([]byte(got)) {
+				t.Fatalf("invalid JSON: %s", got)
+			}
+			var back Record
+			if err := json.Unmarshal([]byte(got), &back); err != nil {
+				t.Fatal(err)
+			}
+			if again := string(back.AppendJSON(nil)); again != got {
+				t.Fatalf("round trip changed the record:\n%s\n%s", again, got)
+			}
+		})
+	}
+}
+
+func TestSeverityLevels(t *testing.T) {
+	tests := []struct {
+		sev  Severity
+		want string
+	}{{0, ""}, {1, "trace"}, {4, "trace"}, {5, "debug"}, {9, "info"}, {12, "info"}, {13, "warn"}, {17, "error"}, {21, "fatal"}, {24, "fatal"}, {30, "fatal"}}
+	for _, tt := range tests {
+		if got := tt.sev.Level().String(); got != tt.want {
+			t.Errorf("Severity(%d).Level() = %q, want %q", tt.sev, got, tt.want)
+		}
+	}
+	for _, l := range Levels {
+		if l.Severity().Level() != l {
+			t.Errorf("level %s does not round-trip through its severity", l)
+		}
+		if back, ok := LevelFromString(l.String()); !ok || back != l {
+			t.Errorf("LevelFromString(%q) = %v, %v", l, back, ok)
+		}
+	}
+}
+
+func TestLookup(t *testing.T) {
+	r := Record{Fields: []Field{
+		{Key: "http", Value: ObjectValue([]Field{{Key: "status", Value: IntValue(503)}})},
+		{Key: "req.id", Value: StringValue("abc")},
+	}}
+	for path, want := range map[string]string{"http.status": "503", "req.id": "abc", "http": `{"status":503}`} {
+		v, ok := r.Lookup(path)
+		if !ok || v.String() != want {
+			t.Errorf("Lookup(%q) = %q, %v; want %q", path, v.String(), ok, want)
+		}
+	}
+	if _, ok := r.Lookup("http.missing"); ok {
+		t.Error("Lookup of a missing nested key succeeded")
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := Record{Time: time.Now(), ObservedTime: time.Now(), Severity: SeverityInfo, Message: "request served in 12ms",
+		Format: "logfmt", Source: "app", Path: "/var/log/app/app.log",
+		Fields: []Field{{Key: "method", Value: StringValue("GET")}, {Key: "status", Value: StringValue("200")}}}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = r.AppendJSON(buf[:0])
+	}
+}
