@@ -1,0 +1,422 @@
+// Package collector is the daemon and composition root: it builds sources,
+// the pipeline and exporters from the config, serves HTTP, keeps checkpoints
+// and runs the lifecycle (start, reload, graceful stop).
+package collector
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/exporters/fluent"
+	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
+	"github.com/obsadapter/obsadapter/exporters/stdout"
+	"github.com/obsadapter/obsadapter/procinfo"
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Options are what the CLI hands the collector besides the config.
+type Options struct {
+	Version, Revision string
+	Logger            *slog.Logger
+	Stdin             io.Reader     // read by stdin sources
+	Stdout            io.Writer     // written by the stdout exporter
+	ConfigPath        string        // reloaded on SIGHUP and POST /-/reload; "" = the embedded default
+	Override          func(*Config) // the CLI's flags, applied again to a reloaded config
+}
+
+// Collector runs one configuration until its context ends or every source
+// that can end has ended.
+type Collector struct {
+	cfg     Config
+	opts    Options
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	metrics *selfMetrics
+
+	exporters []exporters.Exporter
+	pipeline  *pipeline
+	procinfo  *procinfo.Provider
+	kube      *record.Kubernetes
+
+	reloadMu sync.Mutex // one reload at a time
+	mu       sync.Mutex
+	sources  []*runningSource
+	restored []checkpointEntry
+	first    bool
+
+	ready      atomic.Bool
+	stopped    chan struct{}
+	procEvents chan record.Record
+}
+
+// source is one running input: it reads until ctx ends (or its input ends)
+// and hands everything it read to the pipeline before returning.
+type source interface {
+	name() string
+	run(ctx context.Context) error
+}
+
+type runningSource struct {
+	cfg    SourceConfig
+	src    source
+	status *sourceStatus
+	cancel context.CancelFunc
+	done   chan struct{}
+	finite bool // stdin, exec: the adapter ends when all of these have ended
+}
+
+// sourceDeps is what the collector gives each source.
+type sourceDeps struct {
+	logger        *slog.Logger
+	metrics       *selfMetrics
+	now           func() time.Time
+	out           chan<- *batch
+	status        *sourceStatus
+	batchRecords  int
+	kubernetes    *record.Kubernetes
+	exposeSamples bool
+}
+
+// New builds the collector: exporters and the pipeline are created here, so
+// a config they reject fails before anything runs.
+func New(cfg Config, opts Options) (*Collector, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Stdin == nil {
+		opts.Stdin = os.Stdin
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	c := &Collector{cfg: cfg, opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), stopped: make(chan struct{}), procEvents: make(chan record.Record, 1024)}
+	c.metrics = newSelfMetrics(c.reg)
+	c.kube = kubernetesMeta(cfg.Kubernetes)
+	promexp.RegisterBuildInfo(c.reg, opts.Version, opts.Revision)
+	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Now: time.Now}
+	if cfg.Exporters.Stdout.Enabled {
+		c.exporters = append(c.exporters, stdout.New(opts.Stdout))
+	}
+	if cfg.Exporters.Prometheus.Enabled {
+		e, err := promexp.New(cfg.Exporters.Prometheus, deps)
+		if err != nil {
+			return nil, fmt.Errorf("exporters.prometheus: %w", err)
+		}
+		c.exporters = append(c.exporters, e)
+	}
+	if cfg.Exporters.Fluent.Enabled {
+		e, err := fluent.New(cfg.Exporters.Fluent, fluent.Deps{Deps: deps, StateDir: cfg.StateDir})
+		if err != nil {
+			c.closeExporters(context.Background())
+			return nil, fmt.Errorf("exporters.fluent: %w", err)
+		}
+		c.exporters = append(c.exporters, e)
+	}
+	c.pipeline = newPipeline(cfg.Pipeline, c.exporters, c.metrics, c.logger)
+	if cfg.Procinfo.Enabled {
+		p, err := procinfo.New(cfg.Procinfo, procinfo.Deps{Logger: c.logger, Registerer: c.reg, Now: time.Now, Sink: c.procinfoSink})
+		if err != nil {
+			c.closeExporters(context.Background())
+			return nil, fmt.Errorf("procinfo: %w", err)
+		}
+		c.procinfo = p
+	}
+	return c, nil
+}
+
+// Registry is the collector's own Prometheus registry (never the global one).
+func (c *Collector) Registry() *prometheus.Registry { return c.reg }
+
+func kubernetesMeta(k KubernetesConfig) *record.Kubernetes {
+	pick := func(v, env string) string {
+		if v != "" {
+			return v
+		}
+		return os.Getenv(env)
+	}
+	m := &record.Kubernetes{
+		Namespace: pick(k.Namespace, "POD_NAMESPACE"),
+		Pod:       pick(k.Pod, "POD_NAME"),
+		Node:      pick(k.Node, "NODE_NAME"),
+	}
+	if *m == (record.Kubernetes{}) {
+		return nil
+	}
+	return m
+}
+
+// Run starts everything and blocks until ctx ends (then stops gracefully) or
+// every finite source has ended (then drains and returns nil).
+func (c *Collector) Run(ctx context.Context) error {
+	entries, exists, err := loadCheckpoints(c.cfg.StateDir)
+	if err != nil {
+		c.logger.Error("ignoring the checkpoint file", "err", err)
+	}
+	c.restored, c.first = entries, !exists
+
+	srv, err := c.startHTTP()
+	if err != nil {
+		c.closeExporters(context.Background())
+		return err
+	}
+	exportCtx, cancelExport := context.WithCancel(context.Background())
+	defer cancelExport()
+	pipelineDone := make(chan struct{})
+	go func() { c.pipeline.run(exportCtx); close(pipelineDone) }()
+
+	procCtx, cancelProc := context.WithCancel(context.Background())
+	procDone := c.startProcinfo(procCtx)
+
+	for _, sc := range c.cfg.Sources {
+		c.startSourceAt(sc, c.first)
+	}
+	ckptCtx, cancelCkpt := context.WithCancel(context.Background())
+	ckptDone := make(chan struct{})
+	go func() { c.checkpointLoop(ckptCtx); close(ckptDone) }()
+	c.ready.Store(true)
+	c.logger.Info("obsadapter running", "sources", len(c.cfg.Sources), "exporters", len(c.exporters), "listen", c.cfg.HTTP.Listen)
+
+	select {
+	case <-ctx.Done():
+		c.ready.Store(false)
+		if g := c.cfg.Shutdown.GracePeriod; g > 0 {
+			c.logger.Info("stopping: still reading for the grace period", "grace_period", g)
+			c.waitFinite(time.After(g))
+		}
+	case <-c.allFiniteEnded():
+		c.ready.Store(false)
+		c.logger.Info("every input has ended; draining")
+	}
+
+	// Sources first, so everything they read reaches the pipeline; then the
+	// pipeline drains within the deadline; then the final checkpoint.
+	c.stopSources()
+	cancelProc()
+	<-procDone
+	close(c.pipeline.in)
+	drain := time.NewTimer(c.cfg.Shutdown.DrainTimeout)
+	select {
+	case <-pipelineDone:
+		drain.Stop()
+	case <-drain.C:
+		c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
+		cancelExport()
+		<-pipelineDone
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
+	c.closeExporters(closeCtx)
+	cancelClose()
+	cancelCkpt()
+	<-ckptDone
+	c.writeCheckpoints()
+	for _, r := range c.pipeline.runners {
+		if n := r.undelivered.Load(); n > 0 {
+			c.logger.Error("records not delivered at shutdown; file sources re-read them after a restart", "exporter", r.exp.Name(), "records", n)
+		}
+	}
+	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 2*time.Second)
+	srv.shutdown(shutdownCtx)
+	cancelShutdown()
+	close(c.stopped)
+	c.logger.Info("obsadapter stopped")
+	return nil
+}
+
+func (c *Collector) closeExporters(ctx context.Context) {
+	for _, e := range c.exporters {
+		if err := e.Close(ctx); err != nil {
+			c.logger.Error("closing exporter", "exporter", e.Name(), "err", err)
+		}
+	}
+}
+
+// startSourceAt builds and starts one source; fresh says whether start_at
+// applies (the first start with no checkpoint, or a source new in a reload).
+// Callers hold no lock.
+func (c *Collector) startSourceAt(sc SourceConfig, fresh bool) {
+	status := newSourceStatus(sc.Name, sc.Type)
+	deps := sourceDeps{
+		logger: c.logger, metrics: c.metrics, now: time.Now, out: c.pipeline.in, status: status,
+		batchRecords: c.cfg.Pipeline.BatchRecords, kubernetes: c.kube, exposeSamples: c.cfg.HTTP.ExposeSamples,
+	}
+	var src source
+	finite := false
+	switch sc.Type {
+	case "file":
+		restored := c.takeRestored(sc.Name)
+		src = newFileSource(sc, deps, restored, fresh && len(restored) == 0)
+	case "pod":
+		restored := c.takeRestored(sc.Name)
+		src = newPodSource(sc, deps, c.cfg.Kubernetes, restored, fresh && len(restored) == 0)
+	case "stdin":
+		src, finite = &stdinSource{cfg: sc, deps: deps, in: c.opts.Stdin}, true
+	case "exec":
+		src, finite = &execSource{cfg: sc, deps: deps}, true
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	rs := &runningSource{cfg: sc, src: src, status: status, cancel: cancel, done: make(chan struct{}), finite: finite}
+	go func() {
+		defer close(rs.done)
+		if err := src.run(ctx); err != nil {
+			c.logger.Error("source stopped", "source", sc.Name, "err", err)
+		}
+		status.mu.Lock()
+		status.ended = true
+		status.mu.Unlock()
+	}()
+	c.mu.Lock()
+	c.sources = append(c.sources, rs)
+	c.mu.Unlock()
+}
+
+func (c *Collector) takeRestored(source string) []checkpointEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var mine, rest []checkpointEntry
+	for _, e := range c.restored {
+		if e.Source == source {
+			mine = append(mine, e)
+		} else {
+			rest = append(rest, e)
+		}
+	}
+	c.restored = rest
+	return mine
+}
+
+func (c *Collector) stopSources() {
+	c.mu.Lock()
+	srcs := c.sources
+	c.mu.Unlock()
+	for _, s := range srcs {
+		s.cancel()
+	}
+	for _, s := range srcs {
+		<-s.done
+	}
+}
+
+// allFiniteEnded is closed when every stdin and exec source has ended; with
+// none configured it never is (file sources follow their files forever).
+func (c *Collector) allFiniteEnded() <-chan struct{} {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	var finite []*runningSource
+	for _, s := range c.sources {
+		if s.finite {
+			finite = append(finite, s)
+		}
+	}
+	c.mu.Unlock()
+	if len(finite) == 0 {
+		return ch
+	}
+	go func() {
+		for _, s := range finite {
+			<-s.done
+		}
+		close(ch)
+	}()
+	return ch
+}
+
+// waitFinite waits for the grace period, or less when every source that can
+// end has already ended.
+func (c *Collector) waitFinite(grace <-chan time.Time) {
+	select {
+	case <-grace:
+	case <-c.allFiniteEnded():
+	}
+}
+
+// procinfoSink turns process lifecycle events into records on the pipeline.
+// It never blocks procinfo: when the small queue is full the event is counted
+// and dropped.
+func (c *Collector) procinfoSink(r record.Record) {
+	select {
+	case c.procEvents <- r:
+	default:
+		c.metrics.recordsDropped.WithLabelValues("procinfo", "buffer_full").Inc()
+	}
+}
+
+func (c *Collector) startProcinfo(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if c.procinfo == nil {
+		close(done)
+		return done
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); c.procinfo.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case r := <-c.procEvents:
+				recs := record.Batch{r}
+				for len(recs) < 256 {
+					select {
+					case r := <-c.procEvents:
+						recs = append(recs, r)
+						continue
+					default:
+					}
+					break
+				}
+				c.pipeline.in <- &batch{records: recs, source: "procinfo"}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(done) }()
+	return done
+}
+
+func (c *Collector) checkpointLoop(ctx context.Context) {
+	if c.cfg.StateDir == "" {
+		return
+	}
+	t := time.NewTicker(c.cfg.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.writeCheckpoints()
+		}
+	}
+}
+
+func (c *Collector) writeCheckpoints() {
+	if c.cfg.StateDir == "" {
+		return
+	}
+	c.mu.Lock()
+	var entries []checkpointEntry
+	for _, s := range c.sources {
+		entries = append(entries, s.status.checkpoints()...)
+	}
+	entries = append(entries, c.restored...) // sources removed by a reload keep theirs until they return
+	c.mu.Unlock()
+	if err := writeCheckpoints(c.cfg.StateDir, entries); err != nil {
+		c.metrics.checkpointWrites.WithLabelValues("error").Inc()
+		c.logger.Error("writing checkpoints", "err", err)
+		return
+	}
+	c.metrics.checkpointWrites.WithLabelValues("success").Inc()
+}

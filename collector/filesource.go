@@ -1,0 +1,646 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/obsadapter/obsadapter/parsers"
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// fingerprintSize is how many of a file's first bytes identify its content,
+// next to device and inode (as the OpenTelemetry file consumer does).
+const fingerprintSize = 1024
+
+// minCopyFingerprint is the shortest prefix trusted to say that a file with a
+// new inode is a copy of one already read: shorter prefixes are too likely to
+// be shared by unrelated files, and a wrong match would skip lines.
+const minCopyFingerprint = 64
+
+// perFileReadBudget bounds how much one file is read in one pass, so many
+// busy files share the source fairly and batches keep flowing.
+const perFileReadBudget = 4 << 20
+
+type devIno struct{ dev, ino uint64 }
+
+// fileSource tails the files matching a source's globs: new files are found
+// by rescanning, every open file is read to its end on each pass, rotated and
+// deleted files are drained before they are let go, and the offsets of what
+// every exporter has acknowledged are what the checkpoint keeps.
+type fileSource struct {
+	cfg    SourceConfig
+	deps   sourceDeps
+	meta   func(path string) parsers.Meta
+	globs  func() []string        // include patterns (the pod source computes its own)
+	accept func(path string) bool // a further filter on matches (the pod source's containers)
+
+	waker      waker
+	firstStart bool // no checkpoint existed: start_at applies to files found by the first scan
+	scanned    bool
+	nextScan   time.Time
+
+	files    map[devIno]*tailedFile
+	retired  []*fileTrack      // closed files whose last marks are still in flight
+	restored []checkpointEntry // this source's checkpoint entries not yet matched to a file
+	recent   []contentMark     // contents that were truncated away, for copytruncate copies
+	touched  []*tailedFile     // files with lines in the batch being built
+	recs     record.Batch
+	stats    map[*parsers.Stream]parsers.Stats
+	gen      uint64
+}
+
+// tailedFile is one open file being read.
+type tailedFile struct {
+	f         *os.File
+	key       devIno
+	track     *fileTrack
+	fr        *framer
+	stream    *parsers.Stream
+	accounted int64 // offset below which every line's records were handed to a batch
+	inBatch   bool
+	rotated   bool // no longer found under any matching path: drain, then close
+	idleSince time.Time
+	lastSize  int64
+}
+
+// contentMark remembers a file's first bytes and how far it was read, after
+// the file was truncated, so a copy of it can continue where reading stopped.
+type contentMark struct {
+	dev    uint64
+	fp     []byte
+	offset int64
+	at     time.Time
+}
+
+func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
+	s := &fileSource{
+		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
+		files: map[devIno]*tailedFile{}, stats: map[*parsers.Stream]parsers.Stats{},
+	}
+	s.globs = func() []string { return cfg.Include }
+	s.meta = func(path string) parsers.Meta {
+		return parsers.Meta{Source: cfg.Name, Path: path, Kubernetes: deps.kubernetes}
+	}
+	return s
+}
+
+func (s *fileSource) name() string { return s.cfg.Name }
+
+// run tails until ctx ends, then reads what is left, flushes held records and
+// hands over the last batch.
+func (s *fileSource) run(ctx context.Context) error {
+	if s.waker == nil {
+		s.waker = newFSWaker(s.deps.logger)
+	}
+	defer s.waker.Close()
+	s.drainOrphans(s.deps.now())
+	for {
+		s.pass(s.deps.now())
+		if ctx.Err() != nil {
+			break
+		}
+		wait := s.cfg.PollInterval
+		if d, ok := s.nextDeadline(); ok {
+			wait = min(wait, max(d.Sub(s.deps.now()), time.Millisecond))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+		case <-s.waker.C():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	s.finish(s.deps.now())
+	return nil
+}
+
+// nextDeadline is the earliest time something must happen without input: a
+// held multiline record timing out, or a rotated file's wait ending.
+func (s *fileSource) nextDeadline() (time.Time, bool) {
+	var first time.Time
+	for _, tf := range s.files {
+		if d, ok := tf.stream.Deadline(); ok && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+		if tf.rotated {
+			if d := tf.idleSince.Add(s.cfg.RotateWait); first.IsZero() || d.Before(first) {
+				first = d
+			}
+		}
+	}
+	return first, !first.IsZero()
+}
+
+// pass is one step of the tailer: rescan when due, read every file, flush
+// what timed out, let go of drained rotated files, hand over the batch.
+// Tests drive it directly with their own clock.
+func (s *fileSource) pass(now time.Time) {
+	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() {
+		s.scan(now)
+		s.scanned = true
+		s.nextScan = now.Add(s.cfg.PollInterval)
+	}
+	for _, tf := range s.files {
+		s.readFile(tf, now)
+	}
+	for _, tf := range s.files {
+		s.add(tf, tf.stream.Flush(now))
+		if tf.rotated && !now.Before(tf.idleSince.Add(s.cfg.RotateWait)) {
+			s.closeFile(tf, now)
+		}
+	}
+	s.send()
+	s.publish()
+}
+
+// finish is the last pass at shutdown: everything readable is read and every
+// held record flushed, so a pod's last lines are delivered.
+func (s *fileSource) finish(now time.Time) {
+	for _, tf := range s.files {
+		s.readFile(tf, now)
+		s.add(tf, tf.stream.FlushAll(now))
+	}
+	s.send()
+	for _, tf := range s.files {
+		tf.f.Close()
+	}
+	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(0)
+	s.publish()
+}
+
+// scan matches the globs, opens new files and notices files that are no
+// longer under any matching path (renamed away or deleted).
+func (s *fileSource) scan(now time.Time) {
+	seen := map[devIno]bool{}
+	for _, path := range s.matches() {
+		st, err := os.Stat(path)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		key := keyOf(st)
+		if seen[key] {
+			continue // the same file under a second matching name (symlink, hard link)
+		}
+		seen[key] = true
+		if tf := s.files[key]; tf != nil {
+			if tf.track.pathNow() != path {
+				tf.track.setPath(path)
+			}
+			if tf.rotated { // back under a matching name, e.g. renamed to app.log.1 with an app.log* glob
+				tf.rotated = false
+			}
+			continue
+		}
+		s.open(path, now)
+	}
+	for key, tf := range s.files {
+		if seen[key] || tf.rotated {
+			continue
+		}
+		tf.rotated, tf.idleSince = true, now
+		kind := "rename"
+		if st, err := tf.f.Stat(); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink == 0 {
+				kind = "delete"
+			}
+		}
+		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
+	}
+	s.firstStart = false // start_at applies to the first scan only
+	for _, tf := range s.files {
+		s.checkTruncation(tf, now)
+	}
+	s.watchDirs()
+}
+
+func (s *fileSource) matches() []string {
+	var out []string
+	for _, g := range s.globs() {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			continue // validated at config time
+		}
+	next:
+		for _, path := range m {
+			if s.accept != nil && !s.accept(path) {
+				continue
+			}
+			for _, ex := range s.cfg.Exclude {
+				if ok, _ := filepath.Match(ex, path); ok {
+					continue next
+				}
+				if ok, _ := filepath.Match(ex, filepath.Base(path)); ok {
+					continue next
+				}
+			}
+			out = append(out, path)
+		}
+	}
+	return out
+}
+
+// watchDirs asks the waker to watch the directories that can hold matches:
+// each glob's fixed directory prefix and the directory of each open file.
+func (s *fileSource) watchDirs() {
+	for _, g := range s.globs() {
+		s.waker.Watch(staticDir(g))
+	}
+	for _, tf := range s.files {
+		s.waker.Watch(filepath.Dir(tf.track.pathNow()))
+	}
+}
+
+// staticDir is the longest directory prefix of a glob without wildcards.
+func staticDir(glob string) string {
+	dir := filepath.Dir(glob)
+	for strings.ContainsAny(dir, "*?[\\") {
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
+func keyOf(st fs.FileInfo) devIno {
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		return devIno{uint64(sys.Dev), sys.Ino}
+	}
+	return devIno{}
+}
+
+func readPrefix(f *os.File) []byte {
+	buf := make([]byte, fingerprintSize)
+	n, _ := f.ReadAt(buf, 0)
+	return buf[:n]
+}
+
+// open starts tailing a newly matched file, deciding where to start: at its
+// checkpoint, where an identical file stopped (a copy), at its end on the very
+// first start with start_at: end, or else at its beginning.
+func (s *fileSource) open(path string, now time.Time) {
+	f, err := os.Open(path)
+	if err != nil {
+		s.sourceError("open", path, err)
+		return
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		s.sourceError("stat", path, err)
+		return
+	}
+	key, size, fp := keyOf(st), st.Size(), readPrefix(f)
+	offset, how := s.startOffset(key, size, fp)
+	if how == "copy" {
+		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "copy").Inc()
+	}
+	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", path, "offset", offset, "start", how)
+	s.startFile(f, key, path, fp, offset, now)
+}
+
+func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, offset int64, now time.Time) *tailedFile {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		s.sourceError("seek", path, err)
+	}
+	s.gen++
+	h := fnv.New64a()
+	h.Write(fp)
+	fmt.Fprint(h, s.gen)
+	track := &fileTrack{
+		source: s.cfg.Name, id: record.FileID{Dev: key.dev, Ino: key.ino, Fingerprint: h.Sum64()},
+		path: path, fp: fp, acked: offset,
+	}
+	track.read.Store(offset)
+	stream, err := parsers.NewStream(s.cfg.Config, s.meta(path))
+	if err != nil { // the config was validated; this is a bug, not input
+		panic(fmt.Sprintf("parsers.NewStream with a validated config: %v", err))
+	}
+	tf := &tailedFile{f: f, key: key, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
+	s.files[key] = tf
+	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
+	return tf
+}
+
+func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, string) {
+	for i, e := range s.restored {
+		if e.Dev != key.dev || e.Ino != key.ino {
+			continue
+		}
+		s.restored = append(s.restored[:i], s.restored[i+1:]...)
+		if !bytes.HasPrefix(fp, e.FP) {
+			return 0, "inode reused"
+		}
+		if e.Offset > size {
+			s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
+			return 0, "truncated while stopped"
+		}
+		return e.Offset, "checkpoint"
+	}
+	if off, ok := s.copyOf(key, size, fp); ok {
+		return off, "copy"
+	}
+	if s.firstStart && s.cfg.StartAt == "end" {
+		return size, "end"
+	}
+	return 0, "beginning"
+}
+
+// copyOf finds a file already read whose first bytes this file starts with:
+// a copytruncate copy, or a file moved while we were stopped. It continues
+// where that file's reading stopped, so nothing is read twice.
+func (s *fileSource) copyOf(key devIno, size int64, fp []byte) (int64, bool) {
+	match := func(dev uint64, old []byte, offset int64) bool {
+		return dev == key.dev && len(old) >= minCopyFingerprint && bytes.HasPrefix(fp, old) && size >= offset
+	}
+	for _, tf := range s.files {
+		if r := tf.track.read.Load(); match(tf.key.dev, tf.track.fpNow(), r) {
+			return r, true
+		}
+	}
+	for i := len(s.recent) - 1; i >= 0; i-- {
+		if c := s.recent[i]; match(c.dev, c.fp, c.offset) {
+			s.recent = append(s.recent[:i], s.recent[i+1:]...)
+			return c.offset, true
+		}
+	}
+	for i, e := range s.restored {
+		if match(e.Dev, e.FP, e.Offset) {
+			s.restored = append(s.restored[:i], s.restored[i+1:]...)
+			return e.Offset, true
+		}
+	}
+	return 0, false
+}
+
+// checkTruncation notices copytruncate: the file is shorter than what was
+// read, or its first bytes changed (truncated and rewritten past the old
+// offset between two looks). Reading restarts at 0 under a new identity.
+func (s *fileSource) checkTruncation(tf *tailedFile, now time.Time) {
+	st, err := tf.f.Stat()
+	if err != nil {
+		return
+	}
+	size := st.Size()
+	tf.track.size.Store(size)
+	read := tf.fr.pos
+	truncated := size < read
+	if !truncated && size != tf.lastSize {
+		old := tf.track.fpNow()
+		cur := readPrefix(tf.f)
+		if !bytes.HasPrefix(cur, old) {
+			truncated = true
+		} else if len(cur) > len(old) {
+			tf.track.setFP(cur)
+		}
+	}
+	tf.lastSize = size
+	if !truncated {
+		return
+	}
+	s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
+	s.deps.logger.Info("file truncated, reading it again from the start", "source", s.cfg.Name, "path", tf.track.pathNow(), "was_read_to", read, "size", size)
+	s.recent = append(s.recent, contentMark{dev: tf.key.dev, fp: tf.track.fpNow(), offset: read, at: now})
+	if len(s.recent) > 16 {
+		s.recent = s.recent[1:]
+	}
+	s.add(tf, tf.stream.FlushAll(now))
+	s.retire(tf)
+	delete(s.files, tf.key)
+	s.startFile(tf.f, tf.key, tf.track.pathNow(), readPrefix(tf.f), 0, now)
+}
+
+// readFile reads the file from where it stopped to its current end (within
+// the per-pass budget) and feeds every complete line to its stream.
+func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
+	start := tf.fr.pos
+	for tf.fr.pos-start < perFileReadBudget {
+		for {
+			line, end, truncated, ok := tf.fr.next()
+			if !ok {
+				break
+			}
+			s.feed(tf, line, end, truncated, now)
+		}
+		n, err := tf.fr.fill(tf.f)
+		if n == 0 || err != nil {
+			if err != nil && !errors.Is(err, io.EOF) {
+				s.sourceError("read", tf.track.pathNow(), err)
+			}
+			break
+		}
+	}
+	if n := tf.fr.pos - start; n > 0 {
+		s.deps.metrics.bytesRead.WithLabelValues(s.cfg.Name).Add(float64(n))
+		tf.track.read.Store(tf.fr.pos)
+		tf.track.size.Store(max(tf.track.size.Load(), tf.fr.pos))
+		tf.idleSince = now
+	}
+}
+
+func (s *fileSource) feed(tf *tailedFile, line []byte, end int64, truncated bool, now time.Time) {
+	recs := tf.stream.Feed(line, record.Position{File: tf.track.id, Offset: end}, truncated, now)
+	tf.accounted = end
+	if r, held := tf.stream.Resume(); held {
+		tf.accounted = r.Offset
+	}
+	if !tf.inBatch {
+		tf.inBatch = true
+		s.touched = append(s.touched, tf)
+	}
+	s.addRecords(recs)
+}
+
+// add hands records flushed out of a stream (timeouts, EOF) to the batch.
+func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
+	if len(recs) == 0 {
+		return
+	}
+	tf.accounted = tf.fr.last
+	if r, held := tf.stream.Resume(); held {
+		tf.accounted = r.Offset
+	}
+	if !tf.inBatch {
+		tf.inBatch = true
+		s.touched = append(s.touched, tf)
+	}
+	s.addRecords(recs)
+}
+
+func (s *fileSource) addRecords(recs []record.Record) {
+	s.deps.status.note(recs, s.deps.exposeSamples)
+	s.recs = append(s.recs, recs...)
+	if len(s.recs) >= s.deps.batchRecords {
+		s.send()
+	}
+}
+
+// send seals the batch: each touched file gets a mark at the offset below
+// which all its lines are in this batch or earlier ones.
+func (s *fileSource) send() {
+	if len(s.touched) == 0 && len(s.recs) == 0 {
+		return
+	}
+	b := &batch{records: s.recs, source: s.cfg.Name}
+	for _, tf := range s.touched {
+		b.marks = append(b.marks, markRef{file: tf.track, seq: tf.track.push(tf.accounted)})
+		tf.inBatch = false
+	}
+	s.touched = s.touched[:0]
+	s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
+	s.countStreams()
+	s.deps.status.setSending(true)
+	s.deps.out <- b // blocks while the pipeline is full: the file is the buffer
+	s.deps.status.setSending(false)
+}
+
+func (s *fileSource) countStreams() {
+	for _, tf := range s.files {
+		s.countStream(tf.stream)
+	}
+}
+
+func (s *fileSource) countStream(st *parsers.Stream) {
+	cur := st.Stats()
+	prev := s.stats[st]
+	m := s.deps.metrics
+	m.linesRead.WithLabelValues(s.cfg.Name).Add(float64(cur.Lines - prev.Lines))
+	if d := cur.ParseFailures - prev.ParseFailures; d > 0 {
+		m.parseFailures.WithLabelValues(s.cfg.Name, s.cfg.Format).Add(float64(d))
+	}
+	if d := cur.Multiline - prev.Multiline; d > 0 {
+		m.multiline.WithLabelValues(s.cfg.Name).Add(float64(d))
+	}
+	s.stats[st] = cur
+}
+
+// closeFile lets go of a rotated or deleted file once it has been drained
+// and stayed idle for rotate_wait; its unterminated last line is complete
+// now, since nobody will write to it under this name again.
+func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
+	s.readFile(tf, now)
+	if line, end, truncated, ok := tf.fr.rest(); ok {
+		s.feed(tf, line, end, truncated, now)
+	}
+	s.add(tf, tf.stream.FlushAll(now))
+	tf.accounted = tf.fr.pos
+	if !tf.inBatch {
+		tf.inBatch = true
+		s.touched = append(s.touched, tf)
+	}
+	s.countStream(tf.stream)
+	delete(s.stats, tf.stream)
+	s.retire(tf)
+	delete(s.files, tf.key)
+	tf.f.Close()
+	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
+	s.deps.logger.Debug("file released", "source", s.cfg.Name, "path", tf.track.pathNow(), "offset", tf.fr.pos)
+}
+
+func (s *fileSource) retire(tf *tailedFile) {
+	tf.track.mu.Lock()
+	tf.track.closed = true
+	tf.track.mu.Unlock()
+	s.retired = append(s.retired, tf.track)
+}
+
+// publish updates what the sources API and the checkpoint writer see. Closed
+// files are dropped once everything read from them is acknowledged.
+func (s *fileSource) publish() {
+	kept := s.retired[:0]
+	for _, t := range s.retired {
+		if snap := t.snapshot(); snap.InFlight > 0 || snap.Acked < snap.Read {
+			kept = append(kept, t)
+		}
+	}
+	s.retired = kept
+	tracks := make([]*fileTrack, 0, len(s.files)+len(s.retired))
+	for _, tf := range s.files {
+		tracks = append(tracks, tf.track)
+	}
+	tracks = append(tracks, s.retired...)
+	st := s.deps.status
+	st.mu.Lock()
+	st.tracks = tracks
+	st.lastPass = s.deps.now()
+	st.mu.Unlock()
+}
+
+// drainOrphans handles files that were rotated while obsadapter was stopped:
+// a checkpointed file no longer under a matching name is looked for by
+// identity in the directories the globs cover, and read from its checkpoint
+// to its end before it is let go.
+func (s *fileSource) drainOrphans(now time.Time) {
+	if len(s.restored) == 0 {
+		return
+	}
+	s.scan(now)
+	dirs := map[string]bool{}
+	for _, g := range s.globs() {
+		if m, _ := filepath.Glob(filepath.Dir(g)); len(m) > 0 {
+			for _, d := range m {
+				dirs[d] = true
+			}
+		}
+	}
+	for _, e := range s.restored {
+		dirs[filepath.Dir(e.Path)] = true
+	}
+	for dir := range dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, de := range entries {
+			if !de.Type().IsRegular() || len(s.restored) == 0 {
+				continue
+			}
+			info, err := de.Info()
+			if err != nil {
+				continue
+			}
+			key := keyOf(info)
+			if s.files[key] != nil {
+				continue
+			}
+			for i, e := range s.restored {
+				if e.Dev != key.dev || e.Ino != key.ino {
+					continue
+				}
+				path := filepath.Join(dir, de.Name())
+				f, err := os.Open(path)
+				if err != nil {
+					s.sourceError("open", path, err)
+					break
+				}
+				fp := readPrefix(f)
+				if !bytes.HasPrefix(fp, e.FP) || e.Offset > info.Size() {
+					f.Close()
+					break
+				}
+				s.restored = append(s.restored[:i], s.restored[i+1:]...)
+				tf := s.startFile(f, key, path, fp, e.Offset, now)
+				tf.rotated = true
+				s.deps.logger.Info("draining a file rotated while stopped", "source", s.cfg.Name, "path", path, "was", e.Path, "offset", e.Offset)
+				break
+			}
+		}
+	}
+	for _, e := range s.restored {
+		s.deps.logger.Warn("checkpointed file not found, its unread end is lost", "source", s.cfg.Name, "path", e.Path, "offset", e.Offset)
+	}
+	s.restored = nil
+}
+
+func (s *fileSource) sourceError(op, path string, err error) {
+	s.deps.metrics.sourceErrors.WithLabelValues(s.cfg.Name).Inc()
+	s.deps.logger.Warn("source error", "source", s.cfg.Name, "op", op, "path", path, "err", err)
+}

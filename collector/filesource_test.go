@@ -1,0 +1,378 @@
+package collector
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// manualWaker never fires: tests step the tailer with pass() themselves.
+type manualWaker struct{}
+
+func (manualWaker) C() <-chan struct{} { return nil }
+func (manualWaker) TakeRescan() bool   { return false }
+func (manualWaker) Watch(string)       {}
+func (manualWaker) Close() error       { return nil }
+
+// tailHarness drives a fileSource on a temp dir with an injected clock and
+// acknowledges every batch, like a pipeline whose exporters all succeed.
+type tailHarness struct {
+	t       *testing.T
+	dir     string
+	cfg     SourceConfig
+	src     *fileSource
+	out     chan *batch
+	now     time.Time
+	metrics *selfMetrics
+	status  *sourceStatus
+	hold    bool     // keep batches unacknowledged
+	held    []*batch // batches not acknowledged yet
+}
+
+func newTailHarness(t *testing.T, dir string, mod func(*SourceConfig)) *tailHarness {
+	t.Helper()
+	cfg := defaultSource()
+	cfg.Name, cfg.Type = "app", "file"
+	cfg.Include = []string{filepath.Join(dir, "*.log")}
+	cfg.StartAt = "beginning"
+	if mod != nil {
+		mod(&cfg)
+	}
+	h := &tailHarness{t: t, dir: dir, cfg: cfg, now: time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)}
+	h.metrics = newSelfMetrics(prometheus.NewRegistry())
+	h.start(nil, true)
+	return h
+}
+
+func (h *tailHarness) start(restored []checkpointEntry, first bool) {
+	h.out = make(chan *batch, 1000)
+	h.status = newSourceStatus(h.cfg.Name, h.cfg.Type)
+	deps := sourceDeps{
+		logger: slog.New(slog.DiscardHandler), metrics: h.metrics, now: func() time.Time { return h.now },
+		out: h.out, status: h.status, batchRecords: 100,
+	}
+	h.src = newFileSource(h.cfg, deps, restored, first)
+	h.src.waker = manualWaker{}
+	h.src.drainOrphans(h.now)
+}
+
+// step runs passes a scan interval apart, past the multiline timeout, and
+// returns the messages of the records delivered.
+func (h *tailHarness) step() []string {
+	h.t.Helper()
+	var got []string
+	for range 2 {
+		h.src.pass(h.now)
+		h.now = h.now.Add(h.cfg.PollInterval + h.cfg.MultilineTimeout)
+		got = append(got, h.collect()...)
+	}
+	return got
+}
+
+func (h *tailHarness) collect() []string {
+	var got []string
+	for {
+		select {
+		case b := <-h.out:
+			for _, r := range b.records {
+				got = append(got, r.Message)
+			}
+			if h.hold {
+				h.held = append(h.held, b)
+			} else {
+				b.finish()
+			}
+		default:
+			return got
+		}
+	}
+}
+
+func (h *tailHarness) stop() []string {
+	h.src.finish(h.now)
+	got := h.collect()
+	return got
+}
+
+func (h *tailHarness) checkpoint() []checkpointEntry { return h.status.checkpoints() }
+
+func appendLines(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, l := range lines {
+		if _, err := io.WriteString(f, l+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func seq(prefix string, from, to int) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf("%s %d", prefix, i))
+	}
+	return out
+}
+
+func expectLines(t *testing.T, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %d lines %q\nwant %d lines %q", len(got), got, len(want), want)
+	}
+}
+
+func TestTailAppends(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, seq("line", 1, 3)...)
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), seq("line", 1, 3))
+	appendLines(t, log, seq("line", 4, 5)...)
+	expectLines(t, h.step(), seq("line", 4, 5))
+	expectLines(t, h.step(), nil)
+}
+
+func TestTailStartAt(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "old.log")
+	appendLines(t, old, "before start")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.StartAt = "end" })
+	expectLines(t, h.step(), nil)
+	appendLines(t, old, "after start")
+	appendLines(t, filepath.Join(dir, "new.log"), "new file line") // appeared later: from its beginning
+	got := h.step()
+	slices.Sort(got)
+	expectLines(t, got, []string{"after start", "new file line"})
+}
+
+func TestTailRenameRotation(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, seq("a", 1, 2)...)
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), seq("a", 1, 2))
+
+	appendLines(t, log, "a 3") // written before the rename, not read yet
+	if err := os.Rename(log, filepath.Join(dir, "app.log.1")); err != nil {
+		t.Fatal(err)
+	}
+	appendLines(t, filepath.Join(dir, "app.log.1"), "a 4") // the app still writes through its old descriptor
+	appendLines(t, log, "b 1")
+	got := h.step()
+	slices.Sort(got)
+	expectLines(t, got, []string{"a 3", "a 4", "b 1"})
+	if n := testutil.ToFloat64(h.metrics.rotations.WithLabelValues("app", "rename")); n != 1 {
+		t.Errorf("rename rotations = %v, want 1", n)
+	}
+	h.now = h.now.Add(h.cfg.RotateWait)
+	expectLines(t, h.step(), nil)
+	if len(h.src.files) != 1 {
+		t.Errorf("the rotated file was not released after rotate_wait: %d files open", len(h.src.files))
+	}
+}
+
+func TestTailRotatedFileUnterminatedLine(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "a 1")
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), []string{"a 1"})
+	f, _ := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	io.WriteString(f, "no newline yet")
+	f.Close()
+	expectLines(t, h.step(), nil) // a live file's partial line waits for its newline
+	os.Rename(log, filepath.Join(dir, "app.log.1"))
+	h.step()
+	h.now = h.now.Add(h.cfg.RotateWait)
+	expectLines(t, h.step(), []string{"no newline yet"}) // complete once the file is let go
+}
+
+func TestTailCopyTruncate(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		globRotate bool // the glob also matches the copy (app.log*)
+	}{
+		{"copy outside the glob", false},
+		{"copy matched by the glob", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			log := filepath.Join(dir, "app.log")
+			h := newTailHarness(t, dir, func(c *SourceConfig) {
+				if tc.globRotate {
+					c.Include = []string{filepath.Join(dir, "app.log*")}
+				}
+			})
+			appendLines(t, log, seq("a", 1, 20)...) // more than minCopyFingerprint bytes
+			expectLines(t, h.step(), seq("a", 1, 20))
+			appendLines(t, log, "a 21")
+			data, _ := os.ReadFile(log)
+			os.WriteFile(filepath.Join(dir, "app.log.1"), data, 0o644)
+			os.Truncate(log, 0)
+			appendLines(t, log, "b 1")
+			got := h.step()
+			want := []string{"b 1"}
+			if tc.globRotate { // the copy is recognised and continued: a 21 is not lost, nothing is repeated
+				want = []string{"a 21", "b 1"}
+			}
+			slices.Sort(got)
+			expectLines(t, got, want)
+			if n := testutil.ToFloat64(h.metrics.rotations.WithLabelValues("app", "truncate")); n != 1 {
+				t.Errorf("truncations = %v, want 1", n)
+			}
+		})
+	}
+}
+
+func TestTailTruncatedAndRegrown(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "first content line")
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), []string{"first content line"})
+	// truncated and rewritten past the old offset between two looks: only the
+	// changed first bytes show it
+	os.WriteFile(log, []byte("other content, longer than before\n"), 0o644)
+	expectLines(t, h.step(), []string{"other content, longer than before"})
+}
+
+func TestTailDeleteAndRecreate(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "a 1")
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), []string{"a 1"})
+	f, _ := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	os.Remove(log)
+	io.WriteString(f, "a 2\n") // written to the deleted file through an open descriptor
+	f.Close()
+	appendLines(t, log, "b 1")
+	got := h.step()
+	slices.Sort(got)
+	expectLines(t, got, []string{"a 2", "b 1"})
+	if n := testutil.ToFloat64(h.metrics.rotations.WithLabelValues("app", "delete")); n != 1 {
+		t.Errorf("delete rotations = %v, want 1", n)
+	}
+}
+
+func TestTailLongLines(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, strings.Repeat("x", 300), "next")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.MaxLineBytes = 100 })
+	h.src.pass(h.now)
+	var recs []string
+	var truncated []bool
+	for len(h.out) > 0 {
+		b := <-h.out
+		for _, r := range b.records {
+			recs = append(recs, r.Message)
+			truncated = append(truncated, r.Truncated)
+		}
+	}
+	h.now = h.now.Add(2 * time.Second)
+	h.src.pass(h.now)
+	for len(h.out) > 0 {
+		for _, r := range (<-h.out).records {
+			recs = append(recs, r.Message)
+			truncated = append(truncated, r.Truncated)
+		}
+	}
+	expectLines(t, recs, []string{strings.Repeat("x", 100), "next"})
+	if !truncated[0] || truncated[1] {
+		t.Errorf("truncated flags = %v, want [true false]", truncated)
+	}
+}
+
+func TestTailCheckpointRestart(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, seq("a", 1, 3)...)
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), seq("a", 1, 3))
+	appendLines(t, log, "a 4")
+	h.hold = true // a 4 is read but never acknowledged: the checkpoint must not pass it
+	expectLines(t, h.step(), []string{"a 4"})
+	expectLines(t, h.stop(), nil)
+	ckpt := h.checkpoint()
+	if len(ckpt) != 1 || ckpt[0].Offset != int64(len("a 1\na 2\na 3\n")) {
+		t.Fatalf("checkpoint = %+v, want the offset after a 3", ckpt)
+	}
+	appendLines(t, log, "a 5")
+	h.hold = false
+	h.start(ckpt, false)
+	expectLines(t, h.step(), []string{"a 4", "a 5"})
+}
+
+func TestTailRotatedWhileStopped(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, seq("a", 1, 2)...)
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), seq("a", 1, 2))
+	h.stop()
+	ckpt := h.checkpoint()
+	appendLines(t, log, "a 3")
+	os.Rename(log, filepath.Join(dir, "app.log.1")) // not matched by *.log
+	appendLines(t, log, "b 1")
+	h.start(ckpt, false)
+	got := h.step()
+	slices.Sort(got)
+	expectLines(t, got, []string{"a 3", "b 1"})
+}
+
+func TestTailInodeReuse(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "new content")
+	st, _ := os.Stat(log)
+	key := keyOf(st)
+	h := newTailHarness(t, dir, nil)
+	h.stop()
+	// A checkpoint of a different file that had the same inode: its first
+	// bytes differ, so the file is read from its beginning.
+	h.start([]checkpointEntry{{Source: "app", Path: log, Dev: key.dev, Ino: key.ino, FP: []byte("old content"), Offset: 5}}, false)
+	expectLines(t, h.step(), []string{"new content"})
+}
+
+func TestCheckpointFileRoundTripAndCorruption(t *testing.T) {
+	dir := t.TempDir()
+	entries := []checkpointEntry{{Source: "app", Path: "/x.log", Dev: 1, Ino: 2, FP: []byte("abc"), Offset: 42}}
+	if err := writeCheckpoints(dir, entries); err != nil {
+		t.Fatal(err)
+	}
+	got, exists, err := loadCheckpoints(dir)
+	if err != nil || !exists || len(got) != 1 || got[0].Offset != 42 || string(got[0].FP) != "abc" {
+		t.Fatalf("round trip = %+v, %v, %v", got, exists, err)
+	}
+	for name, content := range map[string]string{
+		"garbage":    "\x00\x01not json at all",
+		"truncated":  `{"version":1,"files":[{"source":"app","pa`,
+		"version":    `{"version":7,"files":[]}`,
+		"impossible": `{"version":1,"files":[{"source":"app","offset":-5}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(dir, checkpointFile), []byte(content), 0o644)
+			got, exists, err := loadCheckpoints(dir)
+			if err == nil || !exists || got != nil {
+				t.Fatalf("corrupt checkpoint accepted: %+v, %v, %v", got, exists, err)
+			}
+		})
+	}
+	if _, exists, err := loadCheckpoints(t.TempDir()); exists || err != nil {
+		t.Fatalf("missing checkpoint: exists=%v err=%v", exists, err)
+	}
+}

@@ -1,0 +1,62 @@
+package collector
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/obsadapter/obsadapter/parsers"
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Parse reads r to its end with exactly the framing and parsing the daemon
+// uses and writes one unified record per line of NDJSON to w; held multiline
+// records are flushed at EOF. now pins observed_time and year inference, so
+// the output is reproducible. It is `obsadapter parse`.
+func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine int, now time.Time) error {
+	stream, err := parsers.NewStream(cfg, parsers.Meta{Path: path})
+	if err != nil {
+		return err
+	}
+	out := bufio.NewWriterSize(w, 64<<10)
+	var buf []byte
+	write := func(recs []record.Record) error {
+		for i := range recs {
+			buf = recs[i].AppendJSON(buf[:0])
+			buf = append(buf, '\n')
+			if _, err := out.Write(buf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fr := newFramer(0, maxLine)
+	for {
+		for {
+			line, end, truncated, ok := fr.next()
+			if !ok {
+				break
+			}
+			if err := write(stream.Feed(line, record.Position{Offset: end}, truncated, now)); err != nil {
+				return err
+			}
+		}
+		if _, err := fr.fill(r); err != nil {
+			if !errors.Is(err, io.EOF) {
+				return fmt.Errorf("reading %s: %w", path, err)
+			}
+			break
+		}
+	}
+	if line, end, truncated, ok := fr.rest(); ok {
+		if err := write(stream.Feed(line, record.Position{Offset: end}, truncated, now)); err != nil {
+			return err
+		}
+	}
+	if err := write(stream.FlushAll(now)); err != nil {
+		return err
+	}
+	return out.Flush()
+}

@@ -1,0 +1,253 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// batch is what a source hands to the pipeline: records plus the checkpoint
+// marks they carry. Once every exporter is done with it, each mark is
+// acknowledged on its file, and the file's low-water mark may advance.
+type batch struct {
+	records record.Batch
+	marks   []markRef
+	source  string
+
+	remaining atomic.Int32 // exporters still working on it
+	unsafe    atomic.Bool  // some exporter gave up without delivering it
+}
+
+// markRef points at one pending checkpoint mark of one file.
+type markRef struct {
+	file *fileTrack
+	seq  uint64
+}
+
+func (b *batch) exporterDone(delivered bool) {
+	if !delivered {
+		b.unsafe.Store(true)
+	}
+	if b.remaining.Add(-1) == 0 {
+		b.finish()
+	}
+}
+
+func (b *batch) finish() {
+	safe := !b.unsafe.Load()
+	for _, m := range b.marks {
+		m.file.ack(m.seq, safe)
+	}
+}
+
+// fileTrack is the delivery state of one file: the offsets read and safely
+// delivered, and the marks still in flight, acknowledged strictly in order so
+// the checkpoint never passes a record that is not safe in every exporter.
+type fileTrack struct {
+	source string
+	id     record.FileID
+
+	mu      sync.Mutex
+	path    string
+	fp      []byte // the file's first bytes, up to fingerprintSize
+	base    uint64 // sequence number of pending[0]
+	pending []mark // in send order
+	acked   int64  // low-water mark: every byte below is safe
+	read    atomic.Int64
+	size    atomic.Int64
+	closed  bool
+}
+
+type mark struct {
+	offset int64
+	done   bool
+	safe   bool
+}
+
+// push records that everything below offset has been handed over in the
+// batch being sealed, and returns the mark's sequence number.
+func (t *fileTrack) push(offset int64) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = append(t.pending, mark{offset: offset})
+	return t.base + uint64(len(t.pending)-1)
+}
+
+func (t *fileTrack) ack(seq uint64, safe bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := seq - t.base
+	if i >= uint64(len(t.pending)) {
+		return
+	}
+	t.pending[i].done, t.pending[i].safe = true, safe
+	n := 0
+	for n < len(t.pending) && t.pending[n].done && t.pending[n].safe {
+		if t.pending[n].offset > t.acked {
+			t.acked = t.pending[n].offset
+		}
+		n++
+	}
+	if n > 0 {
+		t.pending = append(t.pending[:0], t.pending[n:]...)
+		t.base += uint64(n)
+	}
+}
+
+func (t *fileTrack) pathNow() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.path
+}
+
+func (t *fileTrack) setPath(p string) {
+	t.mu.Lock()
+	t.path = p
+	t.mu.Unlock()
+}
+
+func (t *fileTrack) fpNow() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fp
+}
+
+func (t *fileTrack) setFP(fp []byte) {
+	t.mu.Lock()
+	t.fp = fp
+	t.mu.Unlock()
+}
+
+// snapshot is a consistent view for checkpoints and the sources API.
+func (t *fileTrack) snapshot() fileSnapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fileSnapshot{
+		Source: t.source, Path: t.path, ID: t.id, FP: append([]byte(nil), t.fp...),
+		Acked: t.acked, Read: t.read.Load(), Size: t.size.Load(), InFlight: len(t.pending), Closed: t.closed,
+	}
+}
+
+type fileSnapshot struct {
+	Source   string
+	Path     string
+	ID       record.FileID
+	FP       []byte
+	Acked    int64
+	Read     int64
+	Size     int64
+	InFlight int
+	Closed   bool
+}
+
+// pipeline fans batches out to every exporter. Each exporter has its own
+// goroutine and bounded queue; a full queue blocks the fan-out, which blocks
+// the sources: backpressure, not loss.
+type pipeline struct {
+	in      chan *batch
+	runners []*runner
+	metrics *selfMetrics
+	logger  *slog.Logger
+}
+
+func newPipeline(cfg PipelineConfig, exps []exporters.Exporter, m *selfMetrics, logger *slog.Logger) *pipeline {
+	p := &pipeline{in: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger}
+	for _, e := range exps {
+		p.runners = append(p.runners, &runner{
+			exp: e, queue: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger.With("exporter", e.Name()),
+			minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second,
+		})
+	}
+	return p
+}
+
+// run fans out until in is closed, then closes the exporter queues and waits
+// for the runners. Runners deliver until exportCtx ends, then give up on what
+// is left (those batches stay unacknowledged, so files re-read them).
+func (p *pipeline) run(exportCtx context.Context) {
+	var wg sync.WaitGroup
+	for _, r := range p.runners {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.run(exportCtx) }()
+	}
+	for b := range p.in {
+		p.metrics.queueBatches.WithLabelValues("pipeline").Set(float64(len(p.in)))
+		if len(p.runners) == 0 || len(b.records) == 0 {
+			b.finish()
+			continue
+		}
+		b.remaining.Store(int32(len(p.runners)))
+		for _, r := range p.runners {
+			r.queue <- b
+			p.metrics.queueBatches.WithLabelValues(r.exp.Name()).Set(float64(len(r.queue)))
+		}
+	}
+	for _, r := range p.runners {
+		close(r.queue)
+	}
+	wg.Wait()
+}
+
+type runner struct {
+	exp                    exporters.Exporter
+	queue                  chan *batch
+	metrics                *selfMetrics
+	logger                 *slog.Logger
+	minBackoff, maxBackoff time.Duration
+	undelivered            atomic.Int64
+}
+
+func (r *runner) run(ctx context.Context) {
+	for b := range r.queue {
+		b.exporterDone(r.deliver(ctx, b))
+	}
+}
+
+// deliver retries the batch with exponential backoff and jitter until it is
+// safe, permanently dropped, or ctx ends. It reports whether the batch may be
+// acknowledged: a permanent drop is counted and acknowledged, since retrying
+// cannot help and holding the checkpoint back would re-send it forever.
+func (r *runner) deliver(ctx context.Context, b *batch) bool {
+	name, n := r.exp.Name(), float64(len(b.records))
+	backoff := r.minBackoff
+	var lastLogged time.Time
+	for {
+		if ctx.Err() != nil {
+			r.metrics.exporterRecords.WithLabelValues(name, "failed").Add(n)
+			r.undelivered.Add(int64(len(b.records)))
+			return false
+		}
+		err := r.exp.Export(ctx, b.records)
+		if err == nil {
+			r.metrics.exporterRecords.WithLabelValues(name, "sent").Add(n)
+			return true
+		}
+		if exporters.IsPermanent(err) {
+			r.metrics.exporterRecords.WithLabelValues(name, "dropped").Add(n)
+			r.logger.Error("batch dropped", "records", len(b.records), "source", b.source, "err", err)
+			return true
+		}
+		if ctx.Err() != nil {
+			continue
+		}
+		r.metrics.exporterRecords.WithLabelValues(name, "retried").Add(n)
+		if time.Since(lastLogged) > 10*time.Second {
+			r.logger.Warn("export failed, retrying", "records", len(b.records), "backoff", backoff, "err", err)
+			lastLogged = time.Now()
+		}
+		wait := backoff/2 + rand.N(backoff/2+1)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
+		backoff = min(backoff*2, r.maxBackoff)
+	}
+}

@@ -1,0 +1,70 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/obsadapter/obsadapter/parsers"
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// newPodSource reads the stdout/stderr of this pod's other containers from
+// the kubelet's files, /var/log/pods/<namespace>_<pod>_<uid>/<container>/N.log
+// (CRI format). It is a file source whose globs follow container restarts
+// (a new N.log) and kubelet rotation (N.log.<timestamp>; .gz is skipped), that
+// never reads the adapter's own container, and stamps each record with the
+// container it came from.
+func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restored []checkpointEntry, firstStart bool) *fileSource {
+	env := func(v, name string) string {
+		if v != "" {
+			return v
+		}
+		return os.Getenv(name)
+	}
+	ns, pod, uid := env(k.Namespace, "POD_NAMESPACE"), env(k.Pod, "POD_NAME"), env(k.UID, "POD_UID")
+	self := env(k.Container, "OBSADAPTER_CONTAINER")
+	if self == "" {
+		self = "obsadapter"
+	}
+	if uid == "" {
+		uid = "*"
+	}
+	podDir := filepath.Join(cfg.LogsDir, glob(ns)+"_"+glob(pod)+"_"+uid)
+	cfg.Include = []string{filepath.Join(podDir, "*", "*.log"), filepath.Join(podDir, "*", "*.log.*")}
+	cfg.Exclude = append(cfg.Exclude, "*.gz", "*.tmp")
+	s := newFileSource(cfg, deps, restored, firstStart)
+	s.globs = func() []string { return cfg.Include }
+	s.accept = func(path string) bool {
+		c := filepath.Base(filepath.Dir(path))
+		return c != self && (len(cfg.Containers) == 0 || slices.Contains(cfg.Containers, c))
+	}
+	metas := map[string]*record.Kubernetes{}
+	s.meta = func(path string) parsers.Meta {
+		c := filepath.Base(filepath.Dir(path))
+		m := metas[c]
+		if m == nil {
+			m = &record.Kubernetes{Container: c}
+			if deps.kubernetes != nil {
+				m.Namespace, m.Pod, m.Node = deps.kubernetes.Namespace, deps.kubernetes.Pod, deps.kubernetes.Node
+			}
+			if m.Namespace == "" || m.Pod == "" { // from the directory name when the env does not say
+				if parts := strings.SplitN(filepath.Base(filepath.Dir(filepath.Dir(path))), "_", 3); len(parts) == 3 {
+					m.Namespace, m.Pod = parts[0], parts[1]
+				}
+			}
+			metas[c] = m
+		}
+		return parsers.Meta{Source: cfg.Name, Path: path, Kubernetes: m}
+	}
+	return s
+}
+
+// glob escapes a name for use in a glob, or matches anything when empty.
+func glob(s string) string {
+	if s == "" {
+		return "*"
+	}
+	return strings.NewReplacer("*", `\*`, "?", `\?`, "[", `\[`).Replace(s)
+}

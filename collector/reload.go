@@ -1,0 +1,132 @@
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+)
+
+// Reload reads the config file again and applies it. Sources that did not
+// change keep running and keep their positions; changed ones restart from
+// their acknowledged positions; removed ones stop and keep their checkpoint
+// entries in case they return. Other sections need a restart, so a config
+// that changes them is rejected whole. A rejected config changes nothing:
+// the running one goes on, and the reason is returned and logged.
+func (c *Collector) Reload() error {
+	err := c.reload()
+	if err != nil {
+		c.metrics.reloads.WithLabelValues("failure").Inc()
+		c.logger.Error("config reload rejected; the running config stays", "err", err)
+		return err
+	}
+	c.metrics.reloads.WithLabelValues("success").Inc()
+	return nil
+}
+
+func (c *Collector) reload() error {
+	if !c.ready.Load() {
+		return errors.New("reload: not running")
+	}
+	if c.opts.ConfigPath == "" {
+		return errors.New("reload: running on the embedded default, there is no file to reload")
+	}
+	cfg, err := LoadConfig(c.opts.ConfigPath)
+	if err != nil {
+		return err
+	}
+	if c.opts.Override != nil {
+		c.opts.Override(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	a, b := c.cfg, cfg
+	a.Sources, b.Sources = nil, nil
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("reload: only sources can change without a restart; these sections changed: %v", changedSections(a, b))
+	}
+
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	old := map[string]*runningSource{}
+	c.mu.Lock()
+	for _, s := range c.sources {
+		old[s.cfg.Name] = s
+	}
+	c.mu.Unlock()
+	want := map[string]SourceConfig{}
+	for _, sc := range cfg.Sources {
+		want[sc.Name] = sc
+	}
+	var stop []*runningSource
+	for name, s := range old {
+		if sc, ok := want[name]; !ok || !reflect.DeepEqual(sc, s.cfg) {
+			stop = append(stop, s)
+		}
+	}
+	for _, s := range stop {
+		c.stopForReload(s)
+	}
+	started, stopped := 0, len(stop)
+	for _, sc := range cfg.Sources {
+		if s, ok := old[sc.Name]; ok && reflect.DeepEqual(sc, s.cfg) {
+			continue
+		}
+		_, existed := old[sc.Name]
+		c.startSourceAt(sc, !existed)
+		started++
+	}
+	c.mu.Lock()
+	c.cfg.Sources = cfg.Sources
+	c.mu.Unlock()
+	c.logger.Info("config reloaded", "sources_started", started, "sources_stopped", stopped)
+	return nil
+}
+
+// stopForReload stops a source, waits (within the drain timeout) until its
+// batches in flight are acknowledged, and keeps its files' positions.
+func (c *Collector) stopForReload(s *runningSource) {
+	s.cancel()
+	<-s.done
+	deadline := time.Now().Add(c.cfg.Shutdown.DrainTimeout)
+	for time.Now().Before(deadline) {
+		busy := false
+		s.status.mu.Lock()
+		tracks := s.status.tracks
+		s.status.mu.Unlock()
+		for _, t := range tracks {
+			if t.snapshot().InFlight > 0 {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	entries := s.status.checkpoints()
+	c.mu.Lock()
+	for i, rs := range c.sources {
+		if rs == s {
+			c.sources = append(c.sources[:i], c.sources[i+1:]...)
+			break
+		}
+	}
+	c.restored = append(c.restored, entries...)
+	c.mu.Unlock()
+}
+
+func changedSections(a, b Config) []string {
+	var out []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name := t.Field(i).Tag.Get("yaml")
+			out = append(out, name)
+		}
+	}
+	return out
+}

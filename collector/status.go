@@ -1,0 +1,67 @@
+package collector
+
+import (
+	"sync"
+	"time"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// sourceStatus is what a source publishes for the sources API and the
+// checkpoint writer, updated at the end of each of its passes.
+type sourceStatus struct {
+	name, typ string
+
+	mu      sync.Mutex
+	tracks  []*fileTrack
+	formats map[string]uint64
+	samples []string // the last lines that fell through to plain text (http.expose_samples)
+	ended   bool
+
+	// for /healthz: a file source that is neither passing nor waiting on the
+	// pipeline is wedged.
+	lastPass time.Time
+	sending  bool
+}
+
+// note counts the records' formats and keeps the last plain-text lines as
+// samples when the user allowed it (they are log content).
+func (st *sourceStatus) note(recs []record.Record, samples bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for i := range recs {
+		st.formats[recs[i].Format]++
+		if samples && recs[i].Format == "plain" {
+			if len(st.samples) == maxSamples {
+				copy(st.samples, st.samples[1:])
+				st.samples = st.samples[:maxSamples-1]
+			}
+			st.samples = append(st.samples, recs[i].Message)
+		}
+	}
+}
+
+func newSourceStatus(name, typ string) *sourceStatus {
+	return &sourceStatus{name: name, typ: typ, formats: map[string]uint64{}}
+}
+
+const maxSamples = 5
+
+// checkpoints lists the source's files' safe offsets.
+func (st *sourceStatus) checkpoints() []checkpointEntry {
+	st.mu.Lock()
+	tracks := st.tracks
+	st.mu.Unlock()
+	out := make([]checkpointEntry, 0, len(tracks))
+	for _, t := range tracks {
+		s := t.snapshot()
+		out = append(out, checkpointEntry{Source: s.Source, Path: s.Path, Dev: s.ID.Dev, Ino: s.ID.Ino, FP: s.FP, Offset: s.Acked})
+	}
+	return out
+}
+
+func (st *sourceStatus) setSending(v bool) {
+	st.mu.Lock()
+	st.sending = v
+	st.mu.Unlock()
+}

@@ -1,0 +1,101 @@
+package collector
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// waker tells a file source when to look again. Sources also poll on their
+// poll_interval, so a missed or unavailable notification only adds latency.
+type waker interface {
+	C() <-chan struct{}
+	// TakeRescan reports (and clears) whether files were created, renamed or
+	// removed since the last call, so globs need matching again.
+	TakeRescan() bool
+	Watch(dir string)
+	Close() error
+}
+
+// fsWaker turns fsnotify events on watched directories into wake-ups. When
+// inotify is unavailable or its watches are exhausted it logs once and the
+// source keeps working by polling alone.
+type fsWaker struct {
+	w       *fsnotify.Watcher
+	c       chan struct{}
+	rescan  atomic.Bool
+	logger  *slog.Logger
+	mu      sync.Mutex
+	watched map[string]bool
+	warned  bool
+}
+
+func newFSWaker(logger *slog.Logger) *fsWaker {
+	fw := &fsWaker{c: make(chan struct{}, 1), logger: logger, watched: map[string]bool{}}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		logger.Warn("file notifications unavailable, polling only", "err", err)
+		return fw
+	}
+	fw.w = w
+	go fw.loop()
+	return fw
+}
+
+func (fw *fsWaker) loop() {
+	for {
+		select {
+		case ev, ok := <-fw.w.Events:
+			if !ok {
+				return
+			}
+			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
+				fw.rescan.Store(true)
+				fw.mu.Lock()
+				delete(fw.watched, ev.Name) // a removed directory loses its watch; watch it again if it returns
+				fw.mu.Unlock()
+			}
+			select {
+			case fw.c <- struct{}{}:
+			default:
+			}
+		case err, ok := <-fw.w.Errors:
+			if !ok {
+				return
+			}
+			fw.logger.Warn("file notification error; polling covers it", "err", err)
+			fw.rescan.Store(true)
+		}
+	}
+}
+
+func (fw *fsWaker) C() <-chan struct{} { return fw.c }
+func (fw *fsWaker) TakeRescan() bool   { return fw.rescan.Swap(false) }
+
+func (fw *fsWaker) Watch(dir string) {
+	if fw.w == nil {
+		return
+	}
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	if fw.watched[dir] {
+		return
+	}
+	if err := fw.w.Add(dir); err != nil {
+		if !fw.warned { // a missing directory is normal before the app starts; say it once
+			fw.logger.Info("cannot watch directory yet, polling it", "dir", dir, "err", err)
+			fw.warned = true
+		}
+		return
+	}
+	fw.watched[dir] = true
+}
+
+func (fw *fsWaker) Close() error {
+	if fw.w == nil {
+		return nil
+	}
+	return fw.w.Close()
+}
