@@ -49,14 +49,16 @@ type fileSource struct {
 	scanned    bool
 	nextScan   time.Time
 
-	files    map[devIno]*tailedFile
-	retired  []*fileTrack      // closed files whose last marks are still in flight
-	restored []checkpointEntry // this source's checkpoint entries not yet matched to a file
-	recent   []contentMark     // contents that were truncated away, for copytruncate copies
-	touched  []*tailedFile     // files with lines in the batch being built
-	recs     record.Batch
-	stats    map[*parsers.Stream]parsers.Stats
-	gen      uint64
+	files      map[devIno]*tailedFile
+	retired    []*fileTrack         // closed files whose last marks are still in flight
+	restored   []checkpointEntry    // this source's checkpoint entries not yet matched to a file
+	recent     []contentMark        // contents that were truncated away, for copytruncate copies
+	deferred   map[devIno]time.Time // new files that may be copies still being written
+	rescanSoon bool
+	touched    []*tailedFile // files with lines in the batch being built
+	recs       record.Batch
+	stats      map[*parsers.Stream]parsers.Stats
+	gen        uint64
 }
 
 // tailedFile is one open file being read.
@@ -85,7 +87,7 @@ type contentMark struct {
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
-		files: map[devIno]*tailedFile{}, stats: map[*parsers.Stream]parsers.Stats{},
+		files: map[devIno]*tailedFile{}, deferred: map[devIno]time.Time{}, stats: map[*parsers.Stream]parsers.Stats{},
 	}
 	s.globs = func() []string { return cfg.Include }
 	s.meta = func(path string) parsers.Meta {
@@ -110,6 +112,9 @@ func (s *fileSource) run(ctx context.Context) error {
 			break
 		}
 		wait := s.cfg.PollInterval
+		if s.rescanSoon {
+			wait = 10 * time.Millisecond // a deferred file is being written: look again shortly
+		}
 		if d, ok := s.nextDeadline(); ok {
 			wait = min(wait, max(d.Sub(s.deps.now()), time.Millisecond))
 		}
@@ -146,7 +151,8 @@ func (s *fileSource) nextDeadline() (time.Time, bool) {
 // what timed out, let go of drained rotated files, hand over the batch.
 // Tests drive it directly with their own clock.
 func (s *fileSource) pass(now time.Time) {
-	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() {
+	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() || s.rescanSoon {
+		s.rescanSoon = false
 		s.scan(now)
 		s.scanned = true
 		s.nextScan = now.Add(s.cfg.PollInterval)
@@ -182,6 +188,11 @@ func (s *fileSource) finish(now time.Time) {
 // scan matches the globs, opens new files and notices files that are no
 // longer under any matching path (renamed away or deleted).
 func (s *fileSource) scan(now time.Time) {
+	// Truncations first: a copytruncate copy found below must be able to
+	// match the content that was just truncated away.
+	for _, tf := range s.files {
+		s.checkTruncation(tf, now)
+	}
 	seen := map[devIno]bool{}
 	for _, path := range s.matches() {
 		st, err := os.Stat(path)
@@ -218,9 +229,6 @@ func (s *fileSource) scan(now time.Time) {
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
 	}
 	s.firstStart = false // start_at applies to the first scan only
-	for _, tf := range s.files {
-		s.checkTruncation(tf, now)
-	}
 	s.watchDirs()
 }
 
@@ -299,6 +307,11 @@ func (s *fileSource) open(path string, now time.Time) {
 		return
 	}
 	key, size, fp := keyOf(st), st.Size(), readPrefix(f)
+	if s.mayBeCopyInProgress(key, fp, now) {
+		f.Close()
+		return
+	}
+	delete(s.deferred, key)
 	offset, how := s.startOffset(key, size, fp)
 	if how == "copy" {
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "copy").Inc()
@@ -336,12 +349,12 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 			continue
 		}
 		s.restored = append(s.restored[:i], s.restored[i+1:]...)
-		if !bytes.HasPrefix(fp, e.FP) {
-			return 0, "inode reused"
-		}
-		if e.Offset > size {
+		if !bytes.HasPrefix(fp, e.FP) || e.Offset > size {
+			// Truncated (or the inode reused) while stopped: what the entry
+			// described may live on in a copy, which can continue from it.
+			s.recent = append(s.recent, contentMark{dev: e.Dev, fp: e.FP, offset: e.Offset})
 			s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
-			return 0, "truncated while stopped"
+			return 0, "truncated or replaced while stopped"
 		}
 		return e.Offset, "checkpoint"
 	}
@@ -354,6 +367,38 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 	return 0, "beginning"
 }
 
+// mayBeCopyInProgress defers a new file whose content so far is a proper
+// prefix of a file already read: a copy being written (copytruncate's copy
+// appears, to inotify, before its bytes do). It is judged once it holds
+// enough to match or differ, or after rotate_wait at the latest.
+func (s *fileSource) mayBeCopyInProgress(key devIno, fp []byte, now time.Time) bool {
+	first, seen := s.deferred[key]
+	if seen && now.Sub(first) >= s.cfg.RotateWait {
+		return false
+	}
+	partOf := func(dev uint64, known []byte) bool {
+		return dev == key.dev && len(known) >= minCopyFingerprint && len(fp) < len(known) && bytes.HasPrefix(known, fp)
+	}
+	possible := false
+	for _, tf := range s.files {
+		possible = possible || partOf(tf.key.dev, tf.track.fpNow())
+	}
+	for _, c := range s.recent {
+		possible = possible || partOf(c.dev, c.fp)
+	}
+	for _, e := range s.restored {
+		possible = possible || partOf(e.Dev, e.FP)
+	}
+	if !possible {
+		return false
+	}
+	if !seen {
+		s.deferred[key] = now
+	}
+	s.rescanSoon = true
+	return true
+}
+
 // copyOf finds a file already read whose first bytes this file starts with:
 // a copytruncate copy, or a file moved while we were stopped. It continues
 // where that file's reading stopped, so nothing is read twice.
@@ -362,7 +407,7 @@ func (s *fileSource) copyOf(key devIno, size int64, fp []byte) (int64, bool) {
 		return dev == key.dev && len(old) >= minCopyFingerprint && bytes.HasPrefix(fp, old) && size >= offset
 	}
 	for _, tf := range s.files {
-		if r := tf.track.read.Load(); match(tf.key.dev, tf.track.fpNow(), r) {
+		if r := tf.fr.last; match(tf.key.dev, tf.track.fpNow(), r) {
 			return r, true
 		}
 	}
@@ -391,8 +436,8 @@ func (s *fileSource) checkTruncation(tf *tailedFile, now time.Time) {
 	}
 	size := st.Size()
 	tf.track.size.Store(size)
-	read := tf.fr.pos
-	truncated := size < read
+	read := tf.fr.last // a copy continues at a line boundary
+	truncated := size < tf.fr.pos
 	if !truncated && size != tf.lastSize {
 		old := tf.track.fpNow()
 		cur := readPrefix(tf.f)
@@ -431,6 +476,7 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 			s.feed(tf, line, end, truncated, now)
 		}
 		n, err := tf.fr.fill(tf.f)
+		s.growFingerprint(tf, n)
 		if n == 0 || err != nil {
 			if err != nil && !errors.Is(err, io.EOF) {
 				s.sourceError("read", tf.track.pathNow(), err)
@@ -444,6 +490,20 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 		tf.track.size.Store(max(tf.track.size.Load(), tf.fr.pos))
 		tf.idleSince = now
 	}
+}
+
+// growFingerprint extends the file's fingerprint with the first bytes as
+// they are read, so it always describes what was read: a copy of this file
+// can then be recognised even if it was made between two scans.
+func (s *fileSource) growFingerprint(tf *tailedFile, n int) {
+	before := tf.fr.pos - int64(n)
+	fp := tf.track.fpNow()
+	if n == 0 || before >= fingerprintSize || int64(len(fp)) != before {
+		return
+	}
+	take := min(n, fingerprintSize-int(before))
+	start := tf.fr.end - n
+	tf.track.setFP(append(append(make([]byte, 0, len(fp)+take), fp...), tf.fr.buf[start:start+take]...))
 }
 
 func (s *fileSource) feed(tf *tailedFile, line []byte, end int64, truncated bool, now time.Time) {

@@ -376,3 +376,45 @@ func TestCheckpointFileRoundTripAndCorruption(t *testing.T) {
 		t.Fatalf("missing checkpoint: exists=%v err=%v", exists, err)
 	}
 }
+
+func TestTailCopyTruncateRestart(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	for r := 1; r <= 3; r++ {
+		appendLines(t, log, seq(fmt.Sprintf("r%d", r), 1, 20)...)
+		expectLines(t, h.step(), seq(fmt.Sprintf("r%d", r), 1, 20))
+		data, _ := os.ReadFile(log)
+		os.WriteFile(filepath.Join(dir, fmt.Sprintf("app.log.%d", r)), data, 0o644)
+		os.Truncate(log, 0)
+		expectLines(t, h.step(), nil)
+	}
+	h.stop()
+	ckpt := h.checkpoint()
+	h.start(ckpt, false)
+	expectLines(t, h.step(), nil) // every copy was read already: nothing again
+}
+
+// A copy is seen by inotify when it is created, before its bytes are all
+// written: it must be judged once it can be, not read from its start.
+func TestTailCopyObservedWhileBeingWritten(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	appendLines(t, log, seq("a", 1, 20)...)
+	expectLines(t, h.step(), seq("a", 1, 20))
+	appendLines(t, log, "a 21")
+	data, _ := os.ReadFile(log)
+	copyPath := filepath.Join(dir, "app.log.1")
+	os.WriteFile(copyPath, data[:10], 0o644) // the copy so far
+	expectLines(t, h.step(), []string{"a 21"}) // from app.log; the copy waits
+	if len(h.src.files) != 1 {
+		t.Fatalf("the partial copy was opened: %d files", len(h.src.files))
+	}
+	os.WriteFile(copyPath, data, 0o644) // the copy complete, then the truncation
+	os.Truncate(log, 0)
+	expectLines(t, h.step(), nil) // recognised: nothing is read twice
+	if len(h.src.files) != 2 {
+		t.Fatalf("the completed copy was not opened: %d files", len(h.src.files))
+	}
+}

@@ -55,6 +55,9 @@ func (st *sourceStatus) checkpoints() []checkpointEntry {
 	out := make([]checkpointEntry, 0, len(tracks))
 	for _, t := range tracks {
 		s := t.snapshot()
+		if s.Closed && s.InFlight == 0 && s.Acked >= s.Read {
+			continue // let go and fully delivered: nothing to resume
+		}
 		out = append(out, checkpointEntry{Source: s.Source, Path: s.Path, Dev: s.ID.Dev, Ino: s.ID.Ino, FP: s.FP, Offset: s.Acked})
 	}
 	return out
