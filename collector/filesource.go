@@ -50,10 +50,10 @@ type fileSource struct {
 	nextScan   time.Time
 
 	files      map[devIno]*tailedFile
-	retired    []*fileTrack         // closed files whose last marks are still in flight
-	restored   []checkpointEntry    // this source's checkpoint entries not yet matched to a file
-	recent     []contentMark        // contents that were truncated away, for copytruncate copies
-	deferred   map[devIno]time.Time // new files that may be copies still being written
+	retired    []*fileTrack            // closed files whose last marks are still in flight
+	restored   []checkpointEntry       // this source's checkpoint entries not yet matched to a file
+	recent     []contentMark           // contents that were truncated away, for copytruncate copies
+	pending    map[devIno]*pendingFile // new files held open until they can be judged (copies being made)
 	rescanSoon bool
 	touched    []*tailedFile // files with lines in the batch being built
 	recs       record.Batch
@@ -75,6 +75,17 @@ type tailedFile struct {
 	lastSize  int64
 }
 
+// pendingFile is a new file held open, not read yet: it may be a copy still
+// being written, or a copytruncate copy whose original is not truncated yet.
+// Holding it open keeps its lines even if it is deleted meanwhile.
+type pendingFile struct {
+	f     *os.File
+	key   devIno
+	path  string
+	since time.Time
+	seen  bool
+}
+
 // contentMark remembers a file's first bytes and how far it was read, after
 // the file was truncated, so a copy of it can continue where reading stopped.
 type contentMark struct {
@@ -87,7 +98,7 @@ type contentMark struct {
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
-		files: map[devIno]*tailedFile{}, deferred: map[devIno]time.Time{}, stats: map[*parsers.Stream]parsers.Stats{},
+		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{}, stats: map[*parsers.Stream]parsers.Stats{},
 	}
 	s.globs = func() []string { return cfg.Include }
 	s.meta = func(path string) parsers.Meta {
@@ -102,7 +113,7 @@ func (s *fileSource) name() string { return s.cfg.Name }
 // hands over the last batch.
 func (s *fileSource) run(ctx context.Context) error {
 	if s.waker == nil {
-		s.waker = newFSWaker(s.deps.logger)
+		s.waker = newFSWaker(s.deps.logger, s.matchesPath)
 	}
 	defer s.waker.Close()
 	s.drainOrphans(s.deps.now())
@@ -177,9 +188,17 @@ func (s *fileSource) finish(now time.Time) {
 		s.readFile(tf, now)
 		s.add(tf, tf.stream.FlushAll(now))
 	}
+	for _, tf := range s.files {
+		if tf.rotated { // drained just now and gone from the globs: nothing to resume
+			s.closeFile(tf, now)
+		}
+	}
 	s.send()
 	for _, tf := range s.files {
 		tf.f.Close()
+	}
+	for _, pf := range s.pending { // never read: a restart judges them again
+		pf.f.Close()
 	}
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(0)
 	s.publish()
@@ -192,6 +211,9 @@ func (s *fileSource) scan(now time.Time) {
 	// match the content that was just truncated away.
 	for _, tf := range s.files {
 		s.checkTruncation(tf, now)
+	}
+	for _, ef := range s.waker.TakeOpened() {
+		s.adoptEarly(ef, now)
 	}
 	seen := map[devIno]bool{}
 	for _, path := range s.matches() {
@@ -213,7 +235,16 @@ func (s *fileSource) scan(now time.Time) {
 			}
 			continue
 		}
+		if pf := s.pending[key]; pf != nil {
+			pf.path, pf.seen = path, true
+			continue
+		}
 		s.open(path, now)
+	}
+	for key, pf := range s.pending {
+		s.judge(pf, now, !pf.seen) // one no longer under a matching name must be read now
+		pf.seen = false
+		seen[key] = seen[key] || s.files[key] != nil && !s.files[key].rotated
 	}
 	for key, tf := range s.files {
 		if seen[key] || tf.rotated {
@@ -232,6 +263,48 @@ func (s *fileSource) scan(now time.Time) {
 	s.watchDirs()
 }
 
+// adoptEarly takes a file the waker opened on creation as pending, unless it
+// is already known; whether it is still under a matching name is judged by
+// the scan that follows.
+func (s *fileSource) adoptEarly(ef earlyFile, now time.Time) {
+	st, err := ef.f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		ef.f.Close()
+		return
+	}
+	key := keyOf(st)
+	if s.files[key] != nil || s.pending[key] != nil {
+		ef.f.Close()
+		return
+	}
+	s.pending[key] = &pendingFile{f: ef.f, key: key, path: ef.path, since: now}
+}
+
+// matchesPath tells whether a path belongs to this source: it matches an
+// include glob and no exclude. The waker asks it from its own goroutine, so
+// it reads only the immutable config.
+func (s *fileSource) matchesPath(path string) bool {
+	ok := false
+	for _, g := range s.globs() {
+		if m, _ := filepath.Match(g, path); m {
+			ok = true
+			break
+		}
+	}
+	if !ok || s.accept != nil && !s.accept(path) {
+		return false
+	}
+	for _, ex := range s.cfg.Exclude {
+		if m, _ := filepath.Match(ex, path); m {
+			return false
+		}
+		if m, _ := filepath.Match(ex, filepath.Base(path)); m {
+			return false
+		}
+	}
+	return true
+}
+
 func (s *fileSource) matches() []string {
 	var out []string
 	for _, g := range s.globs() {
@@ -239,20 +312,10 @@ func (s *fileSource) matches() []string {
 		if err != nil {
 			continue // validated at config time
 		}
-	next:
 		for _, path := range m {
-			if s.accept != nil && !s.accept(path) {
-				continue
+			if s.matchesPath(path) {
+				out = append(out, path)
 			}
-			for _, ex := range s.cfg.Exclude {
-				if ok, _ := filepath.Match(ex, path); ok {
-					continue next
-				}
-				if ok, _ := filepath.Match(ex, filepath.Base(path)); ok {
-					continue next
-				}
-			}
-			out = append(out, path)
 		}
 	}
 	return out
@@ -306,18 +369,40 @@ func (s *fileSource) open(path string, now time.Time) {
 		s.sourceError("stat", path, err)
 		return
 	}
-	key, size, fp := keyOf(st), st.Size(), readPrefix(f)
-	if s.mayBeCopyInProgress(key, fp, now) {
-		f.Close()
+	pf := &pendingFile{f: f, key: keyOf(st), path: path, since: now, seen: true}
+	s.pending[pf.key] = pf
+	s.judge(pf, now, false)
+}
+
+// judge decides where a pending file starts, unless it must wait: while it
+// may still become a copy of a file already read. vanished forces the
+// decision (the file left the globs while pending) and drains it.
+func (s *fileSource) judge(pf *pendingFile, now time.Time, vanished bool) {
+	st, err := pf.f.Stat()
+	if err != nil {
+		delete(s.pending, pf.key)
+		pf.f.Close()
+		s.sourceError("stat", pf.path, err)
 		return
 	}
-	delete(s.deferred, key)
+	key, size, fp := pf.key, st.Size(), readPrefix(pf.f)
+	if !vanished && now.Sub(pf.since) < s.cfg.RotateWait && s.mayBeCopyInProgress(key, fp) {
+		s.rescanSoon = true
+		return
+	}
+	delete(s.pending, key)
 	offset, how := s.startOffset(key, size, fp)
 	if how == "copy" {
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "copy").Inc()
 	}
-	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", path, "offset", offset, "start", how)
-	s.startFile(f, key, path, fp, offset, now)
+	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", pf.path, "offset", offset, "start", how)
+	if offset == 0 {
+		fp = nil // grows from the bytes read, never from a prefix that may still be half-written
+	}
+	tf := s.startFile(pf.f, key, pf.path, fp, offset, now)
+	if vanished {
+		tf.rotated, tf.idleSince = true, now
+	}
 }
 
 func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, offset int64, now time.Time) *tailedFile {
@@ -340,6 +425,7 @@ func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, o
 	tf := &tailedFile{f: f, key: key, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
 	s.files[key] = tf
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
+	s.publish() // at once: a pass blocked on a full pipeline must not hide the file from checkpoints
 	return tf
 }
 
@@ -367,36 +453,36 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 	return 0, "beginning"
 }
 
-// mayBeCopyInProgress defers a new file whose content so far is a proper
-// prefix of a file already read: a copy being written (copytruncate's copy
-// appears, to inotify, before its bytes do). It is judged once it holds
-// enough to match or differ, or after rotate_wait at the latest.
-func (s *fileSource) mayBeCopyInProgress(key devIno, fp []byte, now time.Time) bool {
-	first, seen := s.deferred[key]
-	if seen && now.Sub(first) >= s.cfg.RotateWait {
-		return false
-	}
+// mayBeCopyInProgress tells whether a new file may still turn out to be a
+// copy of content already read: its bytes so far are a proper prefix of a
+// known file's first bytes (inotify shows a copy before its bytes are
+// written), or it already matches a file that is still being read and not
+// truncated yet (copytruncate truncates right after the copy; continuing
+// from the truncation point reads every line exactly once).
+func (s *fileSource) mayBeCopyInProgress(key devIno, fp []byte) bool {
 	partOf := func(dev uint64, known []byte) bool {
 		return dev == key.dev && len(known) >= minCopyFingerprint && len(fp) < len(known) && bytes.HasPrefix(known, fp)
 	}
-	possible := false
 	for _, tf := range s.files {
-		possible = possible || partOf(tf.key.dev, tf.track.fpNow())
+		known := tf.track.fpNow()
+		if partOf(tf.key.dev, known) {
+			return true
+		}
+		if tf.key.dev == key.dev && !tf.rotated && len(known) >= minCopyFingerprint && bytes.HasPrefix(fp, known) {
+			return true
+		}
 	}
 	for _, c := range s.recent {
-		possible = possible || partOf(c.dev, c.fp)
+		if partOf(c.dev, c.fp) {
+			return true
+		}
 	}
 	for _, e := range s.restored {
-		possible = possible || partOf(e.Dev, e.FP)
+		if partOf(e.Dev, e.FP) {
+			return true
+		}
 	}
-	if !possible {
-		return false
-	}
-	if !seen {
-		s.deferred[key] = now
-	}
-	s.rescanSoon = true
-	return true
+	return false
 }
 
 // copyOf finds a file already read whose first bytes this file starts with:
@@ -460,7 +546,7 @@ func (s *fileSource) checkTruncation(tf *tailedFile, now time.Time) {
 	s.add(tf, tf.stream.FlushAll(now))
 	s.retire(tf)
 	delete(s.files, tf.key)
-	s.startFile(tf.f, tf.key, tf.track.pathNow(), readPrefix(tf.f), 0, now)
+	s.startFile(tf.f, tf.key, tf.track.pathNow(), nil, 0, now) // the fingerprint grows from what is read
 }
 
 // readFile reads the file from where it stopped to its current end (within
@@ -492,17 +578,22 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 	}
 }
 
-// growFingerprint extends the file's fingerprint with the first bytes as
-// they are read, so it always describes what was read: a copy of this file
-// can then be recognised even if it was made between two scans.
+// growFingerprint extends the file's fingerprint with its first bytes as
+// they are read, so it describes what was read: a copy of this file can be
+// recognised even if it was made between two scans, and a truncation
+// followed by new content is seen even past the old offset.
 func (s *fileSource) growFingerprint(tf *tailedFile, n int) {
-	before := tf.fr.pos - int64(n)
 	fp := tf.track.fpNow()
-	if n == 0 || before >= fingerprintSize || int64(len(fp)) != before {
+	end := tf.fr.pos
+	if n == 0 || len(fp) >= fingerprintSize || int64(len(fp)) >= end {
 		return
 	}
-	take := min(n, fingerprintSize-int(before))
-	start := tf.fr.end - n
+	if int64(len(fp)) < end-int64(n) { // started past a prefix taken when the file was shorter
+		tf.track.setFP(readPrefix(tf.f))
+		return
+	}
+	take := int(min(end, fingerprintSize)) - len(fp)
+	start := tf.fr.end - int(end-int64(len(fp)))
 	tf.track.setFP(append(append(make([]byte, 0, len(fp)+take), fp...), tf.fr.buf[start:start+take]...))
 }
 

@@ -18,10 +18,11 @@ import (
 // manualWaker never fires: tests step the tailer with pass() themselves.
 type manualWaker struct{}
 
-func (manualWaker) C() <-chan struct{} { return nil }
-func (manualWaker) TakeRescan() bool   { return false }
-func (manualWaker) Watch(string)       {}
-func (manualWaker) Close() error       { return nil }
+func (manualWaker) C() <-chan struct{}      { return nil }
+func (manualWaker) TakeRescan() bool        { return false }
+func (manualWaker) Watch(string)            {}
+func (manualWaker) TakeOpened() []earlyFile { return nil }
+func (manualWaker) Close() error            { return nil }
 
 // tailHarness drives a fileSource on a temp dir with an injected clock and
 // acknowledges every batch, like a pipeline whose exporters all succeed.
@@ -406,7 +407,7 @@ func TestTailCopyObservedWhileBeingWritten(t *testing.T) {
 	appendLines(t, log, "a 21")
 	data, _ := os.ReadFile(log)
 	copyPath := filepath.Join(dir, "app.log.1")
-	os.WriteFile(copyPath, data[:10], 0o644) // the copy so far
+	os.WriteFile(copyPath, data[:10], 0o644)   // the copy so far
 	expectLines(t, h.step(), []string{"a 21"}) // from app.log; the copy waits
 	if len(h.src.files) != 1 {
 		t.Fatalf("the partial copy was opened: %d files", len(h.src.files))

@@ -90,8 +90,8 @@ func (q *lineQueue) writerDone() {
 	signal(q.notify)
 }
 
-// take returns every queued line and whether all writers are done and the
-// queue is now empty for good.
+// take returns every queued line, and whether this was the last take: all
+// writers are done, so nothing can follow the lines returned.
 func (q *lineQueue) take(dst []queuedLine) ([]queuedLine, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -100,7 +100,7 @@ func (q *lineQueue) take(dst []queuedLine) ([]queuedLine, bool) {
 	q.lines = q.lines[:0]
 	q.bytes = 0
 	signal(q.space)
-	return dst, q.writers == 0 && len(dst) == 0
+	return dst, q.writers == 0
 }
 
 func (q *lineQueue) depth() int {

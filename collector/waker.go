@@ -2,6 +2,7 @@ package collector
 
 import (
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 
@@ -16,7 +17,16 @@ type waker interface {
 	// removed since the last call, so globs need matching again.
 	TakeRescan() bool
 	Watch(dir string)
+	// TakeOpened hands over files opened the moment they were created, so a
+	// file rotated away or deleted before the source looks keeps its lines.
+	TakeOpened() []earlyFile
 	Close() error
+}
+
+// earlyFile is a file the waker opened on its creation event.
+type earlyFile struct {
+	path string
+	f    *os.File
 }
 
 // fsWaker turns fsnotify events on watched directories into wake-ups. When
@@ -30,10 +40,12 @@ type fsWaker struct {
 	mu      sync.Mutex
 	watched map[string]bool
 	warned  bool
+	match   func(path string) bool // whether a created file belongs to the source
+	opened  []earlyFile
 }
 
-func newFSWaker(logger *slog.Logger) *fsWaker {
-	fw := &fsWaker{c: make(chan struct{}, 1), logger: logger, watched: map[string]bool{}}
+func newFSWaker(logger *slog.Logger, match func(string) bool) *fsWaker {
+	fw := &fsWaker{c: make(chan struct{}, 1), logger: logger, watched: map[string]bool{}, match: match}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		logger.Warn("file notifications unavailable, polling only", "err", err)
@@ -50,6 +62,19 @@ func (fw *fsWaker) loop() {
 		case ev, ok := <-fw.w.Events:
 			if !ok {
 				return
+			}
+			if ev.Has(fsnotify.Create) && fw.match(ev.Name) {
+				// Opened here, not when the source next scans: the source may be
+				// blocked on a full pipeline while the file is rotated away.
+				if f, err := os.Open(ev.Name); err == nil {
+					fw.mu.Lock()
+					if len(fw.opened) < maxEarlyOpen {
+						fw.opened = append(fw.opened, earlyFile{ev.Name, f})
+					} else {
+						f.Close() // bounded: beyond this the source's scan finds it
+					}
+					fw.mu.Unlock()
+				}
 			}
 			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
 				fw.rescan.Store(true)
@@ -69,6 +94,17 @@ func (fw *fsWaker) loop() {
 			fw.rescan.Store(true)
 		}
 	}
+}
+
+// maxEarlyOpen bounds the descriptors held for a source that is not taking them.
+const maxEarlyOpen = 256
+
+func (fw *fsWaker) TakeOpened() []earlyFile {
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	out := fw.opened
+	fw.opened = nil
+	return out
 }
 
 func (fw *fsWaker) C() <-chan struct{} { return fw.c }
@@ -97,5 +133,9 @@ func (fw *fsWaker) Close() error {
 	if fw.w == nil {
 		return nil
 	}
-	return fw.w.Close()
+	err := fw.w.Close()
+	for _, ef := range fw.TakeOpened() {
+		ef.f.Close()
+	}
+	return err
 }
