@@ -1,0 +1,172 @@
+// Package parsers turns raw log lines into unified records: container
+// envelopes (CRI, docker json-file) are unwrapped and rejoined, every inner
+// line's format is detected (or forced), multiline records such as stack
+// traces are assembled, and level, time and message are normalized.
+//
+// Each format lives in its own file as a pure function from a line to a
+// record. Stream is the only stateful part: one per source stream, driven by
+// its source with an explicit clock, holding partial envelope lines,
+// multiline records and the sticky format. It does no I/O and starts no
+// goroutines.
+package parsers
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config holds the per-source parsing options, embedded inline in each
+// source's YAML.
+type Config struct {
+	// Format is "auto", a format name from Formats, or "regex".
+	Format string `yaml:"format"`
+	// Regex is the RE2 pattern of format "regex": named groups time, level and
+	// message fill the record, every other named group becomes a field.
+	Regex string `yaml:"regex"`
+	// TimeLayout is the Go layout of the regex's time group; empty tries the
+	// layouts the built-in formats understand.
+	TimeLayout string `yaml:"time_layout"`
+	// Multiline is "auto", "off" or {start: REGEX}.
+	Multiline Multiline `yaml:"multiline"`
+	// MultilineTimeout is how long a record waits for more lines (or a
+	// partial envelope line for its rest) before it is emitted.
+	MultilineTimeout time.Duration `yaml:"multiline_timeout"`
+	// MaxRecordBytes bounds a joined record; the excess is cut and the record
+	// marked truncated.
+	MaxRecordBytes int `yaml:"max_record_bytes"`
+	// Timezone is the IANA zone of times that state none; empty means the
+	// process's local zone (TZ is honoured).
+	Timezone string `yaml:"timezone"`
+	// AccessLogLevels derives a level for access-log records (clf, envoy)
+	// from their status: 5xx error, 4xx warn, else info. Off, they have none:
+	// a status is not a severity.
+	AccessLogLevels bool `yaml:"access_log_levels"`
+}
+
+// MultilineMode says how lines are joined into records.
+type MultilineMode uint8
+
+const (
+	MultilineAuto  MultilineMode = iota // stack traces and indented continuations
+	MultilineOff                        // one line, one record
+	MultilineStart                      // a line matching Start begins a record
+)
+
+// Multiline is the multiline setting: YAML "auto", "off" or {start: REGEX}.
+type Multiline struct {
+	Mode  MultilineMode
+	Start string // the start-line pattern of MultilineStart
+}
+
+// UnmarshalYAML accepts the scalar forms "auto" and "off" and the mapping
+// form {start: REGEX}.
+func (m *Multiline) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		switch n.Value {
+		case "auto", "":
+			*m = Multiline{Mode: MultilineAuto}
+		case "off":
+			*m = Multiline{Mode: MultilineOff}
+		default:
+			return fmt.Errorf("line %d: multiline must be auto, off or {start: REGEX}, not %q", n.Line, n.Value)
+		}
+		return nil
+	case yaml.MappingNode:
+		var v struct {
+			Start string `yaml:"start"`
+		}
+		if err := n.Decode(&v); err != nil {
+			return err
+		}
+		if len(n.Content) != 2 || n.Content[0].Value != "start" {
+			return fmt.Errorf("line %d: multiline mapping takes exactly one key, start", n.Line)
+		}
+		*m = Multiline{Mode: MultilineStart, Start: v.Start}
+		return nil
+	}
+	return fmt.Errorf("line %d: multiline must be auto, off or {start: REGEX}", n.Line)
+}
+
+// MarshalYAML writes the form UnmarshalYAML reads, so effective configs
+// print back as they were written.
+func (m Multiline) MarshalYAML() (any, error) {
+	switch m.Mode {
+	case MultilineOff:
+		return "off", nil
+	case MultilineStart:
+		return map[string]string{"start": m.Start}, nil
+	}
+	return "auto", nil
+}
+
+// DefaultConfig is auto-detection, automatic multiline with a one second
+// timeout, records of at most 1 MiB and the process's time zone.
+func DefaultConfig() Config {
+	return Config{
+		Format:           "auto",
+		Multiline:        Multiline{Mode: MultilineAuto},
+		MultilineTimeout: time.Second,
+		MaxRecordBytes:   1 << 20,
+	}
+}
+
+// Validate reports every invalid key, each message starting with its key.
+func (c Config) Validate() error {
+	var errs []error
+	switch {
+	case c.Format == "auto" || c.Format == "" || c.Format == "regex" || c.Format == envelopeCRI || c.Format == envelopeDocker:
+	case formatIndex(c.Format) < 0:
+		errs = append(errs, fmt.Errorf("format: unknown format %q (known: auto, regex, %s)", c.Format, strings.Join(Formats(), ", ")))
+	}
+	if c.Format == "regex" {
+		if c.Regex == "" {
+			errs = append(errs, errors.New("regex: required when format is regex"))
+		} else if re, err := regexp.Compile(c.Regex); err != nil {
+			errs = append(errs, fmt.Errorf("regex: %w", err))
+		} else if !hasGroup(re, "message") && !hasGroup(re, "time") && !hasGroup(re, "level") {
+			errs = append(errs, errors.New("regex: missing named group: the pattern needs at least one of (?P<time>…), (?P<level>…), (?P<message>…)"))
+		}
+	} else if c.Regex != "" {
+		errs = append(errs, fmt.Errorf("regex: only used with format regex, not %q", c.Format))
+	}
+	if c.TimeLayout != "" && c.Format != "regex" {
+		errs = append(errs, fmt.Errorf("time_layout: only used with format regex, not %q", c.Format))
+	}
+	if c.Multiline.Mode == MultilineStart {
+		if c.Multiline.Start == "" {
+			errs = append(errs, errors.New("multiline.start: empty pattern"))
+		} else if _, err := regexp.Compile(c.Multiline.Start); err != nil {
+			errs = append(errs, fmt.Errorf("multiline.start: %w", err))
+		}
+	}
+	if c.MultilineTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("multiline_timeout: must be positive, not %s", c.MultilineTimeout))
+	}
+	if c.MaxRecordBytes < 1024 {
+		errs = append(errs, fmt.Errorf("max_record_bytes: must be at least 1024, not %d", c.MaxRecordBytes))
+	}
+	if c.Timezone != "" {
+		if _, err := time.LoadLocation(c.Timezone); err != nil {
+			errs = append(errs, fmt.Errorf("timezone: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func hasGroup(re *regexp.Regexp, name string) bool { return re.SubexpIndex(name) >= 0 }
+
+// Formats lists every format name a config may force, in detection order.
+func Formats() []string {
+	names := make([]string, 0, len(formats)+2)
+	names = append(names, envelopeCRI, envelopeDocker)
+	for _, f := range formats {
+		names = append(names, f.name)
+	}
+	return names
+}

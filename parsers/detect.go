@@ -1,0 +1,169 @@
+package parsers
+
+import (
+	"time"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// A format turns one line into a record. parse reports whether the line is
+// in the format; on false it may have written to r, which the caller resets.
+// r may keep substrings of line: the stream gives each record's line its own
+// buffer.
+type format struct {
+	name string
+	// starts lists the bytes a line of the format can begin with; empty means
+	// any. It is the first, cheapest anchor of detection.
+	starts string
+	parse  func(p *parser, line string, r *record.Record) bool
+	// loose formats match almost anything, so they are never made sticky:
+	// a more specific format must get its chance on every line.
+	loose bool
+}
+
+// formats is the detection order: specific formats first, then the generic
+// "timestamp and/or level" rule, then plain text, which matches everything.
+var formats = []format{
+	{name: "json", starts: "{", parse: parseJSON},
+	{name: "logfmt", starts: letters + "_@", parse: parseLogfmt},
+	{name: "klog", starts: "IWEF", parse: parseKlog},
+	{name: "rails", starts: "DIWEFA", parse: parseRails},
+	{name: "dotnet", starts: "tdiwfc", parse: parseDotnet},
+	{name: "clf", starts: numbers + "abcdefABCDEF:", parse: parseCLF},
+	{name: "spring", starts: numbers, parse: parseSpring},
+	{name: "java", starts: numbers, parse: parseJava},
+	{name: "python", starts: numbers + "DIWECNF[", parse: parsePython},
+	{name: "zap", starts: numbers, parse: parseZap},
+	{name: "postgres", starts: numbers, parse: parsePostgres},
+	{name: "mysql", starts: numbers, parse: parseMySQL},
+	{name: "redis", starts: numbers, parse: parseRedis},
+	{name: "nginx_error", starts: numbers, parse: parseNginxError},
+	{name: "golog", starts: numbers, parse: parseGoLog},
+	{name: "syslog", starts: "<" + numbers + "JFMASOND", parse: parseSyslog},
+	{name: "kafka", starts: "[", parse: parseKafka},
+	{name: "elasticsearch", starts: "[", parse: parseElasticsearch},
+	{name: "envoy", starts: "[", parse: parseEnvoy},
+	{name: "apache_error", starts: "[", parse: parseApacheError},
+	{name: "coredns", starts: "[", parse: parseCoreDNS},
+	{name: "generic", parse: parseGeneric, loose: true},
+	{name: "plain", parse: parsePlain, loose: true},
+}
+
+const (
+	letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	numbers = "0123456789"
+)
+
+// byFirst lists, for every first byte, the formats that may match a line
+// starting with it, in detection order.
+var byFirst = func() (t [256][]uint8) {
+	for b := 0; b < 256; b++ {
+		for i, f := range formats {
+			if f.starts == "" || containsByte(f.starts, byte(b)) {
+				t[b] = append(t[b], uint8(i))
+			}
+		}
+	}
+	return t
+}()
+
+func containsByte(s string, b byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == b {
+			return true
+		}
+	}
+	return false
+}
+
+func formatIndex(name string) int {
+	for i, f := range formats {
+		if f.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// stickyAfter is how many lines in a row a format must match before it is
+// tried first on the stream's next lines.
+const stickyAfter = 3
+
+// detector is the per-stream detection state.
+type detector struct {
+	last int // format of the previous line, -1 before the first
+	run  int // lines in a row the last format matched
+}
+
+// parser is the per-stream scratch that format functions share.
+type parser struct {
+	loc    *time.Location
+	now    time.Time
+	fields []record.Field // scratch stack for building field slices
+	buf    *[]byte        // the line being parsed, then room for keep
+}
+
+// keep returns b as a string, copied into the spare room after the line in
+// the record's own buffer, so decoded values cost no allocation of their own.
+// Without room it allocates.
+func (p *parser) keep(b []byte) string {
+	buf := *p.buf
+	if len(b) == 0 {
+		return ""
+	}
+	if cap(buf)-len(buf) < len(b) {
+		return string(b)
+	}
+	start := len(buf)
+	buf = append(buf, b...)
+	*p.buf = buf
+	return unsafeString(buf[start:])
+}
+
+// takeFields copies the scratch fields from mark on into a new slice and
+// pops them.
+func (p *parser) takeFields(mark int) []record.Field {
+	n := len(p.fields) - mark
+	if n == 0 {
+		return nil
+	}
+	out := make([]record.Field, n)
+	copy(out, p.fields[mark:])
+	clear(p.fields[mark:])
+	p.fields = p.fields[:mark]
+	return out
+}
+
+// detect parses line with the stream's format: the sticky one first, then
+// every format whose anchor fits, ending with plain text.
+func (p *parser) detect(d *detector, line string, r *record.Record) {
+	if d.last >= 0 && d.run >= stickyAfter && !formats[d.last].loose {
+		if formats[d.last].parse(p, line, r) {
+			r.Format = formats[d.last].name
+			d.run++
+			return
+		}
+		*r = record.Record{}
+	}
+	var first byte
+	if len(line) > 0 {
+		first = line[0]
+	}
+	for _, i := range byFirst[first] {
+		f := &formats[i]
+		if !f.parse(p, line, r) {
+			*r = record.Record{}
+			continue
+		}
+		r.Format = f.name
+		if int(i) == d.last {
+			d.run++
+		} else {
+			d.last, d.run = int(i), 1
+		}
+		return
+	}
+	// Unreachable while plain matches everything; kept total for safety.
+	parsePlain(p, line, r)
+	r.Format = "plain"
+}

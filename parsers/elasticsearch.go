@@ -1,0 +1,51 @@
+package parsers
+
+import "github.com/obsadapter/obsadapter/record"
+
+// Elasticsearch and OpenSearch plain-text logs:
+//
+//	[2026-11-23T20:31:02,123][INFO ][o.e.n.Node               ] [node-1] started
+//
+// (Elasticsearch 8's default ECS JSON is read by the json format.)
+
+func parseElasticsearch(p *parser, line string, r *record.Record) bool {
+	if len(line) < 30 || line[0] != '[' {
+		return false
+	}
+	c := cursor{s: line}
+	ts, ok := c.bracket()
+	if !ok {
+		return false
+	}
+	t, n, ok := isoTime(ts, p.loc)
+	if !ok || n != len(ts) || c.peek() != '[' {
+		return false
+	}
+	lvl, ok := c.bracket()
+	if !ok {
+		return false
+	}
+	sev, ok := upperLevel(trimSpace(lvl))
+	if !ok || c.peek() != '[' {
+		return false
+	}
+	logger, ok := c.bracket()
+	if !ok {
+		return false
+	}
+	mark := len(p.fields)
+	p.fields = append(p.fields, strField("logger", trimSpace(logger)))
+	c.spaces()
+	if c.peek() == '[' {
+		save := c.i
+		if node, ok := c.bracket(); ok && indexByte(node, ' ') < 0 {
+			p.fields = append(p.fields, strField("node", node))
+			c.spaces()
+		} else {
+			c.i = save
+		}
+	}
+	r.Fields = p.takeFields(mark)
+	r.Time, r.Severity, r.Message = t, sev, c.rest()
+	return true
+}

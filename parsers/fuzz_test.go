@@ -1,0 +1,220 @@
+package parsers
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Seed corpora live in testdata/fuzz/<FuzzName>/ (lines taken from the
+// golden inputs). Run each target with e.g.
+//
+//	go test -run '^$' -fuzz '^FuzzStream$' -fuzztime 60s ./parsers/
+
+// checkRecord asserts what every emitted record must satisfy.
+func checkRecord(t *testing.T, r record.Record, maxMsg int) {
+	t.Helper()
+	js := r.AppendJSON(nil)
+	if !json.Valid(js) {
+		t.Fatalf("invalid JSON: %q", js)
+	}
+	if !utf8.ValidString(r.Message) {
+		t.Fatalf("message is not UTF-8: %q", r.Message)
+	}
+	if len(r.Message) > maxMsg {
+		t.Fatalf("message of %d bytes exceeds the bound %d", len(r.Message), maxMsg)
+	}
+	if r.Format == "" || r.ObservedTime.IsZero() {
+		t.Fatalf("record without format or observed time: %s", js)
+	}
+}
+
+// FuzzStream feeds the input's lines (envelopes, multiline, any format)
+// through auto-detection, reusing the caller's buffer, and checks that
+// records are valid, bounded and do not alias that buffer.
+func FuzzStream(f *testing.F) {
+	f.Add([]byte("2026-11-23T20:31:02Z stdout P {\"a\":\n2026-11-23T20:31:02Z stdout F 1}\n"))
+	f.Add([]byte("{\"log\":\"x\",\"stream\":\"stderr\",\"time\":\"2026-11-23T20:31:02Z\"}\n"))
+	f.Add([]byte("ERROR:app:boom\nTraceback (most recent call last):\n  File \"x\"\nValueError: v\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg := DefaultConfig()
+		cfg.Timezone = "UTC"
+		cfg.MaxRecordBytes = 1024
+		s, err := NewStream(cfg, Meta{Source: "fuzz"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		maxMsg := cfg.MaxRecordBytes + len(data)*3 + 16
+		buf := make([]byte, 0, 256)
+		var kept []record.Record
+		var snapshots [][]byte
+		now := testNow
+		for line := range bytes.Lines(data) {
+			buf = append(buf[:0], bytes.TrimSuffix(line, []byte("\n"))...)
+			for _, r := range s.Feed(buf, record.Position{}, false, now) {
+				checkRecord(t, r, maxMsg)
+				kept = append(kept, r)
+				snapshots = append(snapshots, r.AppendJSON(nil))
+			}
+			for i := range buf {
+				buf[i] = 0xff
+			}
+			now = now.Add(300 * time.Millisecond)
+			for _, r := range s.Flush(now) {
+				checkRecord(t, r, maxMsg)
+			}
+		}
+		for _, r := range s.FlushAll(now) {
+			checkRecord(t, r, maxMsg)
+		}
+		for i := range kept {
+			if got := kept[i].AppendJSON(nil); !bytes.Equal(got, snapshots[i]) {
+				t.Fatalf("record changed after its line's buffer was reused:\n%s\n%s", snapshots[i], got)
+			}
+		}
+		if _, ok := s.Resume(); ok {
+			t.Fatal("something still held after FlushAll")
+		}
+	})
+}
+
+// FuzzEnvelope checks the CRI and docker unwrappers on single lines.
+func FuzzEnvelope(f *testing.F) {
+	f.Add([]byte("2026-11-23T20:31:02.123456789Z stderr F hello"))
+	f.Add([]byte(`{"log":"a\u00e9\n","stream":"stdout","time":"2026-11-23T20:31:02Z","attrs":{"k":[1,{"x":null}]}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		if e, ok := parseCRI(line); ok {
+			if !bytes.HasSuffix(line, e.content) || e.stream == streamNone {
+				t.Fatalf("CRI content %q is not the line's tail", e.content)
+			}
+		}
+		if e, _, ok := parseDocker(line, nil); ok {
+			var v struct {
+				Log string `json:"log"`
+			}
+			// Compare only valid UTF-8: encoding/json replaces each invalid
+			// byte, the stream replaces runs of them later.
+			if err := json.Unmarshal(line, &v); err == nil && utf8.Valid(line) {
+				want := strings.TrimSuffix(strings.TrimSuffix(v.Log, "\n"), "\r")
+				if !e.partial && string(e.content) != want && strings.HasSuffix(v.Log, "\n") {
+					t.Fatalf("docker log %q, encoding/json says %q", e.content, want)
+				}
+			}
+		}
+	})
+}
+
+func newFuzzParser() *parser {
+	var buf []byte
+	return &parser{loc: time.UTC, now: testNow, buf: &buf}
+}
+
+// FuzzJSON checks that every JSON object encoding/json accepts is accepted
+// and that parsing never panics.
+func FuzzJSON(f *testing.F) {
+	f.Add(`{"level":"info","msg":"x","n":[1,2.5,{"a":null}],"t":true}`)
+	f.Add(`{"ts":1795466662.5,"lvl":40,"message":"\ud83d\ude00 \"q\""}`)
+	f.Fuzz(func(t *testing.T, line string) {
+		p := newFuzzParser()
+		var r record.Record
+		ok := parseJSON(p, line, &r)
+		trimmed := strings.TrimSpace(line)
+		if !ok && json.Valid([]byte(line)) && strings.HasPrefix(trimmed, "{") && utf8.ValidString(line) && nestingDepth(line) < maxJSONDepth {
+			t.Fatalf("valid JSON object rejected: %q", line)
+		}
+		if ok {
+			checkRecordParts(t, r)
+		}
+	})
+}
+
+func nestingDepth(s string) int {
+	d, max := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '{', '[':
+			d++
+			if d > max {
+				max = d
+			}
+		case '}', ']':
+			d--
+		}
+	}
+	return max
+}
+
+func checkRecordParts(t *testing.T, r record.Record) {
+	t.Helper()
+	r.ObservedTime = testNow
+	if js := r.AppendJSON(nil); !json.Valid(js) {
+		t.Fatalf("invalid JSON: %q", js)
+	}
+}
+
+// FuzzLogfmt checks the logfmt parser: no panics, and every accepted line
+// has non-empty keys.
+func FuzzLogfmt(f *testing.F) {
+	f.Add(`time=2026-11-23T20:31:02Z level=info msg="a \"b\"" k= x=1`)
+	f.Fuzz(func(t *testing.T, line string) {
+		p := newFuzzParser()
+		var r record.Record
+		if parseLogfmt(p, line, &r) {
+			for _, fl := range r.Fields {
+				if fl.Key == "" {
+					t.Fatalf("empty key from %q", line)
+				}
+			}
+			checkRecordParts(t, r)
+		}
+	})
+}
+
+// FuzzSyslog checks the RFC 3164/5424 parser: no panics, and the message
+// is part of the line.
+func FuzzSyslog(f *testing.F) {
+	f.Add(`<34>Nov 23 20:31:02 host app[1]: msg`)
+	f.Add(`<165>1 2026-11-23T20:31:08.003Z host app - ID47 [id@1 a="1" b="x\]"] msg`)
+	f.Fuzz(func(t *testing.T, line string) {
+		p := newFuzzParser()
+		var r record.Record
+		if parseSyslog(p, line, &r) {
+			checkRecordParts(t, r)
+		}
+	})
+}
+
+// FuzzTime checks the hand-written time parsers against each other and
+// against time.Parse where both accept the input.
+func FuzzTime(f *testing.F) {
+	for _, s := range []string{"2026-11-23T20:31:02.123456789Z", "2026-11-23 20:31:02,123", "Nov  3 20:31:02", "23/Nov/2026:20:31:02 +0100", "1795466662.25", "Mon Nov 23 20:31:02.123456 2026"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if tt, n, ok := isoTime(s, time.UTC); ok {
+			if n > len(s) {
+				t.Fatalf("consumed %d of %d bytes", n, len(s))
+			}
+			if ref, err := time.Parse(time.RFC3339Nano, s); err == nil && n == len(s) && !ref.Equal(tt) {
+				t.Fatalf("%q: got %v, time.Parse says %v", s, tt, ref)
+			}
+		}
+		if _, n, ok := stampTime(s, time.UTC, testNow); ok && n > len(s) {
+			t.Fatalf("stampTime consumed %d of %d", n, len(s))
+		}
+		if _, n, ok := looseLeadingTime(s, time.UTC, testNow); ok && n > len(s) {
+			t.Fatalf("looseLeadingTime consumed %d of %d", n, len(s))
+		}
+		anyTime(s, time.UTC)
+		clfTime(s)
+		ctimeTime(s, time.UTC)
+		if tt, ok := looseTime(s, time.UTC, testNow); ok && tt.IsZero() {
+			t.Fatalf("%q parsed to the zero time", s)
+		}
+	})
+}

@@ -1,0 +1,479 @@
+package parsers
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+	"unicode/utf8"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Meta is stamped on every record the stream emits.
+type Meta struct {
+	Source, Path, Stream string
+	Kubernetes           *record.Kubernetes
+}
+
+// Stats are a stream's cumulative counters.
+type Stats struct {
+	Lines         uint64 // lines fed
+	Records       uint64 // records emitted
+	ParseFailures uint64 // lines a forced format did not match (emitted as plain)
+	Multiline     uint64 // records joined from more than one line
+	Truncated     uint64 // records marked truncated
+}
+
+// Stream assembles the records of one source stream (a file, stdin, an
+// exec's output). It is not safe for concurrent use: one goroutine per
+// source drives it.
+type Stream struct {
+	cfg        Config
+	meta       Meta
+	forced     int // index into formats, or -1 for detection
+	envelope   string
+	regex      *regexParser
+	start      *regexp.Regexp
+	p          parser
+	buf        []byte // the record being parsed owns this; room for parser.keep
+	scratchBuf []byte // the current line, cleaned
+	dec        []byte // docker's decoded log value
+	subs       [3]substream
+	out        []record.Record
+	last       record.Position // end of the previous line fed
+	stats      Stats
+}
+
+// substream is the state of one of the streams interleaved in a file: the
+// lines without an envelope, or a container's stdout or stderr.
+type substream struct {
+	name string // the stream name an envelope gave, or ""
+	det  detector
+
+	// A partial envelope line waiting for its rest.
+	partial      []byte
+	partialOn    bool
+	partialTrunc bool
+	partialTime  time.Time
+	partialFrom  record.Position
+	partialSince time.Time
+
+	// The record waiting for its continuation lines is slots[cur]; the
+	// next line is parsed into the other slot, so records are not copied
+	// on their way through.
+	held      bool
+	slots     [2]record.Record
+	cur       int
+	heldFrom  record.Position
+	heldSince time.Time
+	kind      mlKind
+	more      []byte // continuation lines, each preceded by '\n'
+	lines     int
+	blanks    int // blank lines seen since the last continuation
+}
+
+// NewStream builds a stream for cfg, which must be valid.
+// rec is the held record.
+func (sub *substream) rec() *record.Record { return &sub.slots[sub.cur] }
+
+// spare is the slot the next record is parsed into.
+func (sub *substream) spare() *record.Record { return &sub.slots[1-sub.cur] }
+
+func NewStream(cfg Config, meta Meta) (*Stream, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Stream{cfg: cfg, meta: meta, forced: -1}
+	s.p.loc = time.Local
+	if cfg.Timezone != "" {
+		loc, err := time.LoadLocation(cfg.Timezone)
+		if err != nil {
+			return nil, fmt.Errorf("timezone: %w", err)
+		}
+		s.p.loc = loc
+	}
+	switch cfg.Format {
+	case "", "auto":
+	case envelopeCRI, envelopeDocker:
+		s.envelope = cfg.Format
+	case "regex":
+		rp, err := newRegexParser(cfg.Regex, cfg.TimeLayout)
+		if err != nil {
+			return nil, err
+		}
+		s.regex = rp
+	default:
+		s.forced = formatIndex(cfg.Format)
+	}
+	if cfg.Multiline.Mode == MultilineStart {
+		s.start = regexp.MustCompile(cfg.Multiline.Start)
+	}
+	for i := range s.subs {
+		s.subs[i].det.last = -1
+		s.subs[i].name = streamNames[i]
+	}
+	s.p.buf = &s.buf
+	return s, nil
+}
+
+// Feed takes one line without its newline; the caller may reuse line's
+// memory afterwards. end is the position just past the line's newline (zero
+// without a file), truncated says the framer cut the line. It returns the
+// records the line completed; the slice is reused by the next call.
+func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time.Time) []record.Record {
+	s.out = s.out[:0]
+	s.stats.Lines++
+	prev := s.last
+	s.last = end
+	var (
+		env envelope
+		ok  bool
+	)
+	if s.envelope != envelopeDocker {
+		env, ok = parseCRI(line)
+	}
+	if !ok && s.envelope != envelopeCRI && len(line) > 0 && line[0] == '{' {
+		env, s.dec, ok = parseDocker(line, s.dec)
+	}
+	if !ok {
+		if s.envelope != "" {
+			// The forced envelope is missing: keep the line as plain text.
+			s.stats.ParseFailures++
+			s.plainLine(&s.subs[streamNone], line, truncated, end, prev, now)
+			return s.out
+		}
+		s.inner(&s.subs[streamNone], line, time.Time{}, truncated, end, prev, now)
+		return s.out
+	}
+	sub := &s.subs[env.stream]
+	if env.partial {
+		if !sub.partialOn {
+			sub.partialOn, sub.partialFrom, sub.partialTime = true, prev, env.time
+		}
+		sub.partialSince = now
+		sub.partialTrunc = s.appendBounded(&sub.partial, env.content) || sub.partialTrunc || truncated
+		return s.out
+	}
+	content, from, t := env.content, prev, env.time
+	if sub.partialOn {
+		sub.partialTrunc = s.appendBounded(&sub.partial, content) || sub.partialTrunc
+		content, from, t = sub.partial, sub.partialFrom, sub.partialTime
+		truncated = truncated || sub.partialTrunc
+	}
+	s.inner(sub, content, t, truncated, end, from, now)
+	s.resetPartial(sub)
+	return s.out
+}
+
+func (s *Stream) resetPartial(sub *substream) {
+	sub.partial = sub.partial[:0]
+	sub.partialOn, sub.partialTrunc = false, false
+}
+
+// appendBounded appends b to *dst up to MaxRecordBytes and reports whether
+// anything was cut.
+func (s *Stream) appendBounded(dst *[]byte, b []byte) bool {
+	room := s.cfg.MaxRecordBytes - len(*dst)
+	if len(b) <= room {
+		*dst = append(*dst, b...)
+		return false
+	}
+	if room > 0 {
+		*dst = append(*dst, b[:room]...)
+	}
+	return true
+}
+
+// loadLine cleans content into the reused scratch buffer and returns a
+// view of it, valid until the next line.
+func (s *Stream) loadLine(content []byte) string {
+	s.scratchBuf = appendClean(s.scratchBuf[:0], content)
+	if n := len(s.scratchBuf); n > 0 && s.scratchBuf[n-1] == '\r' {
+		s.scratchBuf = s.scratchBuf[:n-1]
+	}
+	return unsafeString(s.scratchBuf)
+}
+
+// ownLine copies the line into a new buffer that the record will keep, with
+// spare room for parser.keep: one allocation holds all of a record's text.
+// The buffer is never written again once the record is parsed, so strings
+// viewing it are as immutable as any other.
+func (s *Stream) ownLine(line string) string {
+	n := len(line)
+	s.buf = make([]byte, n, n+n/8+32)
+	copy(s.buf, line)
+	return unsafeString(s.buf)
+}
+
+// inner handles one complete line of a substream: a continuation of the held
+// record, or a new record.
+func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, truncated bool, end, from record.Position, now time.Time) {
+	line := s.loadLine(content)
+	if s.cfg.Multiline.Mode != MultilineOff && sub.held && s.continuation(sub, line) {
+		s.join(sub, line, truncated, end, now)
+		return
+	}
+	if trimSpace(line) == "" {
+		if sub.held && (sub.kind == mlGo || sub.kind == mlPyDone) && sub.blanks < 100 {
+			sub.blanks++
+		}
+		return
+	}
+	line = s.ownLine(line)
+	r := sub.spare()
+	*r = record.Record{}
+	s.p.now = now
+	switch {
+	case s.regex != nil:
+		if !s.regex.parse(&s.p, line, r) {
+			*r = record.Record{}
+			s.stats.ParseFailures++
+			parsePlain(&s.p, line, r)
+			r.Format = "plain"
+		} else {
+			r.Format = "regex"
+		}
+	case s.forced >= 0:
+		if formats[s.forced].parse(&s.p, line, r) {
+			r.Format = formats[s.forced].name
+		} else {
+			*r = record.Record{}
+			s.stats.ParseFailures++
+			parsePlain(&s.p, line, r)
+			r.Format = "plain"
+		}
+	default:
+		s.p.detect(&sub.det, line, r)
+	}
+	s.buf = nil
+	if s.cfg.AccessLogLevels && r.Severity == 0 && (r.Format == "clf" || r.Format == "envoy") {
+		r.Severity = statusSeverity(r)
+	}
+	if r.Time.IsZero() {
+		r.Time = envTime
+	}
+	r.Truncated = truncated
+	s.stamp(r, sub, end, now)
+	s.start1(sub, r, line, from, now)
+}
+
+// plainLine emits a line as plain text (a forced envelope that is missing).
+func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, from record.Position, now time.Time) {
+	line := s.loadLine(content)
+	if trimSpace(line) == "" {
+		return
+	}
+	r := sub.spare()
+	*r = record.Record{}
+	parsePlain(&s.p, s.ownLine(line), r)
+	s.buf = nil
+	r.Format = "plain"
+	r.Truncated = truncated
+	s.stamp(r, sub, end, now)
+	s.start1(sub, r, line, from, now)
+}
+
+func (s *Stream) stamp(r *record.Record, sub *substream, end record.Position, now time.Time) {
+	r.ObservedTime = now
+	r.Source = s.meta.Source
+	r.Path = s.meta.Path
+	r.Stream = s.meta.Stream
+	if sub.name != "" {
+		r.Stream = sub.name
+	}
+	r.Kubernetes = s.meta.Kubernetes
+	r.Pos = end
+}
+
+// start1 begins a new record: emitted at once without multiline, else held
+// for its continuation lines after the previously held record is emitted.
+func (s *Stream) start1(sub *substream, r *record.Record, line string, from record.Position, now time.Time) {
+	if sub.held {
+		s.emit(sub)
+	}
+	if s.cfg.Multiline.Mode == MultilineOff {
+		s.push(r)
+		return
+	}
+	sub.held, sub.cur, sub.heldFrom, sub.heldSince = true, 1-sub.cur, from, now
+	sub.kind = startKind(line)
+	if r.Format == "zap" && r.Severity >= record.SeverityError {
+		// zap appends a stack trace of unindented function lines.
+		sub.kind = mlGo
+	}
+	sub.more = sub.more[:0]
+	sub.lines, sub.blanks = 1, 0
+}
+
+// continuation decides whether line continues the held record.
+func (s *Stream) continuation(sub *substream, line string) bool {
+	if s.start != nil {
+		return !s.start.MatchString(line)
+	}
+	return continues(&sub.kind, sub.rec(), line)
+}
+
+// join appends a continuation line to the held record, within
+// MaxRecordBytes.
+func (s *Stream) join(sub *substream, line string, truncated bool, end record.Position, now time.Time) {
+	for ; sub.blanks > 0; sub.blanks-- {
+		s.appendMore(sub, "")
+	}
+	s.appendMore(sub, line)
+	sub.lines++
+	sub.heldSince = now
+	held := sub.rec()
+	held.Pos = end
+	held.Truncated = held.Truncated || truncated
+}
+
+func (s *Stream) appendMore(sub *substream, line string) {
+	held := sub.rec()
+	room := s.cfg.MaxRecordBytes - len(held.Message) - len(sub.more) - 1
+	if room < 0 {
+		held.Truncated = true
+		return
+	}
+	if len(line) > room {
+		line = line[:utf8Cut(line, room)]
+		held.Truncated = true
+	}
+	sub.more = append(sub.more, '\n')
+	sub.more = append(sub.more, line...)
+}
+
+// utf8Cut is the largest prefix length ≤ n that does not split a rune.
+func utf8Cut(s string, n int) int {
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return n
+}
+
+// emit finishes the held record and appends it to the output.
+func (s *Stream) emit(sub *substream) {
+	r := s.push(sub.rec())
+	if sub.lines > 1 {
+		first := r.Message
+		r.Message = first + string(sub.more)
+		if r.Format == "dotnet" && first == "" {
+			// The console logger puts the message under its header.
+			r.Message = dedent(string(sub.more[1:]))
+		}
+		if exc := exceptionType(sub.kind, first, r.Message[len(first):]); exc != "" {
+			if _, ok := r.Lookup("exception"); !ok {
+				fs := make([]record.Field, len(r.Fields), len(r.Fields)+1)
+				copy(fs, r.Fields)
+				r.Fields = append(fs, record.Field{Key: "exception", Value: record.ObjectValue([]record.Field{{Key: "type", Value: record.StringValue(exc)}})})
+			}
+			if r.Severity == 0 {
+				r.Severity = record.SeverityError
+				if exc == "panic" || exc == "fatal error" {
+					r.Severity = record.SeverityFatal
+				}
+			}
+		}
+		s.stats.Multiline++
+	}
+	if r.Truncated {
+		s.stats.Truncated++
+	}
+	sub.held = false
+	sub.more = sub.more[:0]
+	sub.kind, sub.lines, sub.blanks = mlNone, 0, 0
+}
+
+// push appends a copy of r to the output and returns it for finishing
+// touches; records are large, so they are copied once, in place.
+func (s *Stream) push(r *record.Record) *record.Record {
+	s.stats.Records++
+	s.out = append(s.out, *r)
+	out := &s.out[len(s.out)-1]
+	if s.cfg.Multiline.Mode == MultilineOff && out.Truncated {
+		s.stats.Truncated++
+	}
+	return out
+}
+
+// Flush emits the records and partial lines whose timeout has expired.
+func (s *Stream) Flush(now time.Time) []record.Record {
+	s.out = s.out[:0]
+	s.flush(now, false)
+	return s.out
+}
+
+// FlushAll emits everything held, at EOF or shutdown.
+func (s *Stream) FlushAll(now time.Time) []record.Record {
+	s.out = s.out[:0]
+	s.flush(now, true)
+	return s.out
+}
+
+func (s *Stream) flush(now time.Time, all bool) {
+	timeout := s.cfg.MultilineTimeout
+	for i := range s.subs {
+		sub := &s.subs[i]
+		if sub.partialOn && (all || !now.Before(sub.partialSince.Add(timeout))) {
+			// A fragment whose rest never came is a line of its own. Its end
+			// is the last line fed: fragments are consecutive lines.
+			s.inner(sub, sub.partial, sub.partialTime, sub.partialTrunc, s.last, sub.partialFrom, now)
+			s.resetPartial(sub)
+		}
+	}
+	// Emit in file order, so the records of interleaved streams come out
+	// as they were written.
+	for {
+		var next *substream
+		for i := range s.subs {
+			sub := &s.subs[i]
+			if sub.held && (all || !now.Before(sub.heldSince.Add(timeout))) &&
+				(next == nil || sub.heldFrom.Offset < next.heldFrom.Offset) {
+				next = sub
+			}
+		}
+		if next == nil {
+			return
+		}
+		s.emit(next)
+	}
+}
+
+// Deadline is when the earliest held record or partial line times out;
+// false when nothing is held.
+func (s *Stream) Deadline() (time.Time, bool) {
+	var d time.Time
+	found := false
+	for i := range s.subs {
+		sub := &s.subs[i]
+		for _, on := range [2]struct {
+			held  bool
+			since time.Time
+		}{{sub.partialOn, sub.partialSince}, {sub.held, sub.heldSince}} {
+			if on.held && (!found || on.since.Add(s.cfg.MultilineTimeout).Before(d)) {
+				d, found = on.since.Add(s.cfg.MultilineTimeout), true
+			}
+		}
+	}
+	return d, found
+}
+
+// Resume is the position from which re-reading reproduces everything the
+// stream holds: the end of the line before the first held line. A checkpoint
+// must not pass it. False when nothing is held.
+func (s *Stream) Resume() (record.Position, bool) {
+	var p record.Position
+	found := false
+	for i := range s.subs {
+		sub := &s.subs[i]
+		if sub.partialOn && (!found || sub.partialFrom.Offset < p.Offset) {
+			p, found = sub.partialFrom, true
+		}
+		if sub.held && (!found || sub.heldFrom.Offset < p.Offset) {
+			p, found = sub.heldFrom, true
+		}
+	}
+	return p, found
+}
+
+// Stats returns the stream's counters.
+func (s *Stream) Stats() Stats { return s.stats }

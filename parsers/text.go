@@ -1,0 +1,251 @@
+package parsers
+
+import (
+	"bytes"
+	"math"
+	"unicode/utf8"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// appendClean appends line to dst with ANSI escape sequences removed and
+// invalid UTF-8 replaced by U+FFFD, so every parser sees clean text. The
+// common case (neither present) is a single copy.
+func appendClean(dst, line []byte) []byte {
+	if bytes.IndexByte(line, 0x1b) < 0 && utf8.Valid(line) {
+		return append(dst, line...)
+	}
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c == 0x1b {
+			i += ansiLen(line[i:])
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(line[i:])
+		if r == utf8.RuneError && size == 1 {
+			// One replacement per run of invalid bytes, as strings.ToValidUTF8.
+			if !bytes.HasSuffix(dst, []byte("\uFFFD")) {
+				dst = append(dst, "\uFFFD"...)
+			}
+			i++
+			continue
+		}
+		dst = append(dst, line[i:i+size]...)
+		i += size
+	}
+	return dst
+}
+
+// ansiLen is the length of the escape sequence at the start of b: CSI
+// (ESC [ params final), OSC (ESC ] … BEL or ESC \) or a two-byte escape. A
+// lone ESC at the end is dropped.
+func ansiLen(b []byte) int {
+	if len(b) < 2 {
+		return len(b)
+	}
+	switch b[1] {
+	case '[':
+		for i := 2; i < len(b); i++ {
+			if b[i] >= 0x40 && b[i] <= 0x7e {
+				return i + 1
+			}
+		}
+		return len(b)
+	case ']':
+		for i := 2; i < len(b); i++ {
+			if b[i] == 0x07 {
+				return i + 1
+			}
+			if b[i] == 0x1b && i+1 < len(b) && b[i+1] == '\\' {
+				return i + 2
+			}
+		}
+		return len(b)
+	}
+	return 2
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlpha(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
+
+func trimSpace(s string) string {
+	i, j := 0, len(s)
+	for i < j && (isSpace(s[i]) || s[i] == '\r') {
+		i++
+	}
+	for j > i && (isSpace(s[j-1]) || s[j-1] == '\r') {
+		j--
+	}
+	return s[i:j]
+}
+
+func trimLeft(s string) string {
+	i := 0
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	return s[i:]
+}
+
+// atoi parses an unsigned decimal of exactly len(s) digits that fits an
+// int64.
+func atoi(s string) (int, bool) {
+	if len(s) == 0 || len(s) > 19 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isDigit(c) {
+			return 0, false
+		}
+		d := int(c - '0')
+		if n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// digits is the number of leading ASCII digits of s.
+func digits(s string) int {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// cut splits s at the first sep.
+func cut(s string, sep byte) (before, after string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == sep {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+// cursor walks a line left to right; the header parsers are written with it.
+type cursor struct {
+	s string
+	i int
+}
+
+func (c *cursor) rest() string { return c.s[c.i:] }
+
+func (c *cursor) eof() bool { return c.i >= len(c.s) }
+
+func (c *cursor) peek() byte {
+	if c.i < len(c.s) {
+		return c.s[c.i]
+	}
+	return 0
+}
+
+// lit consumes x if the line continues with it.
+func (c *cursor) lit(x string) bool {
+	if len(c.s)-c.i >= len(x) && c.s[c.i:c.i+len(x)] == x {
+		c.i += len(x)
+		return true
+	}
+	return false
+}
+
+func (c *cursor) byte(b byte) bool {
+	if c.i < len(c.s) && c.s[c.i] == b {
+		c.i++
+		return true
+	}
+	return false
+}
+
+// spaces skips blanks and returns how many.
+func (c *cursor) spaces() int {
+	n := 0
+	for c.i < len(c.s) && c.s[c.i] == ' ' {
+		c.i++
+		n++
+	}
+	return n
+}
+
+// until returns the text up to b and consumes b; false if b is absent.
+func (c *cursor) until(b byte) (string, bool) {
+	for j := c.i; j < len(c.s); j++ {
+		if c.s[j] == b {
+			v := c.s[c.i:j]
+			c.i = j + 1
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// word returns the text up to the next space (or the end).
+func (c *cursor) word() string {
+	j := c.i
+	for j < len(c.s) && c.s[j] != ' ' {
+		j++
+	}
+	v := c.s[c.i:j]
+	c.i = j
+	return v
+}
+
+// int reads an unsigned decimal number.
+func (c *cursor) int() (int, bool) {
+	d := digits(c.s[c.i:])
+	if d == 0 || d > 18 {
+		return 0, false
+	}
+	n, _ := atoi(c.s[c.i : c.i+d])
+	c.i += d
+	return n, true
+}
+
+// bracket reads "[text]".
+func (c *cursor) bracket() (string, bool) {
+	if !c.byte('[') {
+		return "", false
+	}
+	return c.until(']')
+}
+
+// quoted reads a double-quoted string with backslash escapes left as they
+// are (access logs escape with \x22, which stays readable).
+func (c *cursor) quoted() (string, bool) {
+	if !c.byte('"') {
+		return "", false
+	}
+	j := quoteEnd(c.s, c.i)
+	if j < 0 {
+		return "", false
+	}
+	v := c.s[c.i:j]
+	c.i = j + 1
+	return v, true
+}
+
+func strField(k, v string) record.Field { return record.Field{Key: k, Value: record.StringValue(v)} }
+
+func intField(k string, v int) record.Field {
+	return record.Field{Key: k, Value: record.IntValue(int64(v))}
+}
+
+// intOrString keeps a numeric token as an integer and anything else as text.
+func intOrString(k, v string) record.Field {
+	if n, ok := atoi(v); ok {
+		return intField(k, n)
+	}
+	return strField(k, v)
+}

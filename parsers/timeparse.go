@@ -1,0 +1,361 @@
+package parsers
+
+import (
+	"math"
+	"time"
+)
+
+// Hand-written time parsers for the layouts log formats use: time.Parse is
+// several times slower and allocates on error, and detection tries times on
+// every line.
+
+// clock is the date and time of day found in a line before a zone applies.
+type clock struct {
+	year, month, day, hour, min, sec, nsec int
+}
+
+func (c clock) valid() bool {
+	return c.month >= 1 && c.month <= 12 && c.day >= 1 && c.day <= 31 && c.timeValid()
+}
+
+// dated is valid with a plausible year: log times before the Unix epoch
+// are noise, and year 1 would be the zero time, which means "no time".
+func (c clock) dated() bool { return c.year >= 1970 && c.valid() }
+
+func (c clock) timeValid() bool { return c.hour <= 24 && c.min <= 59 && c.sec <= 60 }
+
+// in is the instant of c in loc.
+func (c clock) in(loc *time.Location) time.Time {
+	if loc == time.UTC {
+		return c.at(0)
+	}
+	return time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, c.sec, c.nsec, loc)
+}
+
+// at is the instant of c at a fixed UTC offset in seconds, computed
+// directly (time.Date normalizes every field and costs several times more).
+func (c clock) at(offset int) time.Time {
+	if c.day > daysIn(c.year, c.month) {
+		// Out-of-range days normalize as time.Date does.
+		return time.Date(c.year, time.Month(c.month), c.day, c.hour, c.min, c.sec, c.nsec, time.UTC).Add(-time.Duration(offset) * time.Second)
+	}
+	secs := daysFromCivil(c.year, c.month, c.day)*86400 + int64(c.hour*3600+c.min*60+c.sec-offset)
+	return time.Unix(secs, int64(c.nsec)).UTC()
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to the given
+// proleptic Gregorian date, counting in 400-year eras of 146097 days from
+// a year that starts in March (so the leap day ends the year).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12 // March is 0
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// inferYear sets the year of a year-less time to the one that puts it
+// nearest to now, so December lines read in January land in last year.
+func (c clock) inferYear(loc *time.Location, now time.Time) time.Time {
+	y := now.In(loc).Year()
+	best := time.Time{}
+	var bestD time.Duration = math.MaxInt64
+	for _, yy := range [3]int{y - 1, y, y + 1} {
+		c.year = yy
+		t := c.in(loc)
+		d := t.Sub(now)
+		if d < 0 {
+			d = -d
+		}
+		if d < bestD {
+			best, bestD = t, d
+		}
+	}
+	return best
+}
+
+// num reads exactly n digits at s[i:].
+func num(s string, i, n int) (int, bool) {
+	if i+n > len(s) {
+		return 0, false
+	}
+	v := 0
+	for j := i; j < i+n; j++ {
+		c := s[j]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+// fraction reads "[.,]digits" at s[i:], returning nanoseconds and the index
+// after it; no fraction is zero.
+func fraction(s string, i int) (nsec, end int) {
+	if i+1 >= len(s) || (s[i] != '.' && s[i] != ',') || !isDigit(s[i+1]) {
+		return 0, i
+	}
+	i++
+	scale := 100000000
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		nsec += int(s[i]-'0') * scale
+		scale /= 10
+	}
+	return nsec, i
+}
+
+// hms reads "hh:mm:ss[.frac]" at s[i:].
+func hms(s string, i int, c *clock) (int, bool) {
+	var ok1, ok2, ok3 bool
+	c.hour, ok1 = num(s, i, 2)
+	c.min, ok2 = num(s, i+3, 2)
+	c.sec, ok3 = num(s, i+6, 2)
+	if !ok1 || !ok2 || !ok3 || s[i+2] != ':' || s[i+5] != ':' {
+		return 0, false
+	}
+	c.nsec, i = fraction(s, i+8)
+	return i, true
+}
+
+// zoneOffset reads "Z", "±hh:mm", "±hhmm" or "±hh" at s[i:].
+func zoneOffset(s string, i int) (offset, end int, ok bool) {
+	if i >= len(s) {
+		return 0, i, false
+	}
+	switch s[i] {
+	case 'Z', 'z':
+		return 0, i + 1, true
+	case '+', '-':
+	default:
+		return 0, i, false
+	}
+	sign := 1
+	if s[i] == '-' {
+		sign = -1
+	}
+	h, ok := num(s, i+1, 2)
+	if !ok || h > 14 {
+		return 0, i, false
+	}
+	j := i + 3
+	m := 0
+	if j < len(s) && s[j] == ':' {
+		if m, ok = num(s, j+1, 2); !ok {
+			return 0, i, false
+		}
+		j += 3
+	} else if mm, ok := num(s, j, 2); ok {
+		m = mm
+		j += 2
+	}
+	return sign * (h*3600 + m*60), j, true
+}
+
+// isoTime parses an ISO 8601 / RFC 3339 timestamp at the start of s:
+// "YYYY-MM-DD[T ]hh:mm:ss[.,frac][zone]", also with "/" between the date's
+// parts. A missing zone means loc. It returns the length consumed.
+func isoTime(s string, loc *time.Location) (time.Time, int, bool) {
+	var c clock
+	if len(s) < 19 {
+		return time.Time{}, 0, false
+	}
+	var ok1, ok2, ok3 bool
+	c.year, ok1 = num(s, 0, 4)
+	c.month, ok2 = num(s, 5, 2)
+	c.day, ok3 = num(s, 8, 2)
+	sep := s[4]
+	if !ok1 || !ok2 || !ok3 || (sep != '-' && sep != '/') || s[7] != sep || (s[10] != 'T' && s[10] != ' ') {
+		return time.Time{}, 0, false
+	}
+	i, ok := hms(s, 11, &c)
+	if !ok || !c.dated() {
+		return time.Time{}, 0, false
+	}
+	if off, end, ok := zoneOffset(s, i); ok {
+		return c.at(off), end, true
+	}
+	return c.in(loc), i, true
+}
+
+var monthNames = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+// month parses a three-letter English month abbreviation at s[i:].
+func month(s string, i int) (int, bool) {
+	if i+3 > len(s) {
+		return 0, false
+	}
+	m := s[i : i+3]
+	// Dispatch on the first letter: only J, M and A begin several months.
+	switch m[0] {
+	case 'J', 'F', 'M', 'A', 'S', 'O', 'N', 'D':
+	default:
+		return 0, false
+	}
+	for k, n := range monthNames {
+		if m == n {
+			return k + 1, true
+		}
+	}
+	return 0, false
+}
+
+// stampTime parses the year-less syslog stamp "Jan _2 15:04:05[.frac]".
+func stampTime(s string, loc *time.Location, now time.Time) (time.Time, int, bool) {
+	var c clock
+	var ok bool
+	if len(s) < 15 || s[3] != ' ' {
+		return time.Time{}, 0, false
+	}
+	if c.month, ok = month(s, 0); !ok {
+		return time.Time{}, 0, false
+	}
+	if s[4] == ' ' {
+		c.day, ok = num(s, 5, 1)
+	} else {
+		c.day, ok = num(s, 4, 2)
+	}
+	if !ok || s[6] != ' ' {
+		return time.Time{}, 0, false
+	}
+	i, ok := hms(s, 7, &c)
+	if !ok || !c.valid() {
+		return time.Time{}, 0, false
+	}
+	return c.inferYear(loc, now), i, true
+}
+
+// clfTime parses the access-log time "02/Jan/2006:15:04:05 -0700".
+func clfTime(s string) (time.Time, bool) {
+	var c clock
+	var ok1, ok2, ok3 bool
+	if len(s) < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[20] != ' ' {
+		return time.Time{}, false
+	}
+	c.day, ok1 = num(s, 0, 2)
+	c.month, ok2 = month(s, 3)
+	c.year, ok3 = num(s, 7, 4)
+	if !ok1 || !ok2 || !ok3 {
+		return time.Time{}, false
+	}
+	i, ok := hms(s, 12, &c)
+	if !ok || i != 20 || !c.dated() {
+		return time.Time{}, false
+	}
+	off, end, ok := zoneOffset(s, 21)
+	if !ok || end != len(s) {
+		return time.Time{}, false
+	}
+	return c.at(off), true
+}
+
+// epochTime interprets a Unix timestamp by its magnitude: seconds, then
+// milliseconds, microseconds or nanoseconds, the units loggers use. Values
+// below 1e9 (September 2001) are rejected: small numbers under a "t" key are
+// rarely times.
+func epochTime(f float64) (time.Time, bool) {
+	switch {
+	case math.IsNaN(f) || f < 1e9:
+		return time.Time{}, false
+	case f < 1e11:
+		// A float64 holds about 16 digits: seconds keep microseconds.
+		sec, frac := math.Modf(f)
+		return time.Unix(int64(sec), int64(math.Round(frac*1e6))*1000).UTC(), true
+	case f < 1e14:
+		return time.UnixMicro(int64(f * 1e3)).UTC(), true
+	case f < 1e17:
+		return time.UnixMicro(int64(f)).UTC(), true
+	case f < 1e20:
+		return time.Unix(0, int64(f)).UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// epochInt is epochTime for integers, exact to the nanosecond.
+func epochInt(n int64) (time.Time, bool) {
+	switch {
+	case n < 1e9:
+		return time.Time{}, false
+	case n < 1e11:
+		return time.Unix(n, 0).UTC(), true
+	case n < 1e14:
+		return time.UnixMilli(n).UTC(), true
+	case n < 1e17:
+		return time.UnixMicro(n).UTC(), true
+	}
+	return time.Unix(0, n).UTC(), true
+}
+
+// anyTime parses a time value found in structured logs: RFC 3339 and its
+// relatives, a Unix epoch in any unit, or the access-log layout.
+func anyTime(s string, loc *time.Location) (time.Time, bool) {
+	if t, n, ok := isoTime(s, loc); ok && n == len(s) {
+		return t, true
+	}
+	if d := digits(s); d > 0 && d == len(s) {
+		n, _ := atoi(s)
+		return epochInt(int64(n))
+	} else if d > 0 && d < len(s) && s[d] == '.' && digits(s[d+1:]) == len(s)-d-1 {
+		sec, _ := atoi(s[:d])
+		ns, _ := fraction(s, d)
+		if d <= 10 {
+			return time.Unix(int64(sec), int64(ns)).UTC(), true
+		}
+		return epochFloat(s)
+	}
+	if t, ok := clfTime(s); ok {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+func epochFloat(s string) (time.Time, bool) {
+	var f float64
+	scale := 0.0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			scale = 1
+			continue
+		}
+		f = f*10 + float64(s[i]-'0')
+		if scale > 0 {
+			scale *= 10
+		}
+	}
+	if scale > 0 {
+		f /= scale
+	}
+	return epochTime(f)
+}
+
+// looseTime parses a whole string in any layout the built-in formats know:
+// ISO 8601 and its relatives, syslog stamps, access-log times, epochs.
+func looseTime(s string, loc *time.Location, now time.Time) (time.Time, bool) {
+	if t, ok := anyTime(s, loc); ok {
+		return t, true
+	}
+	if t, n, ok := stampTime(s, loc, now); ok && n == len(s) {
+		return t, true
+	}
+	return time.Time{}, false
+}
