@@ -32,6 +32,9 @@ func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restore
 		uid = "*"
 	}
 	podDir := filepath.Join(cfg.LogsDir, glob(ns)+"_"+glob(pod)+"_"+uid)
+	if isPodDir(cfg.LogsDir) { // the pod's own directory mounted alone (a narrowed hostPath)
+		podDir = cfg.LogsDir
+	}
 	cfg.Include = []string{filepath.Join(podDir, "*", "*.log"), filepath.Join(podDir, "*", "*.log.*")}
 	cfg.Exclude = append(cfg.Exclude, "*.gz", "*.tmp")
 	s := newFileSource(cfg, deps, restored, firstStart)
@@ -59,6 +62,14 @@ func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restore
 		return parsers.Meta{Source: cfg.Name, Path: path, Kubernetes: m}
 	}
 	return s
+}
+
+// isPodDir tells whether a directory is one pod's kubelet log directory,
+// <namespace>_<pod>_<uid>: Kubernetes names cannot contain '_', so two of
+// them with three non-empty parts mark it unambiguously.
+func isPodDir(dir string) bool {
+	parts := strings.Split(filepath.Base(dir), "_")
+	return len(parts) == 3 && parts[0] != "" && parts[1] != "" && parts[2] != ""
 }
 
 // glob escapes a name for use in a glob, or matches anything when empty.

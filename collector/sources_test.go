@@ -290,6 +290,28 @@ func TestPodSource(t *testing.T) {
 		t.Fatalf("records = %v\nwant %v", got, want)
 	}
 
+	// logs_dir may be the pod's own directory (a hostPath narrowed with subPathExpr)
+	narrowed := cfg
+	narrowed.LogsDir = podDir
+	h.out = make(chan *batch, 100)
+	deps.out = h.out
+	h.src = newPodSource(narrowed, deps, KubernetesConfig{}, nil, true)
+	h.src.waker = manualWaker{}
+	h.src.pass(h.now)
+	h.src.pass(h.now.Add(5 * time.Second))
+	n := 0
+	for len(h.out) > 0 {
+		for _, r := range (<-h.out).records {
+			n++
+			if r.Kubernetes.Namespace != "shop" || r.Kubernetes.Pod != "web-7d9f" {
+				t.Errorf("narrowed logs_dir: metadata %+v not taken from the directory name", r.Kubernetes)
+			}
+		}
+	}
+	if n != 3 {
+		t.Fatalf("narrowed logs_dir: %d records, want 3", n)
+	}
+
 	// containers: selects which containers are read
 	cfg.Containers = []string{"sidecar-db"}
 	h.out = make(chan *batch, 100)
