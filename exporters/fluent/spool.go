@@ -1,0 +1,432 @@
+package fluent
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// The spool is a directory of append-only segment files. Each frame is
+//
+//	u32 payload length | u32 CRC32C(payload) | u32 CRC32C(first 8 bytes)
+//	payload: u32 records | u8 id length | id | the chunk's wire message
+//
+// Frames are fsynced before Export returns. A frame whose header checksum
+// fails ends its segment (the length cannot be trusted: a torn tail); one
+// whose payload checksum fails is skipped. Segments are deleted once every
+// chunk in them is acknowledged, so a restart re-sends at most the chunks of
+// partly acknowledged segments (at-least-once).
+const (
+	frameHeader = 12
+	segSuffix   = ".seg"
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+type segment struct {
+	id       uint64
+	f        *os.File
+	size     int64 // bytes written and synced; frames beyond are not visible
+	readOff  int64 // next frame for the sender
+	records  int64 // records not yet acknowledged
+	inflight int   // chunks handed out, not acknowledged
+	sealed   bool  // no more writes
+	scanned  bool  // recovered at start: its bad frames are already counted
+	removed  bool
+}
+
+type spool struct {
+	dir                  string
+	segBytes             int64
+	maxRecords, maxBytes int64
+	dropOldest           bool
+	onDrop               func(records int)
+	onCorrupt            func()
+
+	mu      sync.Mutex
+	segs    []*segment // oldest first; the last one is written to
+	records int64
+	bytes   int64
+	nextID  uint64
+	closed  bool
+	changed chan struct{}
+}
+
+// openSpool recovers the segments a previous run left and starts a new one
+// to write to. It reports how many records it recovered and how many frames
+// it had to skip as torn or corrupt.
+func openSpool(dir string, maxRecords, maxBytes int64, dropOldest bool, onDrop func(int), onCorrupt func()) (*spool, int64, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, 0, fmt.Errorf("spool: %w", err)
+	}
+	s := &spool{dir: dir, maxRecords: maxRecords, maxBytes: maxBytes, dropOldest: dropOldest,
+		onDrop: onDrop, onCorrupt: onCorrupt, changed: make(chan struct{}),
+		segBytes: max(maxBytes/8, 64<<10)}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, 0, fmt.Errorf("spool: %w", err)
+	}
+	for _, e := range ents {
+		id, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segSuffix), 10, 64)
+		if err != nil || !strings.HasSuffix(e.Name(), segSuffix) {
+			continue
+		}
+		f, err := os.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return nil, 0, fmt.Errorf("spool: %w", err)
+		}
+		seg := &segment{id: id, f: f, sealed: true, scanned: true}
+		if seg.size, seg.records, err = s.scan(f); err != nil {
+			f.Close()
+			return nil, 0, err
+		}
+		if seg.records == 0 {
+			f.Close()
+			os.Remove(f.Name())
+			continue
+		}
+		s.segs = append(s.segs, seg)
+		s.records += seg.records
+		s.bytes += seg.size
+		s.nextID = max(s.nextID, id+1)
+	}
+	slices.SortFunc(s.segs, func(a, b *segment) int { return cmpUint(a.id, b.id) })
+	if err := s.rotate(); err != nil {
+		return nil, 0, err
+	}
+	return s, s.records, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// scan walks a recovered segment and returns the length of its valid prefix
+// and its records.
+func (s *spool) scan(f *os.File) (int64, int64, error) {
+	var off, records int64
+	for {
+		payload, next, err := readFrame(f, off)
+		if err == io.EOF {
+			return off, records, nil
+		}
+		if errors.Is(err, errTorn) {
+			s.onCorrupt()
+			return off, records, nil
+		}
+		if errors.Is(err, errCorrupt) {
+			s.onCorrupt()
+			off = next
+			continue
+		}
+		if err != nil {
+			return 0, 0, fmt.Errorf("spool: reading %s: %w", f.Name(), err)
+		}
+		records += int64(binary.BigEndian.Uint32(payload))
+		off = next
+	}
+}
+
+var (
+	errTorn    = errors.New("torn frame")
+	errCorrupt = errors.New("corrupt frame")
+)
+
+// readFrame reads the frame at off. io.EOF means a clean end; errTorn an
+// unreadable header (stop here); errCorrupt a bad payload (skip to next).
+func readFrame(f *os.File, off int64) (payload []byte, next int64, err error) {
+	var h [frameHeader]byte
+	n, err := f.ReadAt(h[:], off)
+	if n == 0 && err == io.EOF {
+		return nil, off, io.EOF
+	}
+	if n < frameHeader {
+		return nil, off, errTorn
+	}
+	if crc32.Checksum(h[:8], castagnoli) != binary.BigEndian.Uint32(h[8:]) {
+		return nil, off, errTorn
+	}
+	size := binary.BigEndian.Uint32(h[:4])
+	payload = make([]byte, size)
+	if n, _ := f.ReadAt(payload, off+frameHeader); n < int(size) {
+		return nil, off, errTorn
+	}
+	next = off + frameHeader + int64(size)
+	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(h[4:8]) || size < 5 || int(size) < 5+int(payload[4]) {
+		return nil, next, errCorrupt
+	}
+	return payload, next, nil
+}
+
+func appendFrame(b []byte, c *chunk) []byte {
+	start := len(b)
+	b = append(b, make([]byte, frameHeader)...)
+	b = binary.BigEndian.AppendUint32(b, uint32(c.records))
+	b = append(b, byte(len(c.id)))
+	b = append(b, c.id...)
+	b = append(b, c.msg...)
+	payload := b[start+frameHeader:]
+	binary.BigEndian.PutUint32(b[start:], uint32(len(payload)))
+	binary.BigEndian.PutUint32(b[start+4:], crc32.Checksum(payload, castagnoli))
+	binary.BigEndian.PutUint32(b[start+8:], crc32.Checksum(b[start:start+8], castagnoli))
+	return b
+}
+
+// rotate seals the segment being written and starts a new one. mu held (or
+// not yet shared).
+func (s *spool) rotate() error {
+	if n := len(s.segs); n > 0 && !s.segs[n-1].sealed {
+		s.segs[n-1].sealed = true
+		s.maybeRemove(s.segs[n-1])
+	}
+	path := filepath.Join(s.dir, fmt.Sprintf("%020d%s", s.nextID, segSuffix))
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	if err := syncDir(s.dir); err != nil {
+		f.Close()
+		return err
+	}
+	s.segs = append(s.segs, &segment{id: s.nextID, f: f})
+	s.nextID++
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("spool: fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (s *spool) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *spool) changes() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+func (s *spool) depth() (int64, int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.records, s.bytes
+}
+
+func (s *spool) segments() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.segs)
+}
+
+// put appends the chunks to the current segment and fsyncs before
+// returning: then they survive a crash. It holds mu throughout so the sender
+// never sees a frame that is not yet synced.
+func (s *spool) put(ctx context.Context, cs []*chunk) error {
+	var frame []byte
+	for _, c := range cs {
+		frame = appendFrame(frame[:0], c)
+		n, size := int64(c.records), int64(len(frame))
+		if n > s.maxRecords || size > s.maxBytes {
+			return errTooLarge
+		}
+		if err := s.reserve(ctx, n, size); err != nil {
+			return err
+		}
+		seg := s.segs[len(s.segs)-1]
+		if _, err := seg.f.WriteAt(frame, seg.size); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("spool: write: %w", err)
+		}
+		if err := seg.f.Sync(); err != nil {
+			s.mu.Unlock()
+			return fmt.Errorf("spool: fsync: %w", err)
+		}
+		seg.size += size
+		seg.records += n
+		s.records += n
+		s.bytes += size
+		if seg.size >= s.segBytes {
+			if err := s.rotate(); err != nil {
+				s.notify()
+				s.mu.Unlock()
+				return err
+			}
+		}
+		s.notify()
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// reserve waits until n records and size bytes fit, or makes room by
+// dropping the oldest segments; it returns with mu held on success.
+func (s *spool) reserve(ctx context.Context, n, size int64) error {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return errClosed
+		}
+		if s.records+n <= s.maxRecords && s.bytes+size <= s.maxBytes {
+			return nil
+		}
+		if s.dropOldest {
+			if len(s.segs) == 1 {
+				if err := s.rotate(); err != nil {
+					s.mu.Unlock()
+					return err
+				}
+			}
+			old := s.segs[0]
+			s.onDrop(int(old.records))
+			s.remove(old)
+			s.notify()
+			s.mu.Unlock()
+			continue
+		}
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// remove deletes a segment; mu held.
+func (s *spool) remove(seg *segment) {
+	seg.removed = true
+	s.records -= seg.records
+	s.bytes -= seg.size
+	seg.f.Close()
+	os.Remove(seg.f.Name())
+	s.segs = slices.DeleteFunc(s.segs, func(x *segment) bool { return x == seg })
+}
+
+// maybeRemove deletes a sealed segment that is fully read and acknowledged.
+func (s *spool) maybeRemove(seg *segment) {
+	if seg.sealed && !seg.removed && seg.inflight == 0 && seg.readOff >= seg.size && seg.records == 0 {
+		s.remove(seg)
+	}
+}
+
+func (s *spool) next(ctx context.Context) (*chunk, error) {
+	for {
+		s.mu.Lock()
+		var seg *segment
+		for _, x := range s.segs {
+			if x.readOff < x.size {
+				seg = x
+				break
+			}
+		}
+		if seg == nil {
+			ch := s.changed
+			s.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		off := seg.readOff
+		s.mu.Unlock()
+		// Frames below size are immutable, so they are read without mu.
+		payload, next, err := readFrame(seg.f, off)
+		s.mu.Lock()
+		if seg.removed { // dropped meanwhile
+			s.mu.Unlock()
+			continue
+		}
+		switch {
+		case err == nil:
+			seg.readOff = next
+			seg.inflight++
+			idLen := int(payload[4])
+			c := &chunk{records: int(binary.BigEndian.Uint32(payload)), id: string(payload[5 : 5+idLen]), msg: payload[5+idLen:], seg: seg}
+			s.mu.Unlock()
+			return c, nil
+		case errors.Is(err, errCorrupt):
+			if !seg.scanned {
+				s.onCorrupt()
+			}
+			seg.readOff = next
+		default: // torn or unreadable: nothing after it can be trusted
+			if !seg.scanned {
+				s.onCorrupt()
+			}
+			s.records -= seg.records
+			seg.records = 0
+			seg.readOff = seg.size
+		}
+		s.maybeRemove(seg)
+		s.notify()
+		s.mu.Unlock()
+	}
+}
+
+func (s *spool) ack(c *chunk) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg := c.seg
+	seg.inflight--
+	if seg.removed {
+		return
+	}
+	seg.records -= int64(c.records)
+	s.records -= int64(c.records)
+	s.maybeRemove(seg)
+	s.notify()
+}
+
+// release returns a chunk the sender gave up on at shutdown; it stays on
+// disk for the next start.
+func (s *spool) release(c *chunk) {
+	s.mu.Lock()
+	c.seg.inflight--
+	s.mu.Unlock()
+}
+
+func (s *spool) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for _, seg := range slices.Clone(s.segs) {
+		if seg.records == 0 && seg.inflight == 0 && seg.readOff >= seg.size {
+			seg.sealed = true
+			s.maybeRemove(seg)
+			continue
+		}
+		errs = append(errs, seg.f.Close())
+	}
+	s.notify()
+	return errors.Join(errs...)
+}
