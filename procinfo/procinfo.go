@@ -373,6 +373,7 @@ func (p *Provider) baseRecord(pr *Process, now time.Time, sev record.Severity, e
 		ObservedTime: now,
 		Severity:     sev,
 		Message:      msg,
+		Format:       "procinfo",
 		Source:       "procinfo",
 		Fields:       fields,
 	}
