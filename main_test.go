@@ -288,11 +288,15 @@ func TestRunTailsFilesAndServesMetrics(t *testing.T) {
 	} else {
 		t.Log("promtool not installed (Debian package prometheus): skipping promtool check metrics; CI installs it")
 	}
+	if code, body := d.get("/api/v1/processes?limit=1"); code != 200 || !strings.Contains(body, `"processes"`) {
+		t.Errorf("/api/v1/processes = %d %s", code, body)
+	}
 	_, sources := d.get("/api/v1/sources")
 	var api struct {
 		Sources []struct {
-			Name  string
-			Files []struct {
+			Name    string
+			Formats map[string]float64 `json:"formats"`
+			Files   []struct {
 				Path        string `json:"path"`
 				ReadOffset  int64  `json:"read_offset"`
 				AckedOffset int64  `json:"acked_offset"`
@@ -301,6 +305,9 @@ func TestRunTailsFilesAndServesMetrics(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(sources), &api); err != nil || len(api.Sources) == 0 || len(api.Sources[0].Files) != 2 {
 		t.Fatalf("/api/v1/sources = %s (%v)", sources, err)
+	}
+	if f := api.Sources[0].Formats; f["json"] < 0.9 || f["logfmt"] <= 0 {
+		t.Errorf("format shares = %v, want mostly json (100 of 103 records) and some logfmt", f)
 	}
 	if code := d.stop(); code != 0 {
 		t.Fatalf("SIGTERM exit code = %d, want 0", code)
@@ -367,5 +374,36 @@ func TestCLIErrors(t *testing.T) {
 				t.Fatalf("stderr does not mention %q:\n%s", tt.wantErr, stderr.String())
 			}
 		})
+	}
+}
+
+// TestRunGracePeriod: after SIGTERM the adapter keeps reading for
+// shutdown.grace_period, so an app's last lines written while the pod stops
+// are still delivered, then exits 0.
+func TestRunGracePeriod(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	os.WriteFile(log, []byte("before stop\n"), 0o644)
+	cfg := filepath.Join(dir, "config.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`sources:
+  - {name: app, type: file, include: [%q], start_at: beginning}
+exporters:
+  stdout: {enabled: true}
+shutdown: {grace_period: 3s, drain_timeout: 5s}
+`, log)), 0o644)
+	d := startDaemon(t, nil, "--config", cfg)
+	waitFor(t, "the first line", func() bool { return countContains(d.messages(), "before stop") == 1 })
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	waitFor(t, "readiness to drop", func() bool { code, _ := d.get("/readyz"); return code == 503 })
+	f, _ := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString("written during the grace period\n")
+	f.Close()
+	<-d.done
+	d.cmd.Wait()
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	if countContains(d.messages(), "written during the grace period") != 1 {
+		t.Fatal("a line written during the grace period was lost")
 	}
 }
