@@ -36,7 +36,7 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 			Name: "obsadapter_file_rotations_total", Help: "Rotations seen, by kind: rename, delete, truncate, copy (a copytruncate copy continued where its original was).",
 		}, []string{"source", "kind"}),
 		recordsDropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "obsadapter_records_dropped_total", Help: "Lines or records dropped, by reason (buffer_full under on_full: drop_oldest, shutdown for lines of unpausable sources not delivered before the drain deadline).",
+			Name: "obsadapter_records_dropped_total", Help: "Lines or records dropped, by reason: buffer_full (a stdin/exec buffer under on_full: drop_oldest, or the procinfo event queue).",
 		}, []string{"source", "reason"}),
 		parseFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "obsadapter_parse_failures_total", Help: "Lines that did not match the forced format of their source; they are kept as plain text.",
