@@ -208,7 +208,6 @@ func (s *lineSource) add(recs []record.Record) {
 	if len(recs) == 0 {
 		return
 	}
-	s.deps.status.note(recs, s.deps.exposeSamples)
 	s.recs = append(s.recs, recs...)
 	if len(s.recs) >= s.deps.batchRecords {
 		s.send()
@@ -230,6 +229,7 @@ func (s *lineSource) send() {
 	if len(s.recs) == 0 {
 		return
 	}
+	s.deps.status.note(s.recs, s.deps.exposeSamples) // once per batch, not per line
 	s.deps.out <- &batch{records: s.recs, source: s.cfg.Name}
 	s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
 }

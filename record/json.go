@@ -19,11 +19,11 @@ func (r *Record) AppendJSON(dst []byte) []byte {
 	dst = append(dst, '{')
 	if !r.Time.IsZero() {
 		dst = append(dst, `"time":"`...)
-		dst = r.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = appendTime(dst, r.Time)
 		dst = append(dst, `",`...)
 	}
 	dst = append(dst, `"observed_time":"`...)
-	dst = r.ObservedTime.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, r.ObservedTime)
 	dst = append(dst, '"')
 	if r.Severity != 0 {
 		dst = append(dst, `,"level":"`...)
