@@ -627,7 +627,6 @@ func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
 }
 
 func (s *fileSource) addRecords(recs []record.Record) {
-	s.deps.status.note(recs, s.deps.exposeSamples)
 	s.recs = append(s.recs, recs...)
 	if len(s.recs) >= s.deps.batchRecords {
 		s.send()
@@ -640,6 +639,7 @@ func (s *fileSource) send() {
 	if len(s.touched) == 0 && len(s.recs) == 0 {
 		return
 	}
+	s.deps.status.note(s.recs, s.deps.exposeSamples) // once per batch, not per line
 	b := &batch{records: s.recs, source: s.cfg.Name}
 	for _, tf := range s.touched {
 		b.marks = append(b.marks, markRef{file: tf.track, seq: tf.track.push(tf.accounted)})
