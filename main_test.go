@@ -350,6 +350,7 @@ func TestCLIErrors(t *testing.T) {
 		wantErr  string
 	}{
 		{"parse missing file", []string{"parse", "/nonexistent/x.log"}, 1, "no such file"},
+		{"parse unreadable input", []string{"parse", "testdata"}, 1, "is a directory"},
 		{"parse unknown format", []string{"parse", "--format", "nosuch", "testdata/samples/empty.log"}, 2, "format"},
 		{"run invalid config", []string{"run", "--config", "testdata/config/unknown-key.bad.yaml"}, 1, "strat_at"},
 		{"run missing config", []string{"run", "--config", "/nonexistent.yaml"}, 1, "no such file"},
