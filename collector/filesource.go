@@ -53,8 +53,10 @@ type fileSource struct {
 	retired    []*fileTrack            // closed files whose last marks are still in flight
 	restored   []checkpointEntry       // this source's checkpoint entries not yet matched to a file
 	recent     []contentMark           // contents that were truncated away, for copytruncate copies
+	scratch    []byte                  // for comparing a file's first bytes with its fingerprint
 	pending    map[devIno]*pendingFile // new files held open until they can be judged (copies being made)
 	rescanSoon bool
+	moreToRead bool          // a pass stopped at a file's read budget: read on without waiting
 	touched    []*tailedFile // files with lines in the batch being built
 	recs       record.Batch
 	stats      map[*parsers.Stream]parsers.Stats
@@ -73,6 +75,7 @@ type tailedFile struct {
 	rotated   bool // no longer found under any matching path: drain, then close
 	idleSince time.Time
 	lastSize  int64
+	lastMod   time.Time
 }
 
 // pendingFile is a new file held open, not read yet: it may be a copy still
@@ -93,7 +96,16 @@ type contentMark struct {
 	fp     []byte
 	offset int64
 	at     time.Time
+	// track is the truncated file's delivery state, which its copy takes
+	// over: what was read but is not acknowledged yet stays owed by the copy
+	// (a crash re-reads it from there), and the checkpoint keeps the mark
+	// while no copy has claimed it, so a restart can still match a copy.
+	// nil for marks made from checkpoint entries, whose offsets are safe.
+	track *fileTrack
 }
+
+// maxMarks bounds the truncated contents remembered for copies not seen yet.
+const maxMarks = 16
 
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
@@ -121,6 +133,10 @@ func (s *fileSource) run(ctx context.Context) error {
 		s.pass(s.deps.now())
 		if ctx.Err() != nil {
 			break
+		}
+		if s.moreToRead { // a file stopped at its read budget: no event will come for a backlog
+			s.moreToRead = false
+			continue
 		}
 		wait := s.cfg.PollInterval
 		if s.rescanSoon {
@@ -168,7 +184,7 @@ func (s *fileSource) pass(now time.Time) {
 		s.scanned = true
 		s.nextScan = now.Add(s.cfg.PollInterval)
 	}
-	for _, tf := range s.files {
+	for _, tf := range s.openFiles() {
 		s.readFile(tf, now)
 	}
 	for _, tf := range s.files {
@@ -181,11 +197,29 @@ func (s *fileSource) pass(now time.Time) {
 	s.publish()
 }
 
-// finish is the last pass at shutdown: everything readable is read and every
-// held record flushed, so a pod's last lines are delivered.
-func (s *fileSource) finish(now time.Time) {
+// openFiles lists the open files, for loops that may replace entries of
+// s.files (a truncation found while reading starts a new state).
+func (s *fileSource) openFiles() []*tailedFile {
+	out := make([]*tailedFile, 0, len(s.files))
 	for _, tf := range s.files {
+		out = append(out, tf)
+	}
+	return out
+}
+
+// finish is the last pass at shutdown: everything readable is read and every
+// held record flushed, so a pod's last lines are delivered. A last scan takes
+// the files the waker opened and judges the pending ones: a file that is no
+// longer under a matching name (deleted, renamed away) is read now, since a
+// restart would not find it. Copies still being written stay pending; the
+// checkpoint keeps the truncated contents they continue, so the restart
+// judges them.
+func (s *fileSource) finish(now time.Time) {
+	s.scan(now)
+	for _, tf := range s.openFiles() {
 		s.readFile(tf, now)
+	}
+	for _, tf := range s.files {
 		s.add(tf, tf.stream.FlushAll(now))
 	}
 	for _, tf := range s.files {
@@ -209,7 +243,7 @@ func (s *fileSource) finish(now time.Time) {
 func (s *fileSource) scan(now time.Time) {
 	// Truncations first: a copytruncate copy found below must be able to
 	// match the content that was just truncated away.
-	for _, tf := range s.files {
+	for _, tf := range s.openFiles() {
 		s.checkTruncation(tf, now)
 	}
 	for _, ef := range s.waker.TakeOpened() {
@@ -246,6 +280,7 @@ func (s *fileSource) scan(now time.Time) {
 		pf.seen = false
 		seen[key] = seen[key] || s.files[key] != nil && !s.files[key].rotated
 	}
+	s.expireMarks(now)
 	for key, tf := range s.files {
 		if seen[key] || tf.rotated {
 			continue
@@ -386,29 +421,32 @@ func (s *fileSource) judge(pf *pendingFile, now time.Time, vanished bool) {
 		return
 	}
 	key, size, fp := pf.key, st.Size(), readPrefix(pf.f)
-	if !vanished && now.Sub(pf.since) < s.cfg.RotateWait && s.mayBeCopyInProgress(key, fp) {
+	forced := vanished || now.Sub(pf.since) >= s.cfg.RotateWait
+	if !forced && s.mayBeCopyInProgress(key, size, fp) {
 		s.rescanSoon = true
 		return
 	}
 	delete(s.pending, key)
-	offset, how := s.startOffset(key, size, fp)
+	offset, how, prev := s.startOffset(key, size, fp)
 	if how == "copy" {
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "copy").Inc()
 	}
 	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", pf.path, "offset", offset, "start", how)
-	if offset == 0 {
-		fp = nil // grows from the bytes read, never from a prefix that may still be half-written
+	var tf *tailedFile
+	if prev != nil {
+		tf = s.continueTrack(pf.f, key, pf.path, prev, offset, now)
+	} else {
+		if offset == 0 {
+			fp = nil // grows from the bytes read, never from a prefix that may still be half-written
+		}
+		tf = s.startFile(pf.f, key, pf.path, fp, offset, now)
 	}
-	tf := s.startFile(pf.f, key, pf.path, fp, offset, now)
 	if vanished {
 		tf.rotated, tf.idleSince = true, now
 	}
 }
 
 func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, offset int64, now time.Time) *tailedFile {
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		s.sourceError("seek", path, err)
-	}
 	s.gen++
 	h := fnv.New64a()
 	h.Write(fp)
@@ -417,55 +455,102 @@ func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, o
 		source: s.cfg.Name, id: record.FileID{Dev: key.dev, Ino: key.ino, Fingerprint: h.Sum64()},
 		path: path, fp: fp, acked: offset,
 	}
+	return s.attach(f, key, path, track, offset, now)
+}
+
+// continueTrack reads a copytruncate copy as the continuation of the
+// truncated file it copies: same delivery state, same offsets. What was
+// read from the original but is not acknowledged yet is owed by the copy
+// now, so the checkpoint never claims it before it is delivered.
+func (s *fileSource) continueTrack(f *os.File, key devIno, path string, t *fileTrack, offset int64, now time.Time) *tailedFile {
+	for i, r := range s.retired {
+		if r == t {
+			s.retired = append(s.retired[:i], s.retired[i+1:]...)
+			break
+		}
+	}
+	t.mu.Lock()
+	t.closed, t.path = false, path
+	t.mu.Unlock()
+	return s.attach(f, key, path, t, offset, now)
+}
+
+func (s *fileSource) attach(f *os.File, key devIno, path string, track *fileTrack, offset int64, now time.Time) *tailedFile {
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		s.sourceError("seek", path, err)
+	}
 	track.read.Store(offset)
 	stream, err := parsers.NewStream(s.cfg.Config, s.meta(path))
 	if err != nil { // the config was validated; this is a bug, not input
 		panic(fmt.Sprintf("parsers.NewStream with a validated config: %v", err))
 	}
 	tf := &tailedFile{f: f, key: key, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
+	if st, err := f.Stat(); err == nil {
+		tf.lastSize, tf.lastMod = st.Size(), st.ModTime()
+	}
 	s.files[key] = tf
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
 	s.publish() // at once: a pass blocked on a full pipeline must not hide the file from checkpoints
 	return tf
 }
 
-func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, string) {
+// startOffset decides where a judged file starts and, for a copy of a file
+// truncated in this run, whose delivery state it continues.
+func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, string, *fileTrack) {
+	// The same inode may have several entries: the live file and contents
+	// truncated away from it that a copy may still continue. Its own is the
+	// longest fingerprint its first bytes still start with.
+	best, sameInode := -1, false
 	for i, e := range s.restored {
 		if e.Dev != key.dev || e.Ino != key.ino {
 			continue
 		}
-		s.restored = append(s.restored[:i], s.restored[i+1:]...)
-		if !bytes.HasPrefix(fp, e.FP) || e.Offset > size {
-			// Truncated (or the inode reused) while stopped: what the entry
-			// described may live on in a copy, which can continue from it.
-			s.recent = append(s.recent, contentMark{dev: e.Dev, fp: e.FP, offset: e.Offset})
-			s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
-			return 0, "truncated or replaced while stopped"
+		sameInode = true
+		if bytes.HasPrefix(fp, e.FP) && e.Offset <= size && (best < 0 || len(e.FP) > len(s.restored[best].FP)) {
+			best = i
 		}
-		return e.Offset, "checkpoint"
 	}
-	if off, ok := s.copyOf(key, size, fp); ok {
-		return off, "copy"
+	if best >= 0 {
+		e := s.restored[best]
+		s.restored = append(s.restored[:best], s.restored[best+1:]...)
+		return e.Offset, "checkpoint", nil
+	}
+	if sameInode {
+		// Truncated (or the inode reused) while stopped: what the entries
+		// described may live on in a copy, which continues from them.
+		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
+		return 0, "truncated or replaced while stopped", nil
+	}
+	if off, prev, ok := s.copyOf(key, size, fp); ok {
+		return off, "copy", prev
 	}
 	if s.firstStart && s.cfg.StartAt == "end" {
-		return size, "end"
+		return size, "end", nil
 	}
-	return 0, "beginning"
+	return 0, "beginning", nil
 }
 
 // mayBeCopyInProgress tells whether a new file may still turn out to be a
 // copy of content already read: its bytes so far are a proper prefix of a
 // known file's first bytes (inotify shows a copy before its bytes are
-// written), or it already matches a file that is still being read and not
-// truncated yet (copytruncate truncates right after the copy; continuing
-// from the truncation point reads every line exactly once).
-func (s *fileSource) mayBeCopyInProgress(key devIno, fp []byte) bool {
-	partOf := func(dev uint64, known []byte) bool {
-		return dev == key.dev && len(known) >= minCopyFingerprint && len(fp) < len(known) && bytes.HasPrefix(known, fp)
+// written), it starts like truncated content but is shorter than what was
+// read of it (still being written), or it already matches a file that is
+// still being read and not truncated yet (copytruncate truncates right after
+// the copy; continuing from the truncation point reads every line exactly
+// once).
+func (s *fileSource) mayBeCopyInProgress(key devIno, size int64, fp []byte) bool {
+	partOf := func(dev uint64, known []byte, offset int64) bool {
+		if dev != key.dev || len(known) < minCopyFingerprint {
+			return false
+		}
+		if len(fp) < len(known) {
+			return bytes.HasPrefix(known, fp)
+		}
+		return bytes.HasPrefix(fp, known) && size < offset
 	}
 	for _, tf := range s.files {
 		known := tf.track.fpNow()
-		if partOf(tf.key.dev, known) {
+		if partOf(tf.key.dev, known, 0) {
 			return true
 		}
 		if tf.key.dev == key.dev && !tf.rotated && len(known) >= minCopyFingerprint && bytes.HasPrefix(fp, known) {
@@ -473,43 +558,80 @@ func (s *fileSource) mayBeCopyInProgress(key devIno, fp []byte) bool {
 		}
 	}
 	for _, c := range s.recent {
-		if partOf(c.dev, c.fp) {
+		if partOf(c.dev, c.fp, c.offset) {
 			return true
 		}
 	}
 	for _, e := range s.restored {
-		if partOf(e.Dev, e.FP) {
+		if partOf(e.Dev, e.FP, e.Offset) {
 			return true
 		}
 	}
 	return false
 }
 
-// copyOf finds a file already read whose first bytes this file starts with:
-// a copytruncate copy, or a file moved while we were stopped. It continues
-// where that file's reading stopped, so nothing is read twice.
-func (s *fileSource) copyOf(key devIno, size int64, fp []byte) (int64, bool) {
-	match := func(dev uint64, old []byte, offset int64) bool {
-		return dev == key.dev && len(old) >= minCopyFingerprint && bytes.HasPrefix(fp, old) && size >= offset
+// copyOf finds content already read that this file starts with: a
+// copytruncate copy, or a file moved while we were stopped. It continues
+// where reading that content stopped, so nothing is read twice; a copy
+// shorter than that holds nothing unread and continues at its end. For
+// content truncated in this run it returns the truncated file's track.
+func (s *fileSource) copyOf(key devIno, size int64, fp []byte) (int64, *fileTrack, bool) {
+	match := func(dev uint64, old []byte) bool {
+		return dev == key.dev && len(old) >= minCopyFingerprint && bytes.HasPrefix(fp, old)
 	}
 	for _, tf := range s.files {
-		if r := tf.fr.last; match(tf.key.dev, tf.track.fpNow(), r) {
-			return r, true
+		if match(tf.key.dev, tf.track.fpNow()) {
+			return min(tf.fr.last, size), nil, true
 		}
 	}
 	for i := len(s.recent) - 1; i >= 0; i-- {
-		if c := s.recent[i]; match(c.dev, c.fp, c.offset) {
+		if c := s.recent[i]; match(c.dev, c.fp) {
 			s.recent = append(s.recent[:i], s.recent[i+1:]...)
-			return c.offset, true
+			return min(c.offset, size), c.track, true
 		}
 	}
 	for i, e := range s.restored {
-		if match(e.Dev, e.FP, e.Offset) {
+		if match(e.Dev, e.FP) {
 			s.restored = append(s.restored[:i], s.restored[i+1:]...)
-			return e.Offset, true
+			return min(e.Offset, size), nil, true
 		}
 	}
-	return 0, false
+	return 0, nil, false
+}
+
+// remember keeps truncated content for a copy of it to continue; the
+// oldest is forgotten beyond maxMarks.
+func (s *fileSource) remember(c contentMark) {
+	s.recent = append(s.recent, c)
+	if len(s.recent) > maxMarks {
+		s.forget(s.recent[0])
+		s.recent = s.recent[1:]
+	}
+}
+
+// expireMarks forgets truncated content no copy can claim any more: a copy
+// exists before its original is truncated, so by the time a mark is
+// rotate_wait old every candidate was judged (pending ones wait at most that).
+func (s *fileSource) expireMarks(now time.Time) {
+	kept := s.recent[:0]
+	for _, c := range s.recent {
+		if now.Sub(c.at) > s.cfg.RotateWait {
+			s.forget(c)
+			continue
+		}
+		kept = append(kept, c)
+	}
+	clear(s.recent[len(kept):])
+	s.recent = kept
+}
+
+// forget lets the checkpoint drop a mark's track once it is delivered.
+func (s *fileSource) forget(c contentMark) {
+	if c.track != nil {
+		c.track.mu.Lock()
+		c.track.closed = true
+		c.track.mu.Unlock()
+	}
 }
 
 // checkTruncation notices copytruncate: the file is shorter than what was
@@ -520,39 +642,65 @@ func (s *fileSource) checkTruncation(tf *tailedFile, now time.Time) {
 	if err != nil {
 		return
 	}
-	size := st.Size()
+	size, mod := st.Size(), st.ModTime()
 	tf.track.size.Store(size)
-	read := tf.fr.last // a copy continues at a line boundary
-	truncated := size < tf.fr.pos
-	if !truncated && size != tf.lastSize {
-		old := tf.track.fpNow()
-		cur := readPrefix(tf.f)
-		if !bytes.HasPrefix(cur, old) {
-			truncated = true
-		} else if len(cur) > len(old) {
-			tf.track.setFP(cur)
-		}
+	changed := size != tf.lastSize || !mod.Equal(tf.lastMod)
+	tf.lastSize, tf.lastMod = size, mod
+	if size < tf.fr.pos || changed && s.rewritten(tf) {
+		s.truncated(tf, now)
 	}
-	tf.lastSize = size
-	if !truncated {
-		return
+}
+
+// rewritten tells whether the file no longer starts with the bytes read
+// from it: it was truncated and written again.
+func (s *fileSource) rewritten(tf *tailedFile) bool {
+	fp := tf.track.fpNow()
+	if len(fp) == 0 {
+		return false
 	}
+	if s.scratch == nil {
+		s.scratch = make([]byte, fingerprintSize)
+	}
+	n, _ := tf.f.ReadAt(s.scratch[:len(fp)], 0)
+	return !bytes.Equal(s.scratch[:n], fp)
+}
+
+// truncated retires the file's state and starts reading it again from 0 on
+// the same descriptor. Reading stopped at the last complete line: a copy of
+// the content continues there (the partial line after it included), under
+// the same track, which the checkpoint keeps meanwhile.
+func (s *fileSource) truncated(tf *tailedFile, now time.Time) *tailedFile {
+	read := tf.fr.last
 	s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
-	s.deps.logger.Info("file truncated, reading it again from the start", "source", s.cfg.Name, "path", tf.track.pathNow(), "was_read_to", read, "size", size)
-	s.recent = append(s.recent, contentMark{dev: tf.key.dev, fp: tf.track.fpNow(), offset: read, at: now})
-	if len(s.recent) > 16 {
-		s.recent = s.recent[1:]
-	}
+	s.deps.logger.Info("file truncated, reading it again from the start", "source", s.cfg.Name, "path", tf.track.pathNow(), "was_read_to", read, "size", tf.lastSize)
 	s.add(tf, tf.stream.FlushAll(now))
-	s.retire(tf)
+	s.countStream(tf.stream)
+	delete(s.stats, tf.stream)
+	tf.track.read.Store(read)
+	fp := tf.track.fpNow()
+	claimable := len(fp) >= minCopyFingerprint
+	s.retire(tf, !claimable)
+	if claimable {
+		s.remember(contentMark{dev: tf.key.dev, fp: fp, offset: read, at: now, track: tf.track})
+	}
 	delete(s.files, tf.key)
-	s.startFile(tf.f, tf.key, tf.track.pathNow(), nil, 0, now) // the fingerprint grows from what is read
+	s.rescanSoon = true                                               // its copy is judged at once, while the mark is fresh
+	return s.startFile(tf.f, tf.key, tf.track.pathNow(), nil, 0, now) // the fingerprint grows from what is read
 }
 
 // readFile reads the file from where it stopped to its current end (within
-// the per-pass budget) and feeds every complete line to its stream.
+// the per-pass budget) and feeds every complete line to its stream. After
+// each read it checks that the file still starts with the bytes read from
+// it: a file truncated and regrown past the offset since the last scan (or
+// while the pass was blocked on a full pipeline) would otherwise hand over
+// the middle of its new content as the rest of the old.
 func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 	start := tf.fr.pos
+	defer func() {
+		if tf.fr.pos-start >= perFileReadBudget {
+			s.moreToRead = true
+		}
+	}()
 	for tf.fr.pos-start < perFileReadBudget {
 		for {
 			line, end, truncated, ok := tf.fr.next()
@@ -562,6 +710,12 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 			s.feed(tf, line, end, truncated, now)
 		}
 		n, err := tf.fr.fill(tf.f)
+		if n > 0 && s.rewritten(tf) {
+			tf.fr.unfill(n)
+			s.noteRead(tf, start, now)
+			s.readFile(s.truncated(tf, now), now)
+			return
+		}
 		s.growFingerprint(tf, n)
 		if n == 0 || err != nil {
 			if err != nil && !errors.Is(err, io.EOF) {
@@ -570,6 +724,10 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 			break
 		}
 	}
+	s.noteRead(tf, start, now)
+}
+
+func (s *fileSource) noteRead(tf *tailedFile, start int64, now time.Time) {
 	if n := tf.fr.pos - start; n > 0 {
 		s.deps.metrics.bytesRead.WithLabelValues(s.cfg.Name).Add(float64(n))
 		tf.track.read.Store(tf.fr.pos)
@@ -678,6 +836,7 @@ func (s *fileSource) countStream(st *parsers.Stream) {
 // now, since nobody will write to it under this name again.
 func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 	s.readFile(tf, now)
+	tf = s.files[tf.key] // a new state if reading found the file truncated
 	if line, end, truncated, ok := tf.fr.rest(); ok {
 		s.feed(tf, line, end, truncated, now)
 	}
@@ -689,16 +848,18 @@ func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 	}
 	s.countStream(tf.stream)
 	delete(s.stats, tf.stream)
-	s.retire(tf)
+	s.retire(tf, true)
 	delete(s.files, tf.key)
 	tf.f.Close()
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
 	s.deps.logger.Debug("file released", "source", s.cfg.Name, "path", tf.track.pathNow(), "offset", tf.fr.pos)
 }
 
-func (s *fileSource) retire(tf *tailedFile) {
+// retire lets go of a file's state; closed says nothing can resume it any
+// more (otherwise a copy may still claim it: see contentMark.track).
+func (s *fileSource) retire(tf *tailedFile, closed bool) {
 	tf.track.mu.Lock()
-	tf.track.closed = true
+	tf.track.closed = closed
 	tf.track.mu.Unlock()
 	s.retired = append(s.retired, tf.track)
 }
@@ -708,7 +869,7 @@ func (s *fileSource) retire(tf *tailedFile) {
 func (s *fileSource) publish() {
 	kept := s.retired[:0]
 	for _, t := range s.retired {
-		if snap := t.snapshot(); snap.InFlight > 0 || snap.Acked < snap.Read {
+		if snap := t.snapshot(); !snap.Closed || snap.InFlight > 0 || snap.Acked < snap.Read {
 			kept = append(kept, t)
 		}
 	}
@@ -759,7 +920,7 @@ func (s *fileSource) drainOrphans(now time.Time) {
 				continue
 			}
 			key := keyOf(info)
-			if s.files[key] != nil {
+			if s.files[key] != nil || s.pending[key] != nil {
 				continue
 			}
 			for i, e := range s.restored {
@@ -775,7 +936,7 @@ func (s *fileSource) drainOrphans(now time.Time) {
 				fp := readPrefix(f)
 				if !bytes.HasPrefix(fp, e.FP) || e.Offset > info.Size() {
 					f.Close()
-					break
+					continue // another entry of the same inode may be this content
 				}
 				s.restored = append(s.restored[:i], s.restored[i+1:]...)
 				tf := s.startFile(f, key, path, fp, e.Offset, now)
@@ -785,8 +946,11 @@ func (s *fileSource) drainOrphans(now time.Time) {
 			}
 		}
 	}
+	// What is left was truncated or deleted while stopped. Its copy, if one
+	// is still being written, can continue it for another rotate_wait.
 	for _, e := range s.restored {
-		s.deps.logger.Warn("checkpointed file not found, its unread end is lost", "source", s.cfg.Name, "path", e.Path, "offset", e.Offset)
+		s.deps.logger.Info("checkpointed content not found; its unread end is lost unless a copy of it appears", "source", s.cfg.Name, "path", e.Path, "offset", e.Offset)
+		s.remember(contentMark{dev: e.Dev, fp: e.FP, offset: e.Offset, at: now})
 	}
 	s.restored = nil
 }
