@@ -201,20 +201,31 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 
 	// Sources first, so everything they read reaches the pipeline; then the
-	// pipeline drains within the deadline; then the final checkpoint.
-	c.stopSources()
-	cancelProc()
-	<-procDone
-	close(c.pipeline.in)
+	// pipeline drains; then the final checkpoint. One deadline covers both:
+	// a source may be blocked handing a batch to a pipeline that a down
+	// aggregator keeps full, and only cancelling the exports frees it. What
+	// is given up stays unacknowledged, so files are read again after a restart.
 	drain := time.NewTimer(c.cfg.Shutdown.DrainTimeout)
-	select {
-	case <-pipelineDone:
-		drain.Stop()
-	case <-drain.C:
-		c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
-		cancelExport()
-		<-pipelineDone
+	defer drain.Stop()
+	expired := false
+	waitDrained := func(done <-chan struct{}) {
+		if !expired {
+			select {
+			case <-done:
+				return
+			case <-drain.C:
+				expired = true
+				c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
+				cancelExport()
+			}
+		}
+		<-done
 	}
+	waitDrained(c.stopSources())
+	cancelProc()
+	waitDrained(procDone)
+	close(c.pipeline.in)
+	waitDrained(pipelineDone)
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
 	c.closeExporters(closeCtx)
 	cancelClose()
@@ -296,16 +307,23 @@ func (c *Collector) takeRestored(source string) []checkpointEntry {
 	return mine
 }
 
-func (c *Collector) stopSources() {
+// stopSources tells every source to stop; the channel closes when all have
+// handed over their last batch.
+func (c *Collector) stopSources() <-chan struct{} {
 	c.mu.Lock()
 	srcs := c.sources
 	c.mu.Unlock()
 	for _, s := range srcs {
 		s.cancel()
 	}
-	for _, s := range srcs {
-		<-s.done
-	}
+	done := make(chan struct{})
+	go func() {
+		for _, s := range srcs {
+			<-s.done
+		}
+		close(done)
+	}()
+	return done
 }
 
 // allFiniteEnded is closed when every stdin and exec source has ended; with
@@ -376,7 +394,11 @@ func (c *Collector) startProcinfo(ctx context.Context) <-chan struct{} {
 					}
 					break
 				}
-				c.pipeline.in <- &batch{records: recs, source: "procinfo"}
+				select {
+				case c.pipeline.in <- &batch{records: recs, source: "procinfo"}:
+				case <-ctx.Done():
+					return
+				}
 			case <-ctx.Done():
 				return
 			}
