@@ -181,6 +181,7 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 func (e *Exporter) run() {
 	defer close(e.done)
 	defer e.snd.close()
+	var failingSince, lastWarned time.Time // an outage is logged when it starts, every minute, and when it ends
 	for {
 		c, err := e.buf.next(e.ctx)
 		if err != nil {
@@ -189,6 +190,10 @@ func (e *Exporter) run() {
 		for {
 			err := e.snd.send(e.ctx, c)
 			if err == nil {
+				if !failingSince.IsZero() {
+					e.deps.Logger.Info("fluent: delivering again", "after", e.deps.Now().Sub(failingSince).Round(time.Second))
+					failingSince = time.Time{}
+				}
 				e.buf.ack(c)
 				if e.mem != nil {
 					putBuf(c.msg) // its Export only waits for done
@@ -204,7 +209,13 @@ func (e *Exporter) run() {
 				return
 			}
 			e.metrics.records.WithLabelValues("retried").Add(float64(c.records))
-			e.deps.Logger.Debug("fluent: chunk not delivered, retrying", "records", c.records, "err", err)
+			if now := e.deps.Now(); failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
+				if failingSince.IsZero() {
+					failingSince = now
+				}
+				lastWarned = now
+				e.deps.Logger.Warn("fluent: chunk not delivered, retrying", "records", c.records, "failing_for", now.Sub(failingSince).Round(time.Second), "err", err)
+			}
 		}
 	}
 }
