@@ -431,7 +431,7 @@ func (s *fileSource) judge(pf *pendingFile, now time.Time, vanished bool) {
 	if how == "copy" {
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "copy").Inc()
 	}
-	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", pf.path, "offset", offset, "start", how)
+	s.deps.logger.Debug("file opened", "source", s.cfg.Name, "path", pf.path, "offset", offset, "start", how, "ino", key.ino, "size", size, "vanished", vanished)
 	var tf *tailedFile
 	if prev != nil {
 		tf = s.continueTrack(pf.f, key, pf.path, prev, offset, now)

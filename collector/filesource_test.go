@@ -419,3 +419,219 @@ func TestTailCopyObservedWhileBeingWritten(t *testing.T) {
 		t.Fatalf("the completed copy was not opened: %d files", len(h.src.files))
 	}
 }
+
+// earlyWaker hands over files as the fs waker does on their creation event.
+type earlyWaker struct {
+	manualWaker
+	opened []earlyFile
+}
+
+func (w *earlyWaker) TakeOpened() []earlyFile {
+	out := w.opened
+	w.opened = nil
+	return out
+}
+
+func (w *earlyWaker) create(t *testing.T, path string, lines ...string) {
+	t.Helper()
+	appendLines(t, path, lines...)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.opened = append(w.opened, earlyFile{path: path, f: f})
+}
+
+func copyTruncate(t *testing.T, log, copyPath string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(copyPath, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(log, 0); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// A pass reads without scanning when no scan is due (or while it was blocked
+// on a full pipeline): a file truncated and regrown past the read offset
+// meanwhile must not be read on from that offset, which would hand over the
+// middle of the new content and make the copy continue at a wrong offset.
+func TestTailTruncatedAndRegrownBeforeScan(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	appendLines(t, log, seq("a", 1, 20)...)
+	expectLines(t, h.step(), seq("a", 1, 20))
+	appendLines(t, log, seq("a", 21, 25)...)
+	copyTruncate(t, log, filepath.Join(dir, "app.log.1"))
+	appendLines(t, log, seq("b", 1, 40)...) // past the old offset
+	h.src.nextScan = h.now.Add(time.Hour)   // no scan due: reading alone must notice
+	h.src.pass(h.now)
+	got := h.collect()
+	got = append(got, h.step()...)
+	want := append(seq("a", 21, 25), seq("b", 1, 40)...)
+	slices.Sort(got)
+	slices.Sort(want)
+	expectLines(t, got, want)
+}
+
+// A copy continues the truncated file's delivery state: lines read from the
+// original but not acknowledged when the process dies are read again from
+// the copy after the restart, not skipped because the copy was opened past
+// them.
+func TestTailCopyOwesUnacknowledgedLines(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	appendLines(t, log, seq("a", 1, 20)...)
+	h.hold = true // nothing is acknowledged before the crash
+	expectLines(t, h.step(), seq("a", 1, 20))
+	appendLines(t, log, "a 21")
+	copyTruncate(t, log, filepath.Join(dir, "app.log.1"))
+	appendLines(t, log, "b 1")
+	got := h.step()
+	slices.Sort(got)
+	expectLines(t, got, []string{"a 21", "b 1"})
+	ckpt := h.checkpoint() // kill -9: no finish
+	h.hold = false
+	h.start(ckpt, false)
+	got = h.step()
+	want := append(seq("a", 1, 21), "b 1")
+	slices.Sort(got)
+	slices.Sort(want)
+	expectLines(t, got, want)
+}
+
+// Several checkpoint entries can name one inode (the live file and contents
+// truncated away from it); the file resumes from its own, whatever the order.
+func TestTailCheckpointEntriesOfOneInode(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, seq("now", 1, 20)...)
+	st, _ := os.Stat(log)
+	key := keyOf(st)
+	prefix, _ := os.ReadFile(log)
+	old := []byte(strings.Repeat("truncated away before the stop\n", 4))
+	h := newTailHarness(t, dir, nil)
+	h.stop()
+	h.start([]checkpointEntry{
+		{Source: "app", Path: log, Dev: key.dev, Ino: key.ino, FP: old, Offset: int64(len(old))},
+		{Source: "app", Path: log, Dev: key.dev, Ino: key.ino, FP: prefix[:100], Offset: int64(len(prefix))},
+	}, false)
+	appendLines(t, log, "now 21")
+	expectLines(t, h.step(), []string{"now 21"})
+}
+
+// At shutdown the files the waker opened are taken: one deleted before any
+// scan saw it is read then, or its lines are gone for good.
+func TestTailFinishReadsDeletedEarlyFile(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "a 1")
+	h := newTailHarness(t, dir, nil)
+	w := &earlyWaker{}
+	h.src.waker = w
+	expectLines(t, h.step(), []string{"a 1"})
+	os.Remove(log)
+	w.create(t, log, "b 1", "b 2")
+	os.Remove(log)
+	appendLines(t, log, "c 1")
+	got := h.stop()
+	slices.Sort(got)
+	expectLines(t, got, []string{"b 1", "b 2", "c 1"})
+}
+
+// A copytruncate right before the stop: the last scan at shutdown judges the
+// copy, so nothing is lost and the restart repeats nothing.
+func TestTailCopyTruncateJustBeforeStop(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	appendLines(t, log, seq("a", 1, 20)...)
+	expectLines(t, h.step(), seq("a", 1, 20))
+	appendLines(t, log, "a 21")
+	copyTruncate(t, log, filepath.Join(dir, "app.log.1"))
+	appendLines(t, log, "b 1")
+	got := h.stop()
+	slices.Sort(got)
+	expectLines(t, got, []string{"a 21", "b 1"})
+	h.start(h.checkpoint(), false)
+	expectLines(t, h.step(), nil)
+}
+
+// A copy still being written at the stop stays for the restart to judge; the
+// checkpoint keeps the truncated content it continues, so the restart reads
+// only what was not read before.
+func TestTailCopyInProgressAtStop(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	copyPath := filepath.Join(dir, "app.log.1")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	appendLines(t, log, seq("a", 1, 20)...)
+	expectLines(t, h.step(), seq("a", 1, 20))
+	appendLines(t, log, "a 21")
+	data := copyTruncate(t, log, copyPath)
+	os.WriteFile(copyPath, data[:50], 0o644) // the copy so far
+	appendLines(t, log, "b 1")
+	expectLines(t, h.stop(), []string{"b 1"})
+	ckpt := h.checkpoint()
+	os.WriteFile(copyPath, data, 0o644) // the copy completes while stopped
+	h.start(ckpt, false)
+	expectLines(t, h.step(), []string{"a 21"})
+}
+
+// Truncated and rewritten to the very size it had, between two looks: the
+// size says nothing, the changed modification time makes the scan compare
+// the first bytes.
+func TestTailRewrittenToSameSize(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	appendLines(t, log, "first generation line")
+	h := newTailHarness(t, dir, nil)
+	expectLines(t, h.step(), []string{"first generation line"})
+	st, _ := os.Stat(log)
+	os.WriteFile(log, []byte("other generation line\n"), 0o644)
+	later := st.ModTime().Add(time.Second) // coarse clocks may not move between two writes
+	os.Chtimes(log, later, later)
+	expectLines(t, h.step(), []string{"other generation line"})
+}
+
+// The source was blocked on a full pipeline while the file was copied and
+// truncated several times: the copy of what was being read continues where
+// reading stopped, the copies of generations never seen are read whole, the
+// live file from its start, and a restart repeats nothing.
+func TestTailSeveralCopyTruncatesBetweenScans(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "app.log")
+	h := newTailHarness(t, dir, func(c *SourceConfig) { c.Include = []string{filepath.Join(dir, "app.log*")} })
+	w := &earlyWaker{}
+	h.src.waker = w
+	appendLines(t, log, seq("g0", 1, 20)...)
+	expectLines(t, h.step(), seq("g0", 1, 20))
+	appendLines(t, log, seq("g0", 21, 30)...)
+	var want []string
+	want = append(want, seq("g0", 21, 30)...)
+	for g := 1; g <= 3; g++ {
+		copyPath := filepath.Join(dir, fmt.Sprintf("app.log.%d", g))
+		w.create(t, copyPath) // opened on its creation event, before its bytes are written
+		copyTruncate(t, log, copyPath)
+		lines := seq(fmt.Sprintf("g%d", g), 1, 20+g*10) // each generation longer than the last
+		appendLines(t, log, lines...)
+		want = append(want, lines...)
+	}
+	h.src.nextScan = h.now.Add(time.Hour) // the blocked pass reads on before any scan
+	h.src.pass(h.now)
+	got := h.collect()
+	got = append(got, h.step()...)
+	got = append(got, h.stop()...)
+	slices.Sort(got)
+	slices.Sort(want)
+	expectLines(t, got, want)
+	h.start(h.checkpoint(), false)
+	expectLines(t, h.step(), nil)
+}

@@ -82,6 +82,13 @@ func (f *framer) fill(r io.Reader) (int, error) {
 	return n, err
 }
 
+// unfill takes back the last n bytes read, when they turn out to come from
+// a file rewritten under the reader (truncated and regrown past its offset).
+func (f *framer) unfill(n int) {
+	f.end -= n
+	f.pos -= int64(n)
+}
+
 // rest returns the unterminated tail at the end of an input that will not
 // grow any more (stdin at EOF, a rotated file drained), and consumes it.
 func (f *framer) rest() (line []byte, end int64, truncated, ok bool) {
