@@ -7,7 +7,9 @@ import (
 )
 
 // A format turns one line into a record. parse reports whether the line is
-// in the format; on false it may have written to r, which the caller resets.
+// in the format. It fills only r's Time, Severity, Message and Fields; on
+// false it may have written to them, and the caller resets them
+// (clearParsed).
 // r may keep substrings of line: the stream gives each record's line its own
 // buffer.
 type format struct {
@@ -100,6 +102,7 @@ type parser struct {
 	loc    *time.Location
 	now    time.Time
 	fields []record.Field // scratch stack for building field slices
+	vals   []record.Value // scratch stack for building JSON arrays
 	buf    *[]byte        // the line being parsed, then room for keep
 }
 
@@ -134,6 +137,21 @@ func (p *parser) takeFields(mark int) []record.Field {
 	return out
 }
 
+// clearParsed undoes what a format that rejected the line may have filled
+// in. Detection tries several formats on most lines, and zeroing the whole
+// record each time (with GC write barriers for its pointers) cost more than
+// some of the parsers.
+func clearParsed(r *record.Record) {
+	r.Time, r.Severity, r.Message, r.Fields = time.Time{}, 0, "", nil
+}
+
+// dropVals pops the scratch array items from mark on, clearing them so
+// they do not keep old lines alive.
+func (p *parser) dropVals(mark int) {
+	clear(p.vals[mark:])
+	p.vals = p.vals[:mark]
+}
+
 // detect parses line with the stream's format: the sticky one first, then
 // every format whose anchor fits, ending with plain text.
 func (p *parser) detect(d *detector, line string, r *record.Record) {
@@ -143,7 +161,7 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 			d.run++
 			return
 		}
-		*r = record.Record{}
+		clearParsed(r)
 	}
 	var first byte
 	if len(line) > 0 {
@@ -152,7 +170,7 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 	for _, i := range byFirst[first] {
 		f := &formats[i]
 		if !f.parse(p, line, r) {
-			*r = record.Record{}
+			clearParsed(r)
 			continue
 		}
 		r.Format = f.name

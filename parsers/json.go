@@ -29,18 +29,61 @@ const (
 	roleTime
 )
 
+// roleKey is a lower-cased key name of a role, with its rank.
+type roleKey struct {
+	key  string
+	role jsonRole
+	rank int
+}
+
+// jsonRoleKeys are the key names of each role.
+var jsonRoleKeys = []roleKey{
+	{"level", roleLevel, 0}, {"log.level", roleLevel, 0},
+	{"lvl", roleLevel, 1}, {"severity", roleLevel, 1}, {"loglevel", roleLevel, 1}, {"log_level", roleLevel, 1},
+	{"levelname", roleLevel, 1}, {"@l", roleLevel, 1}, {"severity_text", roleLevel, 1}, {"severitytext", roleLevel, 1},
+	{"@level", roleLevel, 1},
+	{"msg", roleMessage, 0}, {"message", roleMessage, 0}, {"@m", roleMessage, 0}, {"@message", roleMessage, 0},
+	{"@mt", roleMessage, 1}, {"event", roleMessage, 1}, {"log", roleMessage, 1}, {"text", roleMessage, 1},
+	{"time", roleTime, 0}, {"ts", roleTime, 0}, {"timestamp", roleTime, 0}, {"@timestamp", roleTime, 0}, {"@t", roleTime, 0},
+	{"datetime", roleTime, 1}, {"t", roleTime, 1}, {"date", roleTime, 1}, {"timemillis", roleTime, 1},
+	{"time_local", roleTime, 1}, {"eventtime", roleTime, 1}, {"instant", roleTime, 1}, {"timestamp_ms", roleTime, 1},
+	{"time_iso8601", roleTime, 1},
+}
+
+const maxRoleKey = 16
+
+// jsonRoleFirst has, for every key length, a bit for each lower-cased
+// first byte a role key of that length starts with (bit c&31, which tells
+// the letters and '@' apart). It rejects almost every other key before
+// any comparison: jsonKeyRole runs on every key of every JSON line.
+var jsonRoleFirst = func() (t [maxRoleKey + 1]uint32) {
+	for _, rk := range jsonRoleKeys {
+		t[len(rk.key)] |= 1 << (rk.key[0] & 31)
+	}
+	return t
+}()
+
+// jsonRolesByLen groups jsonRoleKeys by length, so a key is compared only
+// with the few names it could equal.
+var jsonRolesByLen = func() (t [maxRoleKey + 1][]roleKey) {
+	for _, rk := range jsonRoleKeys {
+		t[len(rk.key)] = append(t[len(rk.key)], rk)
+	}
+	return t
+}()
+
 func jsonKeyRole(k string) (jsonRole, int) {
-	if len(k) == 0 || len(k) > 16 {
+	if len(k) == 0 || len(k) > maxRoleKey {
 		return roleNone, 0
 	}
-	// Every role key starts with one of these letters: reject the rest
-	// before lower-casing.
-	switch k[0] | 0x20 {
-	case 'l', 's', 'm', 't', 'e', 'd', 'i', '@' | 0x20:
-	default:
+	c := k[0]
+	if c >= 'A' && c <= 'Z' {
+		c += 'a' - 'A'
+	}
+	if (c < 'a' || c > 'z') && c != '@' || jsonRoleFirst[len(k)]&(1<<(c&31)) == 0 {
 		return roleNone, 0
 	}
-	var b [16]byte
+	var b [maxRoleKey]byte
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		if c >= 'A' && c <= 'Z' {
@@ -48,19 +91,11 @@ func jsonKeyRole(k string) (jsonRole, int) {
 		}
 		b[i] = c
 	}
-	switch string(b[:len(k)]) {
-	case "level", "log.level":
-		return roleLevel, 0
-	case "lvl", "severity", "loglevel", "log_level", "levelname", "@l", "severity_text", "severitytext", "@level":
-		return roleLevel, 1
-	case "msg", "message", "@m", "@message":
-		return roleMessage, 0
-	case "@mt", "event", "log", "text":
-		return roleMessage, 1
-	case "time", "ts", "timestamp", "@timestamp", "@t":
-		return roleTime, 0
-	case "datetime", "t", "date", "timemillis", "time_local", "eventtime", "instant", "timestamp_ms", "time_iso8601":
-		return roleTime, 1
+	lower := b[:len(k)]
+	for _, rk := range jsonRolesByLen[len(k)] {
+		if rk.key == string(lower) {
+			return rk.role, rk.rank
+		}
 	}
 	return roleNone, 0
 }
@@ -91,6 +126,11 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 		role, rk := jsonKeyRole(obj[i].Key)
 		if role != roleNone && rk < rank[role] {
 			idx[role], rank[role] = i, rk
+			if rank[roleLevel] == 0 && rank[roleMessage] == 0 && rank[roleTime] == 0 {
+				// Nothing can beat a first-rank key of every role, and
+				// loggers usually write them first: skip the other keys.
+				break
+			}
 		}
 	}
 	used := 0
@@ -119,13 +159,17 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 		}
 	}
 	if used < len(obj) {
+		// Copy the runs between the role keys (usually one run after
+		// them) rather than field by field.
 		fields := make([]record.Field, 0, len(obj)-used)
+		from := 0
 		for i := range obj {
-			if i != idx[roleLevel] && i != idx[roleMessage] && i != idx[roleTime] {
-				fields = append(fields, obj[i])
+			if i == idx[roleLevel] || i == idx[roleMessage] || i == idx[roleTime] {
+				fields = append(fields, obj[from:i]...)
+				from = i + 1
 			}
 		}
-		r.Fields = fields
+		r.Fields = append(fields, obj[from:]...)
 	}
 	clear(obj)
 	p.fields = p.fields[:mark]
@@ -289,21 +333,25 @@ func (j *jsonScanner) array(depth int) (record.Value, bool) {
 		return record.Value{}, false
 	}
 	j.i++
-	var items []record.Value
 	j.ws()
 	if j.i < len(j.s) && j.s[j.i] == ']' {
 		j.i++
 		return record.ArrayValue([]record.Value{}), true
 	}
+	// Items go on the scratch stack and are copied out once at their exact
+	// size, rather than grown one append at a time.
+	mark := len(j.p.vals)
 	for {
 		j.ws()
 		v, ok := j.value(depth)
 		if !ok {
+			j.p.dropVals(mark)
 			return record.Value{}, false
 		}
-		items = append(items, v)
+		j.p.vals = append(j.p.vals, v)
 		j.ws()
 		if j.i >= len(j.s) {
+			j.p.dropVals(mark)
 			return record.Value{}, false
 		}
 		if j.s[j.i] == ',' {
@@ -311,9 +359,13 @@ func (j *jsonScanner) array(depth int) (record.Value, bool) {
 			continue
 		}
 		if j.s[j.i] != ']' {
+			j.p.dropVals(mark)
 			return record.Value{}, false
 		}
 		j.i++
+		items := make([]record.Value, len(j.p.vals)-mark)
+		copy(items, j.p.vals[mark:])
+		j.p.dropVals(mark)
 		return record.ArrayValue(items), true
 	}
 }
@@ -380,15 +432,32 @@ func (j *jsonScanner) str() (string, bool) {
 		return "", false
 	}
 	start := j.i + 1
-	k := strings.IndexByte(j.s[start:], '"')
+	// Keys and many values are short: a byte loop over their first bytes
+	// finds the end sooner than two IndexByte calls would.
+	i := start
+	for lim := min(len(j.s), start+16); i < lim; i++ {
+		if c := j.s[i]; c == '"' {
+			j.i = i + 1
+			return j.s[start:i], true
+		} else if c == '\\' {
+			return j.escapedStr(start)
+		}
+	}
+	k := strings.IndexByte(j.s[i:], '"')
 	if k < 0 {
 		return "", false
 	}
-	end := start + k
-	if strings.IndexByte(j.s[start:end], '\\') < 0 {
+	end := i + k
+	if strings.IndexByte(j.s[i:end], '\\') < 0 {
 		j.i = end + 1
 		return j.s[start:end], true
 	}
+	return j.escapedStr(start)
+}
+
+// escapedStr finishes str for a string with escapes, whose content starts
+// at start.
+func (j *jsonScanner) escapedStr(start int) (string, bool) {
 	// Escapes: find the quote that is not escaped.
 	for i := start; i < len(j.s); i++ {
 		switch j.s[i] {

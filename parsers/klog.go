@@ -20,8 +20,8 @@ func parseKlog(p *parser, line string, r *record.Record) bool {
 	}
 	var ck clock
 	var ok1, ok2 bool
-	ck.month, ok1 = num(line, 1, 2)
-	ck.day, ok2 = num(line, 3, 2)
+	ck.month, ok1 = num2(line, 1)
+	ck.day, ok2 = num2(line, 3)
 	if !ok1 || !ok2 || line[5] != ' ' {
 		return false
 	}

@@ -18,6 +18,10 @@ var logfmtKeyBytes = func() (t [256]bool) {
 	return t
 }()
 
+// logfmtValueStops are the bytes that end (space) or spoil (quote, tab) an
+// unquoted value.
+var logfmtValueStops = [256]bool{' ': true, '"': true, '\t': true}
+
 func logfmtKeyByte(c byte) bool { return logfmtKeyBytes[c] }
 
 func parseLogfmt(p *parser, line string, r *record.Record) bool {
@@ -85,19 +89,20 @@ func logfmtPairs(p *parser, s string, fs []record.Field, roles *record.Record) (
 				return fs, false
 			}
 		} else {
+			// One pass to the value's end; a quote or tab inside an
+			// unquoted value means the line is not logfmt.
 			vs := i
-			end := strings.IndexByte(s[i:], ' ')
-			if end < 0 {
-				end = len(s) - i
+			for i < len(s) && !logfmtValueStops[s[i]] {
+				i++
 			}
-			val = s[vs : vs+end]
-			if strings.IndexByte(val, '"') >= 0 || strings.IndexByte(val, '\t') >= 0 {
+			if i < len(s) && s[i] != ' ' {
 				return fs, false
 			}
-			i = vs + end
+			val = s[vs:i]
 		}
 		pairs++
-		if roles != nil {
+		// Once every role is filled, the rest are plain fields.
+		if roles != nil && !(hasLevel && hasMsg && hasTime) {
 			switch logfmtRole(key) {
 			case roleLevel:
 				if !hasLevel {
@@ -146,6 +151,16 @@ func quoteEnd(s string, i int) int {
 }
 
 func logfmtRole(k string) jsonRole {
+	// Every role key starts with one of these bytes: most keys are turned
+	// away before the string switch.
+	if k == "" {
+		return roleNone
+	}
+	switch k[0] {
+	case 'l', 's', 'm', 't', '@', 'L', 'M', 'T':
+	default:
+		return roleNone
+	}
 	switch k {
 	case "level", "lvl", "severity", "loglevel", "log.level", "LEVEL", "Level":
 		return roleLevel

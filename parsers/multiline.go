@@ -23,14 +23,39 @@ const (
 	mlGo             // a Go panic or goroutine dump
 )
 
-// startKind classifies a line that starts a record.
+// startKind classifies a line that starts a record. It runs on every
+// record, so the prefixes are only compared when the first byte fits.
 func startKind(line string) mlKind {
-	switch {
-	case strings.HasPrefix(line, "Traceback (most recent call last):"):
-		return mlPyTrace
-	case strings.HasPrefix(line, "panic: "), strings.HasPrefix(line, "fatal error: "), isGoroutineHeader(line):
-		return mlGo
-	case strings.HasPrefix(line, "Exception in thread "), strings.HasPrefix(line, "Unhandled exception. "), exceptionHeader(line) != "":
+	if line == "" {
+		return mlNone
+	}
+	switch line[0] {
+	case 'T':
+		if strings.HasPrefix(line, "Traceback (most recent call last):") {
+			return mlPyTrace
+		}
+	case 'p':
+		if strings.HasPrefix(line, "panic: ") {
+			return mlGo
+		}
+	case 'f':
+		if strings.HasPrefix(line, "fatal error: ") {
+			return mlGo
+		}
+	case 'g':
+		if isGoroutineHeader(line) {
+			return mlGo
+		}
+	case 'E':
+		if strings.HasPrefix(line, "Exception in thread ") {
+			return mlJava
+		}
+	case 'U':
+		if strings.HasPrefix(line, "Unhandled exception. ") {
+			return mlJava
+		}
+	}
+	if exceptionHeader(line) != "" {
 		return mlJava
 	}
 	return mlNone
@@ -76,17 +101,24 @@ func continues(kind *mlKind, held *record.Record, line string) bool {
 		}
 		return false
 	}
-	if strings.HasPrefix(line, "Caused by: ") || strings.HasPrefix(line, "Suppressed: ") || isMoreLine(line) {
-		*kind = mlJava
-		return true
-	}
-	if strings.HasPrefix(line, "Traceback (most recent call last):") && sev >= record.SeverityError && appFormat(held.Format) {
-		*kind = mlPyTrace
-		return true
-	}
-	if strings.HasPrefix(line, "goroutine ") && isGoroutineHeader(line) && sev >= record.SeverityError {
-		*kind = mlGo
-		return true
+	// Every line of a stream comes here while a record is held: compare
+	// prefixes only when the first byte fits.
+	switch line[0] {
+	case 'C', 'S', '.':
+		if strings.HasPrefix(line, "Caused by: ") || strings.HasPrefix(line, "Suppressed: ") || isMoreLine(line) {
+			*kind = mlJava
+			return true
+		}
+	case 'T':
+		if strings.HasPrefix(line, "Traceback (most recent call last):") && sev >= record.SeverityError && appFormat(held.Format) {
+			*kind = mlPyTrace
+			return true
+		}
+	case 'g':
+		if isGoroutineHeader(line) && sev >= record.SeverityError {
+			*kind = mlGo
+			return true
+		}
 	}
 	// An exception printed after a log line (logger.error("…", e)) starts
 	// with its class name, unindented.

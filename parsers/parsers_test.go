@@ -246,3 +246,81 @@ func TestClockAt(t *testing.T) {
 		}
 	}
 }
+
+// TestInferYearShortcut checks inferYear, which takes the current year
+// without trying the others when it is near, against trying all three.
+func TestInferYearShortcut(t *testing.T) {
+	bruteForce := func(c clock, loc *time.Location, now time.Time) time.Time {
+		y := now.In(loc).Year()
+		var best time.Time
+		var bestD time.Duration = 1<<63 - 1
+		for _, yy := range [3]int{y - 1, y, y + 1} {
+			c.year = yy
+			tt := c.in(loc)
+			d := tt.Sub(now)
+			if d < 0 {
+				d = -d
+			}
+			if d < bestD {
+				best, bestD = tt, d
+			}
+		}
+		return best
+	}
+	zones := []*time.Location{time.UTC, time.FixedZone("ist", 19800)}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		zones = append(zones, ny)
+	}
+	for _, loc := range zones {
+		for _, now := range []time.Time{
+			time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC),
+			time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC),
+			time.Date(2026, 7, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC),
+		} {
+			for m := 1; m <= 12; m++ {
+				for _, d := range []int{1, 2, 15, 28, 29, 30, 31} {
+					for _, h := range []int{0, 2, 23} {
+						c := clock{month: m, day: d, hour: h, min: 30, sec: 5, nsec: 7}
+						got, want := c.inferYear(loc, now), bruteForce(c, loc, now)
+						if !got.Equal(want) || got.Location() != want.Location() {
+							t.Fatalf("%v now %v: %+v got %v, want %v", loc, now, c, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMonthNames(t *testing.T) {
+	for i, name := range []string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"} {
+		if m, ok := month("x"+name, 1); !ok || m != i+1 {
+			t.Errorf("month(%q) = %d, %v", name, m, ok)
+		}
+	}
+	for _, bad := range []string{"jan", "JAN", "Ja", "Jux", "Sept"[:2], "Nop", ""} {
+		if m, ok := month(bad, 0); ok {
+			t.Errorf("month(%q) = %d, want no month", bad, m)
+		}
+	}
+}
+
+func TestJSONKeyRole(t *testing.T) {
+	tests := []struct {
+		key  string
+		role jsonRole
+		rank int
+	}{
+		{"level", roleLevel, 0}, {"LEVEL", roleLevel, 0}, {"Log.Level", roleLevel, 0}, {"@l", roleLevel, 1},
+		{"severity_text", roleLevel, 1}, {"msg", roleMessage, 0}, {"@m", roleMessage, 0}, {"@mt", roleMessage, 1},
+		{"Event", roleMessage, 1}, {"ts", roleTime, 0}, {"@timestamp", roleTime, 0}, {"timeMillis", roleTime, 1},
+		{"t", roleTime, 1}, {"time_iso8601", roleTime, 1},
+		{"", roleNone, 0}, {"tags", roleNone, 0}, {"error", roleNone, 0}, {"levels", roleNone, 0},
+		{"`t", roleNone, 0}, {"timestamp_ms_and_more", roleNone, 0}, {"méssage", roleNone, 0},
+	}
+	for _, tt := range tests {
+		if role, rank := jsonKeyRole(tt.key); role != tt.role || role != roleNone && rank != tt.rank {
+			t.Errorf("jsonKeyRole(%q) = %d, %d; want %d, %d", tt.key, role, rank, tt.role, tt.rank)
+		}
+	}
+}

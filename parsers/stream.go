@@ -185,8 +185,16 @@ func (s *Stream) appendBounded(dst *[]byte, b []byte) bool {
 }
 
 // loadLine cleans content into the reused scratch buffer and returns a
-// view of it, valid until the next line.
+// view of it (or of content when it is clean), valid until the next line.
 func (s *Stream) loadLine(content []byte) string {
+	if isClean(content) {
+		// Nothing to clean: view content itself, which stays untouched
+		// while the line is handled, and save a copy.
+		if n := len(content); n > 0 && content[n-1] == '\r' {
+			content = content[:n-1]
+		}
+		return unsafeString(content)
+	}
 	s.scratchBuf = appendClean(s.scratchBuf[:0], content)
 	if n := len(s.scratchBuf); n > 0 && s.scratchBuf[n-1] == '\r' {
 		s.scratchBuf = s.scratchBuf[:n-1]

@@ -10,11 +10,9 @@ import (
 
 // appendClean appends line to dst with ANSI escape sequences removed and
 // invalid UTF-8 replaced by U+FFFD, so every parser sees clean text. The
-// common case (neither present) is a single copy.
+// common case (neither present) never gets here: Stream.loadLine checks
+// isClean first and uses the line as it is.
 func appendClean(dst, line []byte) []byte {
-	if bytes.IndexByte(line, 0x1b) < 0 && utf8.Valid(line) {
-		return append(dst, line...)
-	}
 	for i := 0; i < len(line); {
 		c := line[i]
 		if c == 0x1b {
@@ -39,6 +37,13 @@ func appendClean(dst, line []byte) []byte {
 		i += size
 	}
 	return dst
+}
+
+// isClean reports whether line holds neither an escape character nor
+// invalid UTF-8: then it needs no cleaning. (Two vectorized passes measured
+// faster than one hand-written eight-bytes-at-a-time pass.)
+func isClean(line []byte) bool {
+	return bytes.IndexByte(line, 0x1b) < 0 && utf8.Valid(line)
 }
 
 // ansiLen is the length of the escape sequence at the start of b: CSI

@@ -78,6 +78,14 @@ func daysIn(y, m int) int {
 // nearest to now, so December lines read in January land in last year.
 func (c clock) inferYear(loc *time.Location, now time.Time) time.Time {
 	y := now.In(loc).Year()
+	c.year = y
+	if t := c.in(loc); abs(t.Unix()-now.Unix()) < nearYear {
+		// The same date a year earlier or later is at least 364 days
+		// away (365, less a day when Feb 29 normalizes to Mar 1), so a
+		// time within nearYear of now in this year is the nearest: the
+		// common case needs one conversion instead of three.
+		return t
+	}
 	best := time.Time{}
 	var bestD time.Duration = math.MaxInt64
 	for _, yy := range [3]int{y - 1, y, y + 1} {
@@ -94,6 +102,18 @@ func (c clock) inferYear(loc *time.Location, now time.Time) time.Time {
 	return best
 }
 
+// nearYear bounds the distance from now, in seconds, within which
+// inferYear takes the current year without trying its neighbours: well
+// under half of 364 days.
+const nearYear = 150 * 24 * 3600
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
 // num reads exactly n digits at s[i:].
 func num(s string, i, n int) (int, bool) {
 	if i+n > len(s) {
@@ -108,6 +128,19 @@ func num(s string, i, n int) (int, bool) {
 		v = v*10 + int(c-'0')
 	}
 	return v, true
+}
+
+// num2 is num for two digits, the width of most time fields, without a
+// loop: time parsing runs on almost every line.
+func num2(s string, i int) (int, bool) {
+	if i < 0 || i+2 > len(s) {
+		return 0, false
+	}
+	a, b := s[i]-'0', s[i+1]-'0'
+	if a > 9 || b > 9 {
+		return 0, false
+	}
+	return int(a)*10 + int(b), true
 }
 
 // fraction reads "[.,]digits" at s[i:], returning nanoseconds and the index
@@ -128,9 +161,9 @@ func fraction(s string, i int) (nsec, end int) {
 // hms reads "hh:mm:ss[.frac]" at s[i:].
 func hms(s string, i int, c *clock) (int, bool) {
 	var ok1, ok2, ok3 bool
-	c.hour, ok1 = num(s, i, 2)
-	c.min, ok2 = num(s, i+3, 2)
-	c.sec, ok3 = num(s, i+6, 2)
+	c.hour, ok1 = num2(s, i)
+	c.min, ok2 = num2(s, i+3)
+	c.sec, ok3 = num2(s, i+6)
 	if !ok1 || !ok2 || !ok3 || s[i+2] != ':' || s[i+5] != ':' {
 		return 0, false
 	}
@@ -154,18 +187,18 @@ func zoneOffset(s string, i int) (offset, end int, ok bool) {
 	if s[i] == '-' {
 		sign = -1
 	}
-	h, ok := num(s, i+1, 2)
+	h, ok := num2(s, i+1)
 	if !ok || h > 14 {
 		return 0, i, false
 	}
 	j := i + 3
 	m := 0
 	if j < len(s) && s[j] == ':' {
-		if m, ok = num(s, j+1, 2); !ok {
+		if m, ok = num2(s, j+1); !ok {
 			return 0, i, false
 		}
 		j += 3
-	} else if mm, ok := num(s, j, 2); ok {
+	} else if mm, ok := num2(s, j); ok {
 		m = mm
 		j += 2
 	}
@@ -182,8 +215,8 @@ func isoTime(s string, loc *time.Location) (time.Time, int, bool) {
 	}
 	var ok1, ok2, ok3 bool
 	c.year, ok1 = num(s, 0, 4)
-	c.month, ok2 = num(s, 5, 2)
-	c.day, ok3 = num(s, 8, 2)
+	c.month, ok2 = num2(s, 5)
+	c.day, ok3 = num2(s, 8)
 	sep := s[4]
 	if !ok1 || !ok2 || !ok3 || (sep != '-' && sep != '/') || s[7] != sep || (s[10] != 'T' && s[10] != ' ') {
 		return time.Time{}, 0, false
@@ -198,24 +231,39 @@ func isoTime(s string, loc *time.Location) (time.Time, int, bool) {
 	return c.in(loc), i, true
 }
 
-var monthNames = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-
-// month parses a three-letter English month abbreviation at s[i:].
+// month parses a three-letter English month abbreviation at s[i:]. The
+// three bytes are packed into one integer and switched on: comparing the
+// text against twelve names was a visible part of access-log and syslog
+// parsing.
 func month(s string, i int) (int, bool) {
 	if i+3 > len(s) {
 		return 0, false
 	}
-	m := s[i : i+3]
-	// Dispatch on the first letter: only J, M and A begin several months.
-	switch m[0] {
-	case 'J', 'F', 'M', 'A', 'S', 'O', 'N', 'D':
-	default:
-		return 0, false
-	}
-	for k, n := range monthNames {
-		if m == n {
-			return k + 1, true
-		}
+	switch uint32(s[i])<<16 | uint32(s[i+1])<<8 | uint32(s[i+2]) {
+	case 'J'<<16 | 'a'<<8 | 'n':
+		return 1, true
+	case 'F'<<16 | 'e'<<8 | 'b':
+		return 2, true
+	case 'M'<<16 | 'a'<<8 | 'r':
+		return 3, true
+	case 'A'<<16 | 'p'<<8 | 'r':
+		return 4, true
+	case 'M'<<16 | 'a'<<8 | 'y':
+		return 5, true
+	case 'J'<<16 | 'u'<<8 | 'n':
+		return 6, true
+	case 'J'<<16 | 'u'<<8 | 'l':
+		return 7, true
+	case 'A'<<16 | 'u'<<8 | 'g':
+		return 8, true
+	case 'S'<<16 | 'e'<<8 | 'p':
+		return 9, true
+	case 'O'<<16 | 'c'<<8 | 't':
+		return 10, true
+	case 'N'<<16 | 'o'<<8 | 'v':
+		return 11, true
+	case 'D'<<16 | 'e'<<8 | 'c':
+		return 12, true
 	}
 	return 0, false
 }
@@ -233,7 +281,7 @@ func stampTime(s string, loc *time.Location, now time.Time) (time.Time, int, boo
 	if s[4] == ' ' {
 		c.day, ok = num(s, 5, 1)
 	} else {
-		c.day, ok = num(s, 4, 2)
+		c.day, ok = num2(s, 4)
 	}
 	if !ok || s[6] != ' ' {
 		return time.Time{}, 0, false
@@ -252,7 +300,7 @@ func clfTime(s string) (time.Time, bool) {
 	if len(s) < 26 || s[2] != '/' || s[6] != '/' || s[11] != ':' || s[20] != ' ' {
 		return time.Time{}, false
 	}
-	c.day, ok1 = num(s, 0, 2)
+	c.day, ok1 = num2(s, 0)
 	c.month, ok2 = month(s, 3)
 	c.year, ok3 = num(s, 7, 4)
 	if !ok1 || !ok2 || !ok3 {
