@@ -65,6 +65,10 @@ func newTestProvider(t testing.TB, cfg Config, c *clock, s *sink) (*Provider, *p
 // the machine running the tests fixed: page size and the user database.
 func newFixtureProvider(t testing.TB, cfg Config) (*Provider, *prometheus.Registry) {
 	t.Helper()
+	// git does not keep empty directories: the zombie's fd directory is empty.
+	if err := os.MkdirAll(filepath.Join("testdata", "proc", "102", "fd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	p, reg := newTestProvider(t, cfg, &clock{t: fixtureTime}, nil)
 	p.r.pageSize = 4096
 	p.r.lookupUID = func(uid string) (*user.User, error) {
