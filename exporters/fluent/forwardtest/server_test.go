@@ -44,6 +44,20 @@ func TestHeartbeatConnections(t *testing.T) {
 					t.Fatalf("PONG %+v %v", pong, err)
 				}
 			}
+			// Stop closes the listener: wait until the connection was accepted,
+			// or a quick close races the accept loop.
+			deadline := time.After(5 * time.Second)
+			for {
+				ch := s.Changed()
+				if s.Stats().Connections == 1 {
+					break
+				}
+				select {
+				case <-ch:
+				case <-deadline:
+					t.Fatal("the connection was never accepted")
+				}
+			}
 			c.Close()
 			s.Stop() // waits for the connection's goroutine
 			if st := s.Stats(); len(st.Errors) != 0 || st.Connections != 1 || st.AuthFailures != 0 {
