@@ -36,15 +36,7 @@ func parseElasticsearch(p *parser, line string, r *record.Record) bool {
 	mark := len(p.fields)
 	p.fields = append(p.fields, strField("logger", trimSpace(logger)))
 	c.spaces()
-	if c.peek() == '[' {
-		save := c.i
-		if node, ok := c.bracket(); ok && indexByte(node, ' ') < 0 {
-			p.fields = append(p.fields, strField("node", node))
-			c.spaces()
-		} else {
-			c.i = save
-		}
-	}
+	p.bracketField(&c, "node")
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = t, sev, c.rest()
 	return true

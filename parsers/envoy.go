@@ -55,15 +55,7 @@ func parseEnvoy(p *parser, line string, r *record.Record) bool {
 	mark := len(p.fields)
 	p.fields = append(p.fields, intField("thread", tid), strField("component", comp))
 	c.spaces()
-	if c.peek() == '[' {
-		save := c.i
-		if src, ok := c.bracket(); ok && indexByte(src, ' ') < 0 {
-			p.fields = append(p.fields, strField("caller", src))
-			c.spaces()
-		} else {
-			c.i = save
-		}
-	}
+	p.bracketField(&c, "caller")
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = t, sev, c.rest()
 	return true

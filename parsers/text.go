@@ -218,6 +218,21 @@ func (c *cursor) int() (int, bool) {
 	return n, true
 }
 
+// bracketField appends an optional "[word]" at the cursor as the field key,
+// and skips the spaces after it; anything else is left unread.
+func (p *parser) bracketField(c *cursor, key string) {
+	if c.peek() != '[' {
+		return
+	}
+	save := c.i
+	if v, ok := c.bracket(); ok && indexByte(v, ' ') < 0 {
+		p.fields = append(p.fields, strField(key, v))
+		c.spaces()
+		return
+	}
+	c.i = save
+}
+
 // bracket reads "[text]".
 func (c *cursor) bracket() (string, bool) {
 	if !c.byte('[') {

@@ -203,8 +203,7 @@ type chunk struct {
 	records int
 
 	// memory buffer: the Export waiting for the ack, and the queue state
-	done  chan error
-	taken bool
+	done chan error
 	// spool: where it lies
 	seg *segment
 }
