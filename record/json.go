@@ -90,9 +90,9 @@ func appendFields(dst []byte, fields []Field) []byte {
 // AppendJSON appends the value in JSON. Non-finite floats, which JSON cannot
 // carry, become strings ("NaN", "+Inf", "-Inf").
 func (v Value) AppendJSON(dst []byte) []byte {
-	switch v.kind {
+	switch v.Kind() {
 	case KindString:
-		return AppendJSONString(dst, v.str)
+		return AppendJSONString(dst, v.Str())
 	case KindInt:
 		return strconv.AppendInt(dst, v.Int64(), 10)
 	case KindFloat:
