@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +37,8 @@ func (st *sourceStatus) note(recs []record.Record, samples bool) {
 				copy(st.samples, st.samples[1:])
 				st.samples = st.samples[:maxSamples-1]
 			}
-			st.samples = append(st.samples, recs[i].Message)
+			// A clone: the message shares its memory with many other records.
+			st.samples = append(st.samples, strings.Clone(recs[i].Message))
 		}
 	}
 }

@@ -104,6 +104,7 @@ type parser struct {
 	fields []record.Field // scratch stack for building field slices
 	vals   []record.Value // scratch stack for building JSON arrays
 	buf    *[]byte        // the line being parsed, then room for keep
+	slabs
 }
 
 // keep returns b as a string, copied into the spare room after the line in
@@ -130,7 +131,7 @@ func (p *parser) takeFields(mark int) []record.Field {
 	if n == 0 {
 		return nil
 	}
-	out := make([]record.Field, n)
+	out := p.newFields(n)
 	copy(out, p.fields[mark:])
 	clear(p.fields[mark:])
 	p.fields = p.fields[:mark]

@@ -2,7 +2,6 @@ package parsers
 
 import (
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -83,16 +82,28 @@ func jsonKeyRole(k string) (jsonRole, int) {
 	if (c < 'a' || c > 'z') && c != '@' || jsonRoleFirst[len(k)]&(1<<(c&31)) == 0 {
 		return roleNone, 0
 	}
+	// Loggers write their keys in lower case: try them as they are first.
+	cands := jsonRolesByLen[len(k)]
+	for _, rk := range cands {
+		if rk.key == k {
+			return rk.role, rk.rank
+		}
+	}
 	var b [maxRoleKey]byte
+	upper := false
 	for i := 0; i < len(k); i++ {
 		c := k[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
+			upper = true
 		}
 		b[i] = c
 	}
+	if !upper {
+		return roleNone, 0
+	}
 	lower := b[:len(k)]
-	for _, rk := range jsonRolesByLen[len(k)] {
+	for _, rk := range cands {
 		if rk.key == string(lower) {
 			return rk.role, rk.rank
 		}
@@ -161,7 +172,7 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 	if used < len(obj) {
 		// Copy the runs between the role keys (usually one run after
 		// them) rather than field by field.
-		fields := make([]record.Field, 0, len(obj)-used)
+		fields := p.newFields(len(obj) - used)[:0]
 		from := 0
 		for i := range obj {
 			if i == idx[roleLevel] || i == idx[roleMessage] || i == idx[roleTime] {
@@ -227,13 +238,9 @@ type jsonScanner struct {
 }
 
 func (j *jsonScanner) ws() {
-	for j.i < len(j.s) {
-		switch j.s[j.i] {
-		case ' ', '\t', '\r', '\n':
-			j.i++
-		default:
-			return
-		}
+	// Most calls find no space at all: one comparison says so.
+	for j.i < len(j.s) && j.s[j.i] <= ' ' && (j.s[j.i] == ' ' || j.s[j.i] == '\t' || j.s[j.i] == '\r' || j.s[j.i] == '\n') {
+		j.i++
 	}
 }
 
@@ -254,27 +261,31 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		j.i++
 		return []record.Field{}, true
 	}
+	// Compact JSON has no spaces between tokens: ws is called only where
+	// the next byte is not the expected one.
 	for {
-		j.ws()
+		if j.i < len(j.s) && j.s[j.i] != '"' {
+			j.ws()
+		}
 		key, ok := j.str()
-		if !ok {
+		if ok && j.i < len(j.s) && j.s[j.i] == ':' {
+			j.i++
+		} else if !ok || !j.expect(':') {
 			j.p.fields = j.p.fields[:mark]
 			return nil, false
 		}
-		j.ws()
-		if j.i >= len(j.s) || j.s[j.i] != ':' {
-			j.p.fields = j.p.fields[:mark]
-			return nil, false
+		if j.i < len(j.s) && j.s[j.i] <= ' ' {
+			j.ws()
 		}
-		j.i++
-		j.ws()
 		v, ok := j.value(depth)
 		if !ok {
 			j.p.fields = j.p.fields[:mark]
 			return nil, false
 		}
 		j.p.fields = append(j.p.fields, record.Field{Key: key, Value: v})
-		j.ws()
+		if j.i < len(j.s) && j.s[j.i] <= ' ' {
+			j.ws()
+		}
 		if j.i >= len(j.s) {
 			j.p.fields = j.p.fields[:mark]
 			return nil, false
@@ -293,6 +304,20 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		}
 		return j.p.takeFields(mark), true
 	}
+}
+
+// expect consumes c, after spaces.
+func (j *jsonScanner) expect(c byte) bool {
+	if j.i < len(j.s) && j.s[j.i] == c {
+		j.i++
+		return true
+	}
+	j.ws()
+	if j.i < len(j.s) && j.s[j.i] == c {
+		j.i++
+		return true
+	}
+	return false
 }
 
 func (j *jsonScanner) value(depth int) (record.Value, bool) {
@@ -432,25 +457,10 @@ func (j *jsonScanner) str() (string, bool) {
 		return "", false
 	}
 	start := j.i + 1
-	// Keys and many values are short: a byte loop over their first bytes
-	// finds the end sooner than two IndexByte calls would.
-	i := start
-	for lim := min(len(j.s), start+16); i < lim; i++ {
-		if c := j.s[i]; c == '"' {
-			j.i = i + 1
-			return j.s[start:i], true
-		} else if c == '\\' {
-			return j.escapedStr(start)
-		}
-	}
-	k := strings.IndexByte(j.s[i:], '"')
-	if k < 0 {
-		return "", false
-	}
-	end := i + k
-	if strings.IndexByte(j.s[i:end], '\\') < 0 {
-		j.i = end + 1
-		return j.s[start:end], true
+	i := quoteOrBackslash(j.s, start)
+	if i < len(j.s) && j.s[i] == '"' {
+		j.i = i + 1
+		return j.s[start:i], true
 	}
 	return j.escapedStr(start)
 }

@@ -36,7 +36,7 @@ func parseLogfmt(p *parser, line string, r *record.Record) bool {
 	}
 	// Every pair has an '=': their count bounds the fields, so they are
 	// built in place in one allocation.
-	fs, ok := logfmtPairs(p, line, make([]record.Field, 0, strings.Count(line, "=")), r)
+	fs, ok := logfmtPairs(p, line, p.newFields(strings.Count(line, "="))[:0], r)
 	if !ok {
 		return false
 	}

@@ -202,15 +202,21 @@ func (s *Stream) loadLine(content []byte) string {
 	return unsafeString(s.scratchBuf)
 }
 
-// ownLine copies the line into a new buffer that the record will keep, with
-// spare room for parser.keep: one allocation holds all of a record's text.
-// The buffer is never written again once the record is parsed, so strings
+// ownLine copies the line into room that the record will keep, with spare
+// room for parser.keep: all of a record's text is in one place. The room is
+// never written again once the record is parsed (doneLine), so strings
 // viewing it are as immutable as any other.
 func (s *Stream) ownLine(line string) string {
 	n := len(line)
-	s.buf = make([]byte, n, n+n/8+32)
+	s.buf = s.p.lineRoom(n, n/8+32)
 	copy(s.buf, line)
 	return unsafeString(s.buf)
+}
+
+// doneLine ends the record's use of its line's room.
+func (s *Stream) doneLine() {
+	s.p.commitLine(s.buf)
+	s.buf = nil
 }
 
 // inner handles one complete line of a substream: a continuation of the held
@@ -253,7 +259,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	default:
 		s.p.detect(&sub.det, line, r)
 	}
-	s.buf = nil
+	s.doneLine()
 	if s.cfg.AccessLogLevels && r.Severity == 0 && (r.Format == "clf" || r.Format == "envoy") {
 		r.Severity = statusSeverity(r)
 	}
@@ -274,7 +280,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	r := sub.spare()
 	*r = record.Record{}
 	parsePlain(&s.p, s.ownLine(line), r)
-	s.buf = nil
+	s.doneLine()
 	r.Format = "plain"
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)

@@ -1,6 +1,8 @@
 package parsers
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +240,51 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want prefix %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestRecordsKeepTheirText: records share blocks of text and fields with
+// the records parsed after them (slabs), so a record must read the same
+// long after it was emitted, however many lines followed.
+func TestRecordsKeepTheirText(t *testing.T) {
+	var lines []string
+	for _, dir := range []string{"mixed", "json", "logfmt", "multiline", "cri", "docker"} {
+		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.log"))
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")...)
+		}
+	}
+	if len(lines) < 100 {
+		t.Fatalf("only %d lines of testdata", len(lines))
+	}
+	s := newTestStream(t, nil)
+	var kept []record.Record
+	var want []string
+	buf := make([]byte, 0, 4096)
+	take := func(rs []record.Record) {
+		for _, r := range rs {
+			kept = append(kept, r)
+			want = append(want, string(r.AppendJSON(nil)))
+		}
+	}
+	// Enough rounds to fill many text and field blocks.
+	for round := 0; round < 50; round++ {
+		for _, l := range lines {
+			buf = append(buf[:0], l...)
+			take(s.Feed(buf, record.Position{}, false, testNow))
+			for i := range buf {
+				buf[i] = '#'
+			}
+		}
+		take(s.FlushAll(testNow))
+	}
+	for i := range kept {
+		if got := string(kept[i].AppendJSON(nil)); got != want[i] {
+			t.Fatalf("record %d changed after it was emitted:\nthen %s\nnow  %s", i, want[i], got)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package parsers
 import (
 	"bytes"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
@@ -268,4 +269,38 @@ func intOrString(k, v string) record.Field {
 		return intField(k, n)
 	}
 	return strField(k, v)
+}
+
+// Eight bytes at a time: a zero byte in x sets the high bit of its byte in
+// hasZero(x); bytes above the first zero may be flagged falsely, so only the
+// lowest flag is trusted.
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+func hasZero(x uint64) uint64 { return (x - swarOnes) &^ x & swarHighs }
+
+// load64 reads the eight bytes at s[i:], which must exist.
+func load64(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// quoteOrBackslash is the index of the first '"' or '\\' in s at or after
+// i, or len(s): the end of a JSON string's plain run.
+func quoteOrBackslash(s string, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		if m := hasZero(w^('"'*swarOnes)) | hasZero(w^('\\'*swarOnes)); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			return i
+		}
+	}
+	return i
 }
