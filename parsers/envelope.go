@@ -41,7 +41,8 @@ var streamNames = [...]string{"", "stdout", "stderr"}
 // parseCRI unwraps a CRI line.
 func parseCRI(line []byte) (envelope, bool) {
 	var e envelope
-	if len(line) < 30 || !isDigit(line[0]) {
+	// Runtimes write RFC 3339 times: most other lines fail here.
+	if len(line) < 30 || !isDigit(line[0]) || line[4] != '-' || line[10] != 'T' {
 		return e, false
 	}
 	sp := 0

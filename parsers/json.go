@@ -28,66 +28,36 @@ const (
 	roleTime
 )
 
-// roleKey is a lower-cased key name of a role, with its rank.
-type roleKey struct {
-	key  string
-	role jsonRole
-	rank int
+// jsonRoleOf is the role of a lower-case key and its rank.
+func jsonRoleOf(k string) (jsonRole, int) {
+	switch k {
+	case "level", "log.level":
+		return roleLevel, 0
+	case "lvl", "severity", "loglevel", "log_level", "levelname", "@l", "severity_text", "severitytext", "@level":
+		return roleLevel, 1
+	case "msg", "message", "@m", "@message":
+		return roleMessage, 0
+	case "@mt", "event", "log", "text":
+		return roleMessage, 1
+	case "time", "ts", "timestamp", "@timestamp", "@t":
+		return roleTime, 0
+	case "datetime", "t", "date", "timemillis", "time_local", "eventtime", "instant", "timestamp_ms", "time_iso8601":
+		return roleTime, 1
+	}
+	return roleNone, 0
 }
 
-// jsonRoleKeys are the key names of each role.
-var jsonRoleKeys = []roleKey{
-	{"level", roleLevel, 0}, {"log.level", roleLevel, 0},
-	{"lvl", roleLevel, 1}, {"severity", roleLevel, 1}, {"loglevel", roleLevel, 1}, {"log_level", roleLevel, 1},
-	{"levelname", roleLevel, 1}, {"@l", roleLevel, 1}, {"severity_text", roleLevel, 1}, {"severitytext", roleLevel, 1},
-	{"@level", roleLevel, 1},
-	{"msg", roleMessage, 0}, {"message", roleMessage, 0}, {"@m", roleMessage, 0}, {"@message", roleMessage, 0},
-	{"@mt", roleMessage, 1}, {"event", roleMessage, 1}, {"log", roleMessage, 1}, {"text", roleMessage, 1},
-	{"time", roleTime, 0}, {"ts", roleTime, 0}, {"timestamp", roleTime, 0}, {"@timestamp", roleTime, 0}, {"@t", roleTime, 0},
-	{"datetime", roleTime, 1}, {"t", roleTime, 1}, {"date", roleTime, 1}, {"timemillis", roleTime, 1},
-	{"time_local", roleTime, 1}, {"eventtime", roleTime, 1}, {"instant", roleTime, 1}, {"timestamp_ms", roleTime, 1},
-	{"time_iso8601", roleTime, 1},
-}
+// maxRoleKey is the length of the longest role key.
+const maxRoleKey = len("severity_text")
 
-const maxRoleKey = 16
-
-// jsonRoleFirst has, for every key length, a bit for each lower-cased
-// first byte a role key of that length starts with (bit c&31, which tells
-// the letters and '@' apart). It rejects almost every other key before
-// any comparison: jsonKeyRole runs on every key of every JSON line.
-var jsonRoleFirst = func() (t [maxRoleKey + 1]uint32) {
-	for _, rk := range jsonRoleKeys {
-		t[len(rk.key)] |= 1 << (rk.key[0] & 31)
-	}
-	return t
-}()
-
-// jsonRolesByLen groups jsonRoleKeys by length, so a key is compared only
-// with the few names it could equal.
-var jsonRolesByLen = func() (t [maxRoleKey + 1][]roleKey) {
-	for _, rk := range jsonRoleKeys {
-		t[len(rk.key)] = append(t[len(rk.key)], rk)
-	}
-	return t
-}()
-
+// jsonKeyRole is the role of a key in any case; loggers write most in lower
+// case, so the key is tried as it is before it is lower-cased.
 func jsonKeyRole(k string) (jsonRole, int) {
-	if len(k) == 0 || len(k) > maxRoleKey {
+	if len(k) > maxRoleKey {
 		return roleNone, 0
 	}
-	c := k[0]
-	if c >= 'A' && c <= 'Z' {
-		c += 'a' - 'A'
-	}
-	if (c < 'a' || c > 'z') && c != '@' || jsonRoleFirst[len(k)]&(1<<(c&31)) == 0 {
-		return roleNone, 0
-	}
-	// Loggers write their keys in lower case: try them as they are first.
-	cands := jsonRolesByLen[len(k)]
-	for _, rk := range cands {
-		if rk.key == k {
-			return rk.role, rk.rank
-		}
+	if role, rank := jsonRoleOf(k); role != roleNone {
+		return role, rank
 	}
 	var b [maxRoleKey]byte
 	upper := false
@@ -102,13 +72,7 @@ func jsonKeyRole(k string) (jsonRole, int) {
 	if !upper {
 		return roleNone, 0
 	}
-	lower := b[:len(k)]
-	for _, rk := range cands {
-		if rk.key == string(lower) {
-			return rk.role, rk.rank
-		}
-	}
-	return roleNone, 0
+	return jsonRoleOf(string(b[:len(k)]))
 }
 
 func parseJSON(p *parser, line string, r *record.Record) bool {

@@ -235,7 +235,10 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	}
 	line = s.ownLine(line)
 	r := sub.spare()
-	*r = record.Record{}
+	// The slot held an emitted record: reset what parsing fills; stamp
+	// sets the rest.
+	clearParsed(r)
+	r.Format = ""
 	s.p.now = now
 	switch {
 	case s.regex != nil:
@@ -278,7 +281,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 		return
 	}
 	r := sub.spare()
-	*r = record.Record{}
+	clearParsed(r)
 	parsePlain(&s.p, s.ownLine(line), r)
 	s.doneLine()
 	r.Format = "plain"

@@ -2,8 +2,8 @@ package parsers
 
 import (
 	"bytes"
-	"math"
 	"math/bits"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
@@ -109,15 +109,16 @@ func atoi(s string) (int, bool) {
 	}
 	n := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isDigit(c) {
+		d := s[i] - '0'
+		if d > 9 {
 			return 0, false
 		}
-		d := int(c - '0')
-		if n > (math.MaxInt64-d)/10 {
-			return 0, false
-		}
-		n = n*10 + d
+		n = n*10 + int(d)
+	}
+	// Only 19 digits can pass math.MaxInt64; digit strings of one length
+	// compare as their numbers do.
+	if len(s) == 19 && s > "9223372036854775807" {
+		return 0, false
 	}
 	return n, true
 }
@@ -187,14 +188,13 @@ func (c *cursor) spaces() int {
 
 // until returns the text up to b and consumes b; false if b is absent.
 func (c *cursor) until(b byte) (string, bool) {
-	for j := c.i; j < len(c.s); j++ {
-		if c.s[j] == b {
-			v := c.s[c.i:j]
-			c.i = j + 1
-			return v, true
-		}
+	k := strings.IndexByte(c.s[c.i:], b)
+	if k < 0 {
+		return "", false
 	}
-	return "", false
+	v := c.s[c.i : c.i+k]
+	c.i += k + 1
+	return v, true
 }
 
 // word returns the text up to the next space (or the end).
@@ -280,6 +280,9 @@ const (
 )
 
 func hasZero(x uint64) uint64 { return (x - swarOnes) &^ x & swarHighs }
+
+// hasLess flags the bytes of x below n (n <= 128), with hasZero's caveat.
+func hasLess(x uint64, n byte) uint64 { return (x - swarOnes*uint64(n)) &^ x & swarHighs }
 
 // load64 reads the eight bytes at s[i:], which must exist.
 func load64(s string, i int) uint64 {

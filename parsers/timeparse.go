@@ -150,13 +150,17 @@ func fraction(s string, i int) (nsec, end int) {
 		return 0, i
 	}
 	i++
-	scale := 100000000
+	n := 0
 	for ; i < len(s) && isDigit(s[i]); i++ {
-		nsec += int(s[i]-'0') * scale
-		scale /= 10
+		if n < 9 {
+			nsec = nsec*10 + int(s[i]-'0')
+			n++
+		}
 	}
-	return nsec, i
+	return nsec * pow10[9-n], i
 }
+
+var pow10 = [...]int{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9}
 
 // hms reads "hh:mm:ss[.frac]" at s[i:].
 func hms(s string, i int, c *clock) (int, bool) {
