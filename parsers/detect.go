@@ -133,9 +133,16 @@ func (p *parser) takeFields(mark int) []record.Field {
 	}
 	out := p.newFields(n)
 	copy(out, p.fields[mark:])
+	p.popFields(mark)
+	return out
+}
+
+// popFields drops the scratch fields from mark on, clearing them: the
+// scratch stack lives as long as the stream, and a stale field would keep
+// a whole block of records' text alive.
+func (p *parser) popFields(mark int) {
 	clear(p.fields[mark:])
 	p.fields = p.fields[:mark]
-	return out
 }
 
 // clearParsed undoes what a format that rejected the line may have filled
@@ -156,6 +163,7 @@ func (p *parser) dropVals(mark int) {
 // detect parses line with the stream's format: the sticky one first, then
 // every format whose anchor fits, ending with plain text.
 func (p *parser) detect(d *detector, line string, r *record.Record) {
+	mark := len(p.fields)
 	if d.last >= 0 && d.run >= stickyAfter && !formats[d.last].loose {
 		if formats[d.last].parse(p, line, r) {
 			r.Format = formats[d.last].name
@@ -163,6 +171,7 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 			return
 		}
 		clearParsed(r)
+		p.popFields(mark)
 	}
 	var first byte
 	if len(line) > 0 {
@@ -172,6 +181,7 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 		f := &formats[i]
 		if !f.parse(p, line, r) {
 			clearParsed(r)
+			p.popFields(mark) // in case the parser left some behind
 			continue
 		}
 		r.Format = f.name

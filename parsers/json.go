@@ -82,13 +82,12 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 	// The top-level fields stay on the scratch stack until the role keys
 	// are known, then the rest is copied out once.
 	if _, ok := j.objectOn(0, true); !ok {
-		p.fields = p.fields[:mark]
+		p.popFields(mark)
 		return false
 	}
 	j.ws()
 	if j.i != len(j.s) {
-		clear(p.fields[mark:])
-		p.fields = p.fields[:mark]
+		p.popFields(mark)
 		return false
 	}
 	obj := p.fields[mark:]
@@ -146,8 +145,7 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 		}
 		r.Fields = append(fields, obj[from:]...)
 	}
-	clear(obj)
-	p.fields = p.fields[:mark]
+	p.popFields(mark)
 	return true
 }
 
@@ -235,7 +233,7 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		if ok && j.i < len(j.s) && j.s[j.i] == ':' {
 			j.i++
 		} else if !ok || !j.expect(':') {
-			j.p.fields = j.p.fields[:mark]
+			j.p.popFields(mark)
 			return nil, false
 		}
 		if j.i < len(j.s) && j.s[j.i] <= ' ' {
@@ -243,7 +241,7 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		}
 		v, ok := j.value(depth)
 		if !ok {
-			j.p.fields = j.p.fields[:mark]
+			j.p.popFields(mark)
 			return nil, false
 		}
 		j.p.fields = append(j.p.fields, record.Field{Key: key, Value: v})
@@ -251,7 +249,7 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 			j.ws()
 		}
 		if j.i >= len(j.s) {
-			j.p.fields = j.p.fields[:mark]
+			j.p.popFields(mark)
 			return nil, false
 		}
 		if j.s[j.i] == ',' {
@@ -259,7 +257,7 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 			continue
 		}
 		if j.s[j.i] != '}' {
-			j.p.fields = j.p.fields[:mark]
+			j.p.popFields(mark)
 			return nil, false
 		}
 		j.i++

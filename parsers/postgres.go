@@ -59,18 +59,18 @@ func parsePostgres(p *parser, line string, r *record.Record) bool {
 		}
 		c.i += len(word)
 		if !c.byte(' ') {
-			p.fields = p.fields[:mark]
+			p.popFields(mark)
 			return false
 		}
 	}
 	lvl, ok := c.until(':')
 	if !ok {
-		p.fields = p.fields[:mark]
+		p.popFields(mark)
 		return false
 	}
 	sev, known := postgresLevel(lvl)
 	if !known {
-		p.fields = p.fields[:mark]
+		p.popFields(mark)
 		return false
 	}
 	if sev == 0 {

@@ -168,7 +168,7 @@ func parse5424(p *parser, c *cursor, pri int, r *record.Record) bool {
 	if !c.byte('-') {
 		for c.peek() == '[' {
 			if !structuredData(p, c) {
-				p.fields = p.fields[:mark]
+				p.popFields(mark)
 				return false
 			}
 		}
@@ -208,7 +208,7 @@ func structuredData(p *parser, c *cursor) bool {
 		}
 		name := c.s[nameStart:c.i]
 		if name == "" || !c.lit(`="`) {
-			p.fields = p.fields[:mark]
+			p.popFields(mark)
 			return false
 		}
 		vStart := c.i
@@ -221,7 +221,7 @@ func structuredData(p *parser, c *cursor) bool {
 			c.i++
 		}
 		if c.eof() {
-			p.fields = p.fields[:mark]
+			p.popFields(mark)
 			return false
 		}
 		v := c.s[vStart:c.i]
@@ -240,7 +240,7 @@ func structuredData(p *parser, c *cursor) bool {
 		p.fields = append(p.fields, strField(name, v))
 	}
 	if !c.byte(']') {
-		p.fields = p.fields[:mark]
+		p.popFields(mark)
 		return false
 	}
 	params := p.takeFields(mark)
