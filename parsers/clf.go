@@ -33,7 +33,7 @@ func parseCLF(p *parser, line string, r *record.Record) bool {
 	if !ok {
 		return false
 	}
-	t, ok := clfTime(ts)
+	t, ok := p.clfTime(ts)
 	if !ok || !c.byte(' ') {
 		return false
 	}

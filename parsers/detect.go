@@ -99,11 +99,13 @@ type detector struct {
 
 // parser is the per-stream scratch that format functions share.
 type parser struct {
-	loc    *time.Location
-	now    time.Time
-	fields []record.Field // scratch stack for building field slices
-	vals   []record.Value // scratch stack for building JSON arrays
-	buf    *[]byte        // the line being parsed, then room for keep
+	loc       *time.Location
+	now       time.Time
+	fields    []record.Field // scratch stack for building field slices
+	vals      []record.Value // scratch stack for building JSON arrays
+	buf       *[]byte        // the line being parsed, then room for keep
+	minute    minuteCache    // ISO times
+	clfMinute minuteCache    // access-log times
 	slabs
 }
 

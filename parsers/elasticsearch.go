@@ -17,7 +17,7 @@ func parseElasticsearch(p *parser, line string, r *record.Record) bool {
 	if !ok {
 		return false
 	}
-	t, n, ok := isoTime(ts, p.loc)
+	t, n, ok := p.isoTime(ts)
 	if !ok || n != len(ts) || c.peek() != '[' {
 		return false
 	}

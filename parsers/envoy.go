@@ -21,7 +21,7 @@ func parseEnvoy(p *parser, line string, r *record.Record) bool {
 	if !ok {
 		return false
 	}
-	t, n, ok := isoTime(ts, p.loc)
+	t, n, ok := p.isoTime(ts)
 	if !ok || n != len(ts) {
 		return false
 	}

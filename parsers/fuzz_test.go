@@ -218,3 +218,45 @@ func FuzzTime(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMinuteCache: the stream's cached ISO and access-log time parsing
+// must agree with isoTime and clfTime exactly, whatever time was parsed
+// before (prev primes the cache), in UTC and in a zone with DST.
+func FuzzMinuteCache(f *testing.F) {
+	for _, c := range [][2]string{
+		{"2026-11-23T20:31:02.123456Z", "2026-11-23T20:31:59.9+01:00"},
+		{"2026-11-23T20:31:02Z", "2026-11-23T20:31:60Z"},
+		{"2026-02-28T23:59:00", "2026-02-29T00:00:01"},
+		{"2026-02-31T10:00:00Z", "2026-02-31T10:00:05Z"},
+		{"2026-03-29 01:59:30", "2026-03-29 02:30:00"},
+		{"2026/10/25 02:30:00", "2026/10/25 02:30:00.5 x"},
+		{"1969-12-31T23:59:59Z", "2026-11-23T24:00:00Z"},
+		{"2026-11-23T20:31:02-0800", "2026-11-23T20:31:0"},
+		{"23/Nov/2026:20:31:02 +0000", "23/Nov/2026:20:31:59 -0130"},
+		{"31/Nov/2026:20:31:02 +0000", "31/Nov/2026:20:31:03 +0000"},
+		{"23/Nov/2026:20:31:02 +0000", "23/Nov/2026:20:31:61 +0000"},
+	} {
+		f.Add(c[0], c[1])
+	}
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, prev, s string) {
+		for _, loc := range []*time.Location{time.UTC, berlin} {
+			p := &parser{loc: loc}
+			p.isoTime(prev)
+			got, gotN, gotOK := p.isoTime(s)
+			want, wantN, wantOK := isoTime(s, loc)
+			if gotOK != wantOK || gotN != wantN || !got.Equal(want) || got.Location() != want.Location() {
+				t.Fatalf("%s after %q: p.isoTime(%q) = %v, %d, %v; isoTime = %v, %d, %v", loc, prev, s, got, gotN, gotOK, want, wantN, wantOK)
+			}
+			p.clfTime(prev)
+			got, gotOK = p.clfTime(s)
+			want, wantOK = clfTime(s)
+			if gotOK != wantOK || !got.Equal(want) || got.Location() != want.Location() {
+				t.Fatalf("after %q: p.clfTime(%q) = %v, %v; clfTime = %v, %v", prev, s, got, gotOK, want, wantOK)
+			}
+		}
+	})
+}

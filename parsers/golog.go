@@ -14,7 +14,7 @@ func parseGoLog(p *parser, line string, r *record.Record) bool {
 	if len(line) < 19 || line[4] != '/' || line[10] != ' ' {
 		return false
 	}
-	t, n, ok := isoTime(line, p.loc)
+	t, n, ok := p.isoTime(line)
 	if !ok || n >= len(line) || line[n] != ' ' {
 		if !ok || n != len(line) {
 			return false

@@ -30,7 +30,7 @@ func parseJava(p *parser, line string, r *record.Record) bool {
 		t = nearestDay(ck, p.loc, p.now)
 		c.i = i
 	} else {
-		tt, n, ok := isoTime(line, p.loc)
+		tt, n, ok := p.isoTime(line)
 		if !ok {
 			return false
 		}

@@ -125,7 +125,7 @@ func parseJSON(p *parser, line string, r *record.Record) bool {
 		}
 	}
 	if i := idx[roleTime]; i >= 0 {
-		if t, ok := jsonTime(obj[i].Value, p.loc); ok {
+		if t, ok := jsonTime(p, obj[i].Value); ok {
 			r.Time = t
 			used++
 		} else {
@@ -159,10 +159,10 @@ func jsonLevel(v record.Value) (record.Severity, bool) {
 	return 0, false
 }
 
-func jsonTime(v record.Value, loc *time.Location) (time.Time, bool) {
+func jsonTime(p *parser, v record.Value) (time.Time, bool) {
 	switch v.Kind() {
 	case record.KindString:
-		return anyTime(v.Str(), loc)
+		return p.anyTime(v.Str())
 	case record.KindInt:
 		return epochInt(v.Int64())
 	case record.KindFloat:

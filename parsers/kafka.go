@@ -16,7 +16,7 @@ func parseKafka(p *parser, line string, r *record.Record) bool {
 	if len(line) < 30 || line[0] != '[' || line[24] != ']' || line[25] != ' ' {
 		return false
 	}
-	t, n, ok := isoTime(line[1:24], p.loc)
+	t, n, ok := p.isoTime(line[1:24])
 	if !ok || n != 23 {
 		return false
 	}

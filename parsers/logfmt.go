@@ -117,7 +117,7 @@ func logfmtPairs(p *parser, s string, fs []record.Field, roles *record.Record) (
 				}
 			case roleTime:
 				if !hasTime {
-					if t, ok := anyTime(val, p.loc); ok {
+					if t, ok := p.anyTime(val); ok {
 						roles.Time, hasTime = t, true
 						continue
 					}

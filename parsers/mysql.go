@@ -10,7 +10,7 @@ import "github.com/obsadapter/obsadapter/record"
 //	2026-11-23 20:31:02 0 [Note] mariadbd: ready for connections.
 
 func parseMySQL(p *parser, line string, r *record.Record) bool {
-	t, n, ok := isoTime(line, p.loc)
+	t, n, ok := p.isoTime(line)
 	if !ok {
 		return false
 	}

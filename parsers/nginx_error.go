@@ -16,7 +16,7 @@ func parseNginxError(p *parser, line string, r *record.Record) bool {
 	if len(line) < 28 || line[4] != '/' || line[19] != ' ' || line[20] != '[' {
 		return false
 	}
-	t, n, ok := isoTime(line, p.loc)
+	t, n, ok := p.isoTime(line)
 	if !ok || n != 19 {
 		return false
 	}

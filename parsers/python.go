@@ -43,7 +43,7 @@ func parsePython(p *parser, line string, r *record.Record) bool {
 	}
 	c := cursor{s: line}
 	flask := c.byte('[')
-	t, n, ok := isoTime(c.rest(), p.loc)
+	t, n, ok := p.isoTime(c.rest())
 	// asctime always has a comma before the milliseconds and no zone.
 	if !ok || n != 23 || c.s[c.i+19] != ',' {
 		return false

@@ -14,7 +14,7 @@ func parseRails(p *parser, line string, r *record.Record) bool {
 	if len(line) < 40 || line[1] != ',' || line[2] != ' ' || line[3] != '[' {
 		return false
 	}
-	t, n, ok := isoTime(line[4:], p.loc)
+	t, n, ok := p.isoTime(line[4:])
 	if !ok {
 		return false
 	}

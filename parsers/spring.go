@@ -9,7 +9,7 @@ import "github.com/obsadapter/obsadapter/record"
 //	2026-11-23 20:31:02.123  INFO 1 --- [           main] o.s.b.w.e.tomcat.TomcatWebServer  : …  (Boot 2)
 
 func parseSpring(p *parser, line string, r *record.Record) bool {
-	t, n, ok := isoTime(line, p.loc)
+	t, n, ok := p.isoTime(line)
 	if !ok {
 		return false
 	}

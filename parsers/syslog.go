@@ -34,7 +34,7 @@ func parseSyslog(p *parser, line string, r *record.Record) bool {
 	}
 	var t time.Time
 	if isDigit(c.peek()) {
-		tt, n, ok := isoTime(c.rest(), p.loc)
+		tt, n, ok := p.isoTime(c.rest())
 		if !ok {
 			return false
 		}
@@ -134,7 +134,7 @@ func parse5424(p *parser, c *cursor, pri int, r *record.Record) bool {
 	ts := c.word()
 	var t time.Time
 	if ts != "-" {
-		tt, n, ok := isoTime(ts, p.loc)
+		tt, n, ok := p.isoTime(ts)
 		if !ok || n != len(ts) {
 			return false
 		}

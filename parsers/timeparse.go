@@ -235,6 +235,87 @@ func isoTime(s string, loc *time.Location) (time.Time, int, bool) {
 	return c.in(loc), i, true
 }
 
+// minuteCache remembers the date, hour and minute of the last ISO time a
+// stream parsed: consecutive lines share them, and reading and converting
+// them was half of a time's cost.
+type minuteCache struct {
+	prefix [17]byte // "2006-01-02T15:04" or "02/Jan/2006:15:04", as the line spelled it
+	ok     bool
+	zoned  int64 // the minute's first second read as UTC, for times with an offset
+	local  int64 // the minute's first second in the stream's zone, for times without
+}
+
+// isoTime is isoTime(s, p.loc) with the minute taken from the cache when
+// the line repeats it; anything unusual goes the general way.
+func (p *parser) isoTime(s string) (time.Time, int, bool) {
+	if len(s) < 19 || s[16] != ':' {
+		return isoTime(s, p.loc)
+	}
+	m := &p.minute
+	if !m.ok || string(m.prefix[:16]) != s[:16] {
+		var c clock
+		if !isoMinute(s, &c) {
+			return isoTime(s, p.loc)
+		}
+		copy(m.prefix[:], s[:16])
+		m.ok = true
+		m.zoned = daysFromCivil(c.year, c.month, c.day)*86400 + int64(c.hour*3600+c.min*60)
+		m.local = c.in(p.loc).Unix()
+	}
+	sec, ok := num2(s, 17)
+	if !ok || sec > 60 {
+		return isoTime(s, p.loc)
+	}
+	nsec, i := fraction(s, 19)
+	if off, end, ok := zoneOffset(s, i); ok {
+		return time.Unix(m.zoned+int64(sec-off), int64(nsec)).UTC(), end, true
+	}
+	if p.loc == time.UTC {
+		return time.Unix(m.local+int64(sec), int64(nsec)).UTC(), i, true
+	}
+	return time.Unix(m.local+int64(sec), int64(nsec)).In(p.loc), i, true
+}
+
+// clfTime is clfTime(s) with the minute ("02/Jan/2006:15:04") cached.
+func (p *parser) clfTime(s string) (time.Time, bool) {
+	if len(s) != 26 || s[17] != ':' || s[20] != ' ' {
+		return clfTime(s)
+	}
+	m := &p.clfMinute
+	if !m.ok || string(m.prefix[:17]) != s[:17] {
+		t, ok := clfTime(s[:17] + ":00 +0000")
+		if !ok || t.Day() != int(s[0]-'0')*10+int(s[1]-'0') {
+			return clfTime(s) // days past the month's end normalize there
+		}
+		copy(m.prefix[:], s[:17])
+		m.ok, m.zoned = true, t.Unix()
+	}
+	sec, ok := num2(s, 18)
+	if !ok || sec > 60 {
+		return clfTime(s)
+	}
+	off, end, ok := zoneOffset(s, 21)
+	if !ok || end != len(s) {
+		return time.Time{}, false
+	}
+	return time.Unix(m.zoned+int64(sec-off), 0).UTC(), true
+}
+
+// isoMinute reads the "YYYY-MM-DD[T ]hh:mm" that starts s (len(s) >= 19)
+// with isoTime's rules, refusing days past the month's end (isoTime
+// normalizes those).
+func isoMinute(s string, c *clock) bool {
+	var ok1, ok2, ok3, ok4, ok5 bool
+	c.year, ok1 = num(s, 0, 4)
+	c.month, ok2 = num2(s, 5)
+	c.day, ok3 = num2(s, 8)
+	c.hour, ok4 = num2(s, 11)
+	c.min, ok5 = num2(s, 14)
+	sep := s[4]
+	return ok1 && ok2 && ok3 && ok4 && ok5 && (sep == '-' || sep == '/') && s[7] == sep &&
+		(s[10] == 'T' || s[10] == ' ') && s[13] == ':' && c.dated() && c.day <= daysIn(c.year, c.month)
+}
+
 // month parses a three-letter English month abbreviation at s[i:]. The
 // three bytes are packed into one integer and switched on: comparing the
 // text against twelve names was a visible part of access-log and syslog
@@ -364,6 +445,20 @@ func anyTime(s string, loc *time.Location) (time.Time, bool) {
 	if t, n, ok := isoTime(s, loc); ok && n == len(s) {
 		return t, true
 	}
+	return notISOTime(s)
+}
+
+// anyTime is anyTime(s, p.loc) with ISO times read through the minute
+// cache.
+func (p *parser) anyTime(s string) (time.Time, bool) {
+	if t, n, ok := p.isoTime(s); ok && n == len(s) {
+		return t, true
+	}
+	return notISOTime(s)
+}
+
+// notISOTime is anyTime for what is not an ISO time.
+func notISOTime(s string) (time.Time, bool) {
 	if d := digits(s); d > 0 && d == len(s) {
 		n, _ := atoi(s)
 		return epochInt(int64(n))

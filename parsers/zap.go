@@ -15,7 +15,7 @@ import (
 // JSON object holds the context fields.
 
 func parseZap(p *parser, line string, r *record.Record) bool {
-	t, n, ok := isoTime(line, p.loc)
+	t, n, ok := p.isoTime(line)
 	if !ok || n >= len(line) || line[n] != '\t' {
 		return false
 	}
