@@ -350,7 +350,7 @@ func (j *jsonScanner) array(depth int) (record.Value, bool) {
 			return record.Value{}, false
 		}
 		j.i++
-		items := make([]record.Value, len(j.p.vals)-mark)
+		items := j.p.newValues(len(j.p.vals) - mark)
 		copy(items, j.p.vals[mark:])
 		j.p.dropVals(mark)
 		return record.ArrayValue(items), true

@@ -25,13 +25,14 @@ func unsafeString(b []byte) string {
 // clones it, as it would any substring of a line.
 const (
 	textBlock  = 32 << 10 // bytes
-	fieldBlock = 256      // fields
+	fieldBlock = 256      // fields, and array items
 )
 
 // slabs is a stream's current blocks.
 type slabs struct {
 	text   []byte         // len is what is handed out
 	fields []record.Field // len is what is handed out
+	values []record.Value // len is what is handed out
 }
 
 // lineRoom returns room for a line of n bytes plus spare bytes after it,
@@ -72,4 +73,17 @@ func (sl *slabs) newFields(n int) []record.Field {
 	start := len(sl.fields)
 	sl.fields = sl.fields[:start+n]
 	return sl.fields[start : start+n : start+n]
+}
+
+// newValues is newFields for array items.
+func (sl *slabs) newValues(n int) []record.Value {
+	if n > fieldBlock/8 {
+		return make([]record.Value, n)
+	}
+	if cap(sl.values)-len(sl.values) < n {
+		sl.values = make([]record.Value, 0, fieldBlock)
+	}
+	start := len(sl.values)
+	sl.values = sl.values[:start+n]
+	return sl.values[start : start+n : start+n]
 }
