@@ -38,8 +38,9 @@ const (
 
 var streamNames = [...]string{"", "stdout", "stderr"}
 
-// parseCRI unwraps a CRI line.
-func parseCRI(line []byte) (envelope, bool) {
+// parseCRI unwraps a CRI line; times keeps the minute of the runtime's
+// timestamps between lines.
+func parseCRI(line []byte, times *minuteCache) (envelope, bool) {
 	var e envelope
 	// Runtimes write RFC 3339 times: most other lines fail here.
 	if len(line) < 30 || !isDigit(line[0]) || line[4] != '-' || line[10] != 'T' {
@@ -52,7 +53,7 @@ func parseCRI(line []byte) (envelope, bool) {
 	if sp >= len(line) || line[sp] != ' ' {
 		return e, false
 	}
-	t, n, ok := isoTime(unsafeString(line[:sp]), time.UTC)
+	t, n, ok := times.isoTime(unsafeString(line[:sp]), time.UTC)
 	if !ok || n != sp {
 		return e, false
 	}

@@ -88,7 +88,7 @@ func FuzzEnvelope(f *testing.F) {
 	f.Add([]byte("2026-11-23T20:31:02.123456789Z stderr F hello"))
 	f.Add([]byte(`{"log":"a\u00e9\n","stream":"stdout","time":"2026-11-23T20:31:02Z","attrs":{"k":[1,{"x":null}]}}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		if e, ok := parseCRI(line); ok {
+		if e, ok := parseCRI(line, &minuteCache{}); ok {
 			if !bytes.HasSuffix(line, e.content) || e.stream == streamNone {
 				t.Fatalf("CRI content %q is not the line's tail", e.content)
 			}

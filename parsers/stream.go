@@ -38,6 +38,7 @@ type Stream struct {
 	buf        []byte // the record being parsed owns this; room for parser.keep
 	scratchBuf []byte // the current line, cleaned
 	dec        []byte // docker's decoded log value
+	envTimes   minuteCache
 	subs       [3]substream
 	out        []record.Record
 	last       record.Position // end of the previous line fed
@@ -130,7 +131,7 @@ func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time
 		ok  bool
 	)
 	if s.envelope != envelopeDocker {
-		env, ok = parseCRI(line)
+		env, ok = parseCRI(line, &s.envTimes)
 	}
 	if !ok && s.envelope != envelopeCRI && len(line) > 0 && line[0] == '{' {
 		env, s.dec, ok = parseDocker(line, s.dec)

@@ -246,34 +246,38 @@ type minuteCache struct {
 }
 
 // isoTime is isoTime(s, p.loc) with the minute taken from the cache when
-// the line repeats it; anything unusual goes the general way.
-func (p *parser) isoTime(s string) (time.Time, int, bool) {
+// the line repeats it.
+func (p *parser) isoTime(s string) (time.Time, int, bool) { return p.minute.isoTime(s, p.loc) }
+
+// isoTime is isoTime(s, loc) with the minute taken from the cache when the
+// line repeats it; anything unusual goes the general way. loc must be the
+// same on every call.
+func (m *minuteCache) isoTime(s string, loc *time.Location) (time.Time, int, bool) {
 	if len(s) < 19 || s[16] != ':' {
-		return isoTime(s, p.loc)
+		return isoTime(s, loc)
 	}
-	m := &p.minute
 	if !m.ok || string(m.prefix[:16]) != s[:16] {
 		var c clock
 		if !isoMinute(s, &c) {
-			return isoTime(s, p.loc)
+			return isoTime(s, loc)
 		}
 		copy(m.prefix[:], s[:16])
 		m.ok = true
 		m.zoned = daysFromCivil(c.year, c.month, c.day)*86400 + int64(c.hour*3600+c.min*60)
-		m.local = c.in(p.loc).Unix()
+		m.local = c.in(loc).Unix()
 	}
 	sec, ok := num2(s, 17)
 	if !ok || sec > 60 {
-		return isoTime(s, p.loc)
+		return isoTime(s, loc)
 	}
 	nsec, i := fraction(s, 19)
 	if off, end, ok := zoneOffset(s, i); ok {
 		return time.Unix(m.zoned+int64(sec-off), int64(nsec)).UTC(), end, true
 	}
-	if p.loc == time.UTC {
+	if loc == time.UTC {
 		return time.Unix(m.local+int64(sec), int64(nsec)).UTC(), i, true
 	}
-	return time.Unix(m.local+int64(sec), int64(nsec)).In(p.loc), i, true
+	return time.Unix(m.local+int64(sec), int64(nsec)).In(loc), i, true
 }
 
 // clfTime is clfTime(s) with the minute ("02/Jan/2006:15:04") cached.
