@@ -19,6 +19,10 @@ type batch struct {
 	records record.Batch
 	marks   []markRef
 	source  string
+	// recycle takes the records' array back once every exporter is done
+	// with it (nil: not recycled). Exporters keep nothing of a batch after
+	// Export returns or its wait settles.
+	recycle chan<- record.Batch
 
 	remaining atomic.Int32 // exporters still working on it
 	unsafe    atomic.Bool  // some exporter gave up without delivering it
@@ -43,6 +47,14 @@ func (b *batch) finish() {
 	safe := !b.unsafe.Load()
 	for _, m := range b.marks {
 		m.file.ack(m.seq, safe)
+	}
+	if b.recycle != nil {
+		clear(b.records) // the spare array must not keep parsed strings alive
+		select {
+		case b.recycle <- b.records[:0]:
+		default:
+		}
+		b.records = nil
 	}
 }
 
@@ -194,6 +206,13 @@ func (p *pipeline) run(exportCtx context.Context) {
 	wg.Wait()
 }
 
+// maxInFlight bounds the batches a runner has handed to a Pipeliner and not
+// yet seen safe. A few are enough to overlap encoding the next batch with the
+// aggregator's work on the last one; the exporter's own buffer bounds
+// (records, bytes) still apply to them, since Begin blocks while they are
+// full.
+const maxInFlight = 4
+
 type runner struct {
 	exp                    exporters.Exporter
 	queue                  chan *batch
@@ -204,26 +223,95 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context) {
+	if p, ok := r.exp.(exporters.Pipeliner); ok {
+		r.runPipelined(ctx, p)
+		return
+	}
 	for b := range r.queue {
 		b.exporterDone(r.deliver(ctx, b))
 	}
 }
 
-// deliver retries the batch with exponential backoff and jitter until it is
-// safe, permanently dropped, or ctx ends. It reports whether the batch may be
-// acknowledged: a permanent drop is counted and acknowledged, since retrying
-// cannot help and holding the checkpoint back would re-send it forever.
+// begun is a batch handed over by Begin whose safety is not known yet.
+type begun struct {
+	b    *batch
+	wait func(context.Context) error
+}
+
+// runPipelined hands batches over in queue order and settles them in the
+// same order, with up to maxInFlight begun and not settled. It settles the
+// oldest whenever the window is full or no batch is waiting, so batches are
+// acknowledged promptly when the queue runs dry. A batch whose wait fails
+// goes the way of a failed Export (retry with backoff, or counted as
+// dropped or failed); its file marks are acknowledged only when it is safe,
+// so checkpoints never pass it.
+func (r *runner) runPipelined(ctx context.Context, p exporters.Pipeliner) {
+	var flight []begun // oldest first
+	settleOldest := func() {
+		f := flight[0]
+		flight[0] = begun{}
+		flight = flight[1:]
+		f.b.exporterDone(r.settle(ctx, f.b, f.wait(ctx)))
+	}
+	for {
+		var b *batch
+		ok := true
+		switch {
+		case len(flight) == 0:
+			b, ok = <-r.queue
+		case len(flight) < maxInFlight:
+			select {
+			case b, ok = <-r.queue:
+			default:
+				settleOldest()
+				continue
+			}
+		default:
+			settleOldest()
+			continue
+		}
+		if !ok {
+			for len(flight) > 0 {
+				settleOldest()
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			b.exporterDone(r.settle(ctx, b, ctx.Err()))
+			continue
+		}
+		wait, err := p.Begin(ctx, b.records)
+		if err != nil {
+			// Not handed over: settle the earlier batches first, so the retry
+			// (Export) still comes after them.
+			for len(flight) > 0 {
+				settleOldest()
+			}
+			b.exporterDone(r.settle(ctx, b, err))
+			continue
+		}
+		flight = append(flight, begun{b, wait})
+	}
+}
+
+// deliver exports the batch and retries it until it is settled.
 func (r *runner) deliver(ctx context.Context, b *batch) bool {
+	if err := ctx.Err(); err != nil {
+		return r.settle(ctx, b, err)
+	}
+	return r.settle(ctx, b, r.exp.Export(ctx, b.records))
+}
+
+// settle takes the outcome of one attempt at the batch and retries it with
+// exponential backoff and jitter until it is safe, permanently dropped, or
+// ctx ends. It reports whether the batch may be acknowledged: a permanent
+// drop is counted and acknowledged, since retrying cannot help and holding
+// the checkpoint back would re-send it forever.
+func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
 	name, n := r.exp.Name(), float64(len(b.records))
 	backoff := r.minBackoff
 	var lastLogged time.Time
 	for {
-		if ctx.Err() != nil {
-			r.metrics.exporterRecords.WithLabelValues(name, "failed").Add(n)
-			r.undelivered.Add(int64(len(b.records)))
-			return false
-		}
-		err := r.exp.Export(ctx, b.records)
 		if err == nil {
 			r.metrics.exporterRecords.WithLabelValues(name, "sent").Add(n)
 			return true
@@ -234,7 +322,9 @@ func (r *runner) deliver(ctx context.Context, b *batch) bool {
 			return true
 		}
 		if ctx.Err() != nil {
-			continue
+			r.metrics.exporterRecords.WithLabelValues(name, "failed").Add(n)
+			r.undelivered.Add(int64(len(b.records)))
+			return false
 		}
 		r.metrics.exporterRecords.WithLabelValues(name, "retried").Add(n)
 		if time.Since(lastLogged) > 10*time.Second {
@@ -249,5 +339,8 @@ func (r *runner) deliver(ctx context.Context, b *batch) bool {
 			t.Stop()
 		}
 		backoff = min(backoff*2, r.maxBackoff)
+		if err = ctx.Err(); err == nil {
+			err = r.exp.Export(ctx, b.records)
+		}
 	}
 }

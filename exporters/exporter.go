@@ -20,8 +20,11 @@ import (
 // fsynced into the exporter's own spool, or written. A plain error means "not
 // safe, retry the same batch"; an error wrapped with Permanent means the batch
 // was counted and dropped and must not be retried. The pipeline calls Export
-// from one goroutine per exporter, in order, and never mutates a batch after
-// handing it over. Export must honour ctx and return when it is done.
+// (and Begin, for a Pipeliner) from one goroutine per exporter, in order, and
+// never mutates a batch after handing it over. Export must honour ctx and
+// return when it is done. Once Export (or a Pipeliner's wait) has returned,
+// the exporter keeps no reference into the batch: the pipeline reuses its
+// array for later records (strings taken from records may be kept).
 //
 // Close flushes what the exporter still holds within ctx's deadline and
 // releases its resources.
@@ -29,6 +32,22 @@ type Exporter interface {
 	Name() string
 	Export(ctx context.Context, batch record.Batch) error
 	Close(ctx context.Context) error
+}
+
+// Pipeliner is an Exporter that can hold several batches on their way at
+// once, so the pipeline can hand over the next batch while earlier ones
+// still wait for their acknowledgement.
+//
+// Begin hands the batch over, in order after every batch handed over before
+// (by Begin or Export), and returns once the exporter holds it; it blocks
+// while the exporter's own bounds are full (backpressure). wait then returns
+// nil once the batch is safe, or an error with Export's meaning; if its ctx
+// ends first it gives the batch up and returns an error. wait is called
+// exactly once. An error from Begin itself has Export's meaning too, and no
+// wait follows. The pipeline calls the waits in the order of their Begins.
+type Pipeliner interface {
+	Exporter
+	Begin(ctx context.Context, batch record.Batch) (wait func(ctx context.Context) error, err error)
 }
 
 // Deps carries what the composition root gives every exporter.

@@ -19,18 +19,24 @@ func appendTime(dst []byte, t time.Time) []byte {
 		byte('0'+hour/10), byte('0'+hour%10), ':',
 		byte('0'+minute/10), byte('0'+minute%10), ':',
 		byte('0'+sec/10), byte('0'+sec%10))
-	if ns := t.Nanosecond(); ns != 0 {
-		var frac [10]byte
-		frac[0] = '.'
-		for i := 9; i >= 1; i-- {
-			frac[i] = byte('0' + ns%10)
-			ns /= 10
-		}
-		n := 10
-		for frac[n-1] == '0' {
-			n--
-		}
-		dst = append(dst, frac[:n]...)
+	return append(AppendFraction(dst, t.Nanosecond()), 'Z')
+}
+
+// AppendFraction appends nanoseconds as RFC3339Nano's fraction: a dot and
+// the digits without trailing zeros, nothing for zero.
+func AppendFraction(dst []byte, ns int) []byte {
+	if ns == 0 {
+		return dst
 	}
-	return append(dst, 'Z')
+	var frac [10]byte
+	frac[0] = '.'
+	for i := 9; i >= 1; i-- {
+		frac[i] = byte('0' + ns%10)
+		ns /= 10
+	}
+	n := 10
+	for frac[n-1] == '0' {
+		n--
+	}
+	return append(dst, frac[:n]...)
 }

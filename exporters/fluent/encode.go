@@ -19,10 +19,35 @@ import (
 	"github.com/obsadapter/obsadapter/record"
 )
 
+// The record map's fixed keys, encoded once.
+var (
+	keyTime         = string(msgp.AppendString(nil, "time"))
+	keyObservedTime = string(msgp.AppendString(nil, "observed_time"))
+	keyLevel        = string(msgp.AppendString(nil, "level"))
+	keySeverity     = string(msgp.AppendString(nil, "severity"))
+	keyMessage      = string(msgp.AppendString(nil, "message"))
+	keyFormat       = string(msgp.AppendString(nil, "format"))
+	keySource       = string(msgp.AppendString(nil, "source"))
+	keyPath         = string(msgp.AppendString(nil, "path"))
+	keyStream       = string(msgp.AppendString(nil, "stream"))
+	keyKubernetes   = string(msgp.AppendString(nil, "kubernetes"))
+	keyTruncated    = string(msgp.AppendString(nil, "truncated"))
+	keyFields       = string(msgp.AppendString(nil, "fields"))
+	keyNamespace    = string(msgp.AppendString(nil, "namespace"))
+	keyPod          = string(msgp.AppendString(nil, "pod"))
+	keyContainer    = string(msgp.AppendString(nil, "container"))
+	keyNode         = string(msgp.AppendString(nil, "node"))
+)
+
+// recordEncoder writes record maps. It remembers the last second it spelled
+// for each of the two times, since consecutive records mostly share it.
+type recordEncoder struct {
+	time, observed timeCache
+}
+
 // appendRecord appends the record's map: the same keys, order and values as
 // record.AppendJSON, so Fluentd sees exactly the unified record.
-func appendRecord(b []byte, r *record.Record) []byte {
-	var scratch [64]byte
+func (en *recordEncoder) appendRecord(b []byte, r *record.Record) []byte {
 	n := uint32(2) // observed_time, message
 	k := r.Kubernetes
 	hasK8s := k != nil && *k != (record.Kubernetes{})
@@ -34,26 +59,26 @@ func appendRecord(b []byte, r *record.Record) []byte {
 	}
 	b = msgp.AppendMapHeader(b, n)
 	if !r.Time.IsZero() {
-		b = msgp.AppendString(b, "time")
-		b = msgp.AppendStringFromBytes(b, r.Time.UTC().AppendFormat(scratch[:0], time.RFC3339Nano))
+		b = append(b, keyTime...)
+		b = en.time.appendTime(b, r.Time)
 	}
-	b = msgp.AppendString(b, "observed_time")
-	b = msgp.AppendStringFromBytes(b, r.ObservedTime.UTC().AppendFormat(scratch[:0], time.RFC3339Nano))
+	b = append(b, keyObservedTime...)
+	b = en.observed.appendTime(b, r.ObservedTime)
 	if r.Severity != 0 {
-		b = msgp.AppendString(b, "level")
-		b = msgp.AppendString(b, r.Severity.Level().String())
-		b = msgp.AppendString(b, "severity")
+		b = append(b, keyLevel...)
+		b = msgp.AppendString(b, r.Severity.Level().String()) // the record package's own ASCII names
+		b = append(b, keySeverity...)
 		b = msgp.AppendUint64(b, uint64(r.Severity))
 	}
-	b = msgp.AppendString(b, "message")
+	b = append(b, keyMessage...)
 	b = appendStr(b, r.Message)
-	b = appendOpt(b, "format", r.Format)
-	b = appendOpt(b, "source", r.Source)
-	b = appendOpt(b, "path", r.Path)
-	b = appendOpt(b, "stream", r.Stream)
+	b = appendOpt(b, keyFormat, r.Format)
+	b = appendOpt(b, keySource, r.Source)
+	b = appendOpt(b, keyPath, r.Path)
+	b = appendOpt(b, keyStream, r.Stream)
 	if hasK8s {
-		b = msgp.AppendString(b, "kubernetes")
-		kv := [...][2]string{{"namespace", k.Namespace}, {"pod", k.Pod}, {"container", k.Container}, {"node", k.Node}}
+		b = append(b, keyKubernetes...)
+		kv := [...][2]string{{keyNamespace, k.Namespace}, {keyPod, k.Pod}, {keyContainer, k.Container}, {keyNode, k.Node}}
 		m := uint32(0)
 		for _, e := range kv {
 			if e[1] != "" {
@@ -66,30 +91,112 @@ func appendRecord(b []byte, r *record.Record) []byte {
 		}
 	}
 	if r.Truncated {
-		b = msgp.AppendString(b, "truncated")
+		b = append(b, keyTruncated...)
 		b = msgp.AppendBool(b, true)
 	}
 	if len(r.Fields) > 0 {
-		b = msgp.AppendString(b, "fields")
+		b = append(b, keyFields...)
 		b = appendFields(b, r.Fields)
 	}
 	return b
 }
 
+// appendOpt appends an encoded key and the value, unless it is empty.
 func appendOpt(b []byte, key, v string) []byte {
 	if v == "" {
 		return b
 	}
-	return appendStr(msgp.AppendString(b, key), v)
+	return appendStr(append(b, key...), v)
 }
 
 // appendStr writes a str; invalid UTF-8 becomes U+FFFD as in the JSON form,
-// since Fluentd treats str as UTF-8 text.
+// since Fluentd treats str as UTF-8 text. The bytes are checked after they
+// are copied: ASCII, most of any log, costs one branch-free pass over the
+// copy, and only other text goes through the full UTF-8 check.
 func appendStr(b []byte, s string) []byte {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
+	start := len(b)
+	b = appendStrHeader(b, len(s))
+	body := len(b)
+	b = append(b, s...)
+	if isASCII(b[body:]) || utf8.Valid(b[body:]) {
+		return b
 	}
-	return msgp.AppendString(b, s)
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return append(appendStrHeader(b[:start], len(s)), s...)
+}
+
+func appendStrHeader(b []byte, n int) []byte {
+	switch {
+	case n < 32:
+		return append(b, 0xa0|byte(n))
+	case n <= math.MaxUint8:
+		return append(b, 0xd9, byte(n))
+	case n <= math.MaxUint16:
+		return append(b, 0xda, byte(n>>8), byte(n))
+	}
+	return binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
+}
+
+// isASCII reports whether no byte of p has its high bit set, ORing 8 bytes
+// at a time (the ends overlap rather than loop over single bytes).
+func isASCII(p []byte) bool {
+	const high = 0x8080808080808080
+	n := len(p)
+	switch {
+	case n >= 8:
+		var acc uint64
+		for i := 0; i+8 <= n; i += 8 {
+			acc |= binary.LittleEndian.Uint64(p[i:])
+		}
+		return (acc|binary.LittleEndian.Uint64(p[n-8:]))&high == 0
+	case n >= 4:
+		return (binary.LittleEndian.Uint32(p)|binary.LittleEndian.Uint32(p[n-4:]))&(high&0xffffffff) == 0
+	case n > 0:
+		return (p[0]|p[n/2]|p[n-1])&0x80 == 0
+	}
+	return true
+}
+
+// timeCache spells times as time.RFC3339Nano does in UTC (the JSON form's
+// spelling), remembering the date and clock of the last second it spelled.
+type timeCache struct {
+	sec    int64
+	prefix [19]byte // 2006-01-02T15:04:05
+	valid  bool
+}
+
+// appendTime appends t as a str.
+func (tc *timeCache) appendTime(b []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if !tc.valid || sec != tc.sec {
+		u := t.UTC()
+		year, month, day := u.Date()
+		if year < 0 || year > 9999 { // not four digits: the library spells these
+			var scratch [40]byte
+			return msgp.AppendStringFromBytes(b, u.AppendFormat(scratch[:0], time.RFC3339Nano))
+		}
+		hour, minute, second := u.Clock()
+		put2 := func(i, v int) { tc.prefix[i], tc.prefix[i+1] = byte('0'+v/10), byte('0'+v%10) }
+		put2(0, year/100)
+		put2(2, year%100)
+		tc.prefix[4] = '-'
+		put2(5, int(month))
+		tc.prefix[7] = '-'
+		put2(8, day)
+		tc.prefix[10] = 'T'
+		put2(11, hour)
+		tc.prefix[13] = ':'
+		put2(14, minute)
+		tc.prefix[16] = ':'
+		put2(17, second)
+		tc.sec, tc.valid = sec, true
+	}
+	h := len(b)
+	b = append(b, 0) // fixstr header: the spelling is at most 30 bytes
+	b = append(b, tc.prefix[:]...)
+	b = append(record.AppendFraction(b, t.Nanosecond()), 'Z')
+	b[h] = 0xa0 | byte(len(b)-h-1)
+	return b
 }
 
 func appendFields(b []byte, fields []record.Field) []byte {
@@ -220,20 +327,35 @@ type builder struct {
 	order    []*openChunk
 	out      []*chunk
 	tagBuf   []byte
-	sizeHint int
+	enc      recordEncoder
 	gz       *gzip.Writer
 	gzBuf    bytes.Buffer
+
+	// Chunk buffers come back once their chunk is acknowledged or spooled
+	// (from the sender's goroutine, hence the lock): at hundreds of
+	// thousands of records per second, fresh buffers of a few hundred KiB
+	// per chunk were a large share of all allocation, and so of GC work.
+	freeMu sync.Mutex
+	free   [][]byte
 }
+
+// The buffers kept for reuse: enough for the chunks the pipeline keeps on
+// their way at once, bounded in bytes since chunks may be large.
+const (
+	maxFreeBufs  = 8
+	maxFreeBytes = 16 << 20
+)
 
 type openChunk struct {
 	tag     string
 	msg     []byte // [tag, bin32 header, entries...
 	start   int    // where the entries begin
 	records int
+	hint    int // buffer size for this tag's next chunk: its largest so far, plus a margin
 }
 
 func newBuilder(t *tagger, compress bool, maxRecs, maxBytes int) *builder {
-	return &builder{tags: t, compress: compress, maxRecs: maxRecs, maxBytes: maxBytes, open: map[string]*openChunk{}, sizeHint: 4096}
+	return &builder{tags: t, compress: compress, maxRecs: maxRecs, maxBytes: maxBytes, open: map[string]*openChunk{}}
 }
 
 // build turns a batch into chunks, keeping record order within each tag.
@@ -244,20 +366,20 @@ func (bl *builder) build(batch record.Batch) []*chunk {
 		bl.tagBuf = bl.tags.appendTag(bl.tagBuf[:0], r)
 		oc := bl.open[string(bl.tagBuf)]
 		if oc == nil {
-			oc = &openChunk{tag: string(bl.tagBuf)}
+			oc = &openChunk{tag: string(bl.tagBuf), hint: 4096}
 			bl.open[oc.tag] = oc
 		}
 		if oc.records == 0 {
-			oc.msg = getBuf(bl.sizeHint)
+			oc.msg = bl.getBuf(oc.hint)
 			oc.msg = msgp.AppendArrayHeader(oc.msg, 3)
-			oc.msg = msgp.AppendString(oc.msg, oc.tag)
+			oc.msg = appendStr(oc.msg, oc.tag)
 			oc.msg = append(oc.msg, 0xc6, 0, 0, 0, 0)
 			oc.start = len(oc.msg)
 			bl.order = append(bl.order, oc)
 		}
 		oc.msg = msgp.AppendArrayHeader(oc.msg, 2)
 		oc.msg = wire.AppendEventTime(oc.msg, eventTime(r))
-		oc.msg = appendRecord(oc.msg, r)
+		oc.msg = bl.enc.appendRecord(oc.msg, r)
 		oc.records++
 		if oc.records >= bl.maxRecs || len(oc.msg)-oc.start >= bl.maxBytes {
 			bl.seal(oc)
@@ -304,28 +426,56 @@ func (bl *builder) seal(oc *openChunk) {
 		msg = msgp.AppendString(msg, "compressed")
 		msg = msgp.AppendString(msg, "gzip")
 	}
-	if len(msg) > bl.sizeHint {
-		bl.sizeHint = min(len(msg)+len(msg)/8, bl.maxBytes+bl.maxBytes/4)
+	if len(msg) > oc.hint {
+		oc.hint = min(len(msg)+len(msg)/8, bl.maxBytes+bl.maxBytes/4)
 	}
 	bl.out = append(bl.out, &chunk{id: id, msg: msg, records: oc.records})
 	oc.msg, oc.records = nil, 0
 }
 
-// Chunk buffers are recycled once their chunk is acknowledged or spooled:
-// at hundreds of thousands of records per second, fresh buffers of a few
-// hundred KiB would keep the GC busy.
-var bufPool sync.Pool
-
-func getBuf(hint int) []byte {
-	if p, ok := bufPool.Get().(*[]byte); ok && cap(*p) >= hint {
-		return (*p)[:0]
+// getBuf returns the smallest free buffer of at least size bytes, or a new one.
+func (bl *builder) getBuf(size int) []byte {
+	bl.freeMu.Lock()
+	best := -1
+	for i, b := range bl.free {
+		if cap(b) >= size && (best < 0 || cap(b) < cap(bl.free[best])) {
+			best = i
+		}
 	}
-	return make([]byte, 0, hint)
+	if best >= 0 {
+		b := bl.free[best]
+		last := len(bl.free) - 1
+		bl.free[best], bl.free[last] = bl.free[last], nil
+		bl.free = bl.free[:last]
+		bl.freeMu.Unlock()
+		return b[:0]
+	}
+	bl.freeMu.Unlock()
+	return make([]byte, 0, size)
 }
 
-func putBuf(b []byte) {
-	b = b[:0]
-	bufPool.Put(&b)
+// release takes back a chunk's buffer once nothing reads it any more. When
+// the list is full, a larger buffer replaces the smallest: the large ones are
+// those worth keeping.
+func (bl *builder) release(b []byte) {
+	if cap(b) > maxFreeBytes {
+		return
+	}
+	bl.freeMu.Lock()
+	defer bl.freeMu.Unlock()
+	total, small := 0, -1
+	for i, f := range bl.free {
+		total += cap(f)
+		if small < 0 || cap(f) < cap(bl.free[small]) {
+			small = i
+		}
+	}
+	switch {
+	case len(bl.free) < maxFreeBufs && total+cap(b) <= maxFreeBytes:
+		bl.free = append(bl.free, b[:0])
+	case small >= 0 && cap(b) > cap(bl.free[small]) && total-cap(bl.free[small])+cap(b) <= maxFreeBytes:
+		bl.free[small] = b[:0]
+	}
 }
 
 // newChunkID is base64 of 16 random bytes, as Fluentd's unique ids are; it

@@ -48,7 +48,7 @@ type Exporter struct {
 	done   chan struct{}
 }
 
-var _ exporters.Exporter = (*Exporter)(nil)
+var _ exporters.Pipeliner = (*Exporter)(nil)
 
 // New validates cfg, opens the spool (recovering what a previous run left)
 // and starts the sender.
@@ -124,11 +124,23 @@ func (e *Exporter) Name() string { return "fluent" }
 // Export encodes the batch into chunks and returns once every chunk is
 // acknowledged by the aggregator (memory buffer) or fsynced into the spool.
 func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
+	wait, err := e.Begin(ctx, batch)
+	if err != nil {
+		return err
+	}
+	return wait(ctx)
+}
+
+// Begin encodes the batch into chunks and puts them into the buffer, behind
+// the chunks of earlier batches: the memory queue (blocking while it is
+// full), or the spool, fsynced. wait returns once the chunks are
+// acknowledged; with the spool they are safe already.
+func (e *Exporter) Begin(ctx context.Context, batch record.Batch) (func(context.Context) error, error) {
 	if e.closed.Load() {
-		return fmt.Errorf("fluent: %w", errClosed)
+		return nil, fmt.Errorf("fluent: %w", errClosed)
 	}
 	if len(batch) == 0 {
-		return nil
+		return safe, nil
 	}
 	e.bmu.Lock()
 	cs := e.bl.build(batch)
@@ -139,22 +151,30 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 			e.mem.cancel(cs)
 		}
 		e.metrics.records.WithLabelValues("failed").Add(float64(len(batch)))
-		return exporters.Permanent(fmt.Errorf("fluent: %w (batch of %d records)", err, len(batch)))
+		return nil, exporters.Permanent(fmt.Errorf("fluent: %w (batch of %d records)", err, len(batch)))
 	}
 	if e.spool != nil {
 		if err != nil {
-			return fmt.Errorf("fluent: %w", err)
+			return nil, fmt.Errorf("fluent: %w", err)
 		}
 		for _, c := range cs {
-			putBuf(c.msg) // the sender reads the spool, not these
+			e.bl.release(c.msg) // the sender reads the spool, not these
 		}
 		e.metrics.records.WithLabelValues("spooled").Add(float64(len(batch)))
-		return nil
+		return safe, nil
 	}
 	if err != nil {
 		e.mem.cancel(cs)
-		return fmt.Errorf("fluent: %w", err)
+		return nil, fmt.Errorf("fluent: %w", err)
 	}
+	return func(ctx context.Context) error { return e.waitAcks(ctx, cs) }, nil
+}
+
+func safe(context.Context) error { return nil }
+
+// waitAcks waits for the chunks of one batch; if ctx ends first, the chunks
+// the sender has not taken yet are withdrawn.
+func (e *Exporter) waitAcks(ctx context.Context, cs []*chunk) error {
 	var first error
 	for _, c := range cs {
 		select {
@@ -196,7 +216,7 @@ func (e *Exporter) run() {
 				}
 				e.buf.ack(c)
 				if e.mem != nil {
-					putBuf(c.msg) // its Export only waits for done
+					e.bl.release(c.msg) // its wait only needs done
 				}
 				e.metrics.records.WithLabelValues("acked").Add(float64(c.records))
 				e.metrics.lastSuccess.Set(float64(e.deps.Now().UnixNano()) / 1e9)

@@ -115,7 +115,7 @@ func TestRecordMapIsTheJSONForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := appendRecord(nil, &tt.r)
+			b := new(recordEncoder).appendRecord(nil, &tt.r)
 			v, rest, err := wire.ReadValue(b)
 			if err != nil || len(rest) != 0 {
 				t.Fatalf("decode: %v, %d bytes left", err, len(rest))
