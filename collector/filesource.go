@@ -27,6 +27,10 @@ const fingerprintSize = 1024
 // be shared by unrelated files, and a wrong match would skip lines.
 const minCopyFingerprint = 64
 
+// spareBatches bounds the finished batches' arrays a file source keeps for
+// reuse: in a steady backlog one comes back for each one sent.
+const spareBatches = 4
+
 // perFileReadBudget bounds how much one file is read in one pass, so many
 // busy files share the source fairly and batches keep flowing.
 const perFileReadBudget = 4 << 20
@@ -59,6 +63,7 @@ type fileSource struct {
 	moreToRead bool          // a pass stopped at a file's read budget: read on without waiting
 	touched    []*tailedFile // files with lines in the batch being built
 	recs       record.Batch
+	spare      chan record.Batch // full-size arrays of finished batches, for reuse
 	stats      map[*parsers.Stream]parsers.Stats
 	gen        uint64
 }
@@ -804,7 +809,25 @@ func (s *fileSource) send() {
 		tf.inBatch = false
 	}
 	s.touched = s.touched[:0]
-	s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
+	// A full batch means a backlog, so the next one fills too: it gets its
+	// whole size at once, from a finished batch when one is back, rather
+	// than growing (and copying) four times. Those arrays were a third of
+	// all allocation when reading a backlog. A trickle keeps small batches.
+	if s.spare == nil {
+		s.spare = make(chan record.Batch, spareBatches)
+	}
+	if cap(s.recs) >= s.deps.batchRecords {
+		b.recycle = s.spare
+	}
+	if len(s.recs) < s.deps.batchRecords {
+		s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
+	} else {
+		select {
+		case s.recs = <-s.spare:
+		default:
+			s.recs = make(record.Batch, 0, s.deps.batchRecords)
+		}
+	}
 	s.countStreams()
 	s.deps.status.setSending(true)
 	s.deps.out <- b // blocks while the pipeline is full: the file is the buffer
