@@ -147,6 +147,19 @@ func (p *parser) popFields(mark int) {
 	p.fields = p.fields[:mark]
 }
 
+// try runs a format's parser on line; when it rejects the line, what it may
+// have filled in is undone: the record's parsed part and any fields it left
+// on the scratch stack.
+func (p *parser) try(parse func(*parser, string, *record.Record) bool, line string, r *record.Record) bool {
+	mark := len(p.fields)
+	if parse(p, line, r) {
+		return true
+	}
+	clearParsed(r)
+	p.popFields(mark)
+	return false
+}
+
 // clearParsed undoes what a format that rejected the line may have filled
 // in. Detection tries several formats on most lines, and zeroing the whole
 // record each time (with GC write barriers for its pointers) cost more than
@@ -165,15 +178,12 @@ func (p *parser) dropVals(mark int) {
 // detect parses line with the stream's format: the sticky one first, then
 // every format whose anchor fits, ending with plain text.
 func (p *parser) detect(d *detector, line string, r *record.Record) {
-	mark := len(p.fields)
 	if d.last >= 0 && d.run >= stickyAfter && !formats[d.last].loose {
-		if formats[d.last].parse(p, line, r) {
+		if p.try(formats[d.last].parse, line, r) {
 			r.Format = formats[d.last].name
 			d.run++
 			return
 		}
-		clearParsed(r)
-		p.popFields(mark)
 	}
 	var first byte
 	if len(line) > 0 {
@@ -181,9 +191,7 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 	}
 	for _, i := range byFirst[first] {
 		f := &formats[i]
-		if !f.parse(p, line, r) {
-			clearParsed(r)
-			p.popFields(mark) // in case the parser left some behind
+		if !p.try(f.parse, line, r) {
 			continue
 		}
 		r.Format = f.name

@@ -36,7 +36,7 @@ func parseLogfmt(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	// Every pair has an '=': their count bounds the fields, so they are
-	// built in place in one allocation.
+	// built in place, in room carved once.
 	fs, ok := logfmtPairs(p, line, p.newFields(strings.Count(line, "="))[:0], r)
 	if !ok {
 		return false

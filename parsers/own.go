@@ -63,27 +63,21 @@ func (sl *slabs) commitLine(used []byte) {
 
 // newFields returns n zeroed fields whose capacity ends at n, so an append
 // by whoever holds them cannot reach a neighbour's.
-func (sl *slabs) newFields(n int) []record.Field {
-	if n > fieldBlock/8 {
-		return make([]record.Field, n)
-	}
-	if cap(sl.fields)-len(sl.fields) < n {
-		sl.fields = make([]record.Field, 0, fieldBlock)
-	}
-	start := len(sl.fields)
-	sl.fields = sl.fields[:start+n]
-	return sl.fields[start : start+n : start+n]
-}
+func (sl *slabs) newFields(n int) []record.Field { return carve(&sl.fields, n) }
 
 // newValues is newFields for array items.
-func (sl *slabs) newValues(n int) []record.Value {
+func (sl *slabs) newValues(n int) []record.Value { return carve(&sl.values, n) }
+
+// carve hands out n zeroed elements of *block, starting a new block when it
+// has no room; a request too large for a block gets its own array.
+func carve[T any](block *[]T, n int) []T {
 	if n > fieldBlock/8 {
-		return make([]record.Value, n)
+		return make([]T, n)
 	}
-	if cap(sl.values)-len(sl.values) < n {
-		sl.values = make([]record.Value, 0, fieldBlock)
+	if cap(*block)-len(*block) < n {
+		*block = make([]T, 0, fieldBlock)
 	}
-	start := len(sl.values)
-	sl.values = sl.values[:start+n]
-	return sl.values[start : start+n : start+n]
+	start := len(*block)
+	*block = (*block)[:start+n]
+	return (*block)[start : start+n : start+n]
 }

@@ -243,8 +243,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	s.p.now = now
 	switch {
 	case s.regex != nil:
-		if !s.regex.parse(&s.p, line, r) {
-			*r = record.Record{}
+		if !s.p.try(s.regex.parse, line, r) {
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
 			r.Format = "plain"
@@ -252,10 +251,9 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 			r.Format = "regex"
 		}
 	case s.forced >= 0:
-		if formats[s.forced].parse(&s.p, line, r) {
+		if s.p.try(formats[s.forced].parse, line, r) {
 			r.Format = formats[s.forced].name
 		} else {
-			*r = record.Record{}
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
 			r.Format = "plain"
