@@ -9,16 +9,8 @@ import "github.com/obsadapter/obsadapter/record"
 // (Elasticsearch 8's default ECS JSON is read by the json format.)
 
 func parseElasticsearch(p *parser, line string, r *record.Record) bool {
-	if len(line) < 30 || line[0] != '[' {
-		return false
-	}
-	c := cursor{s: line}
-	ts, ok := c.bracket()
-	if !ok {
-		return false
-	}
-	t, n, ok := p.isoTime(ts)
-	if !ok || n != len(ts) || c.peek() != '[' {
+	c, t, ok := p.bracketedTime(line)
+	if !ok || c.peek() != '[' {
 		return false
 	}
 	lvl, ok := c.bracket()

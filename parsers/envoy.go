@@ -13,16 +13,8 @@ import (
 //	[2026-11-23T20:31:02.123Z] "GET /api HTTP/1.1" 200 - 0 1234 5 4 "10.0.0.1" "curl/8.5.0" "4c1e…" "shop.local" "10.0.0.2:8080"
 
 func parseEnvoy(p *parser, line string, r *record.Record) bool {
-	if len(line) < 30 || line[0] != '[' {
-		return false
-	}
-	c := cursor{s: line}
-	ts, ok := c.bracket()
+	c, t, ok := p.bracketedTime(line)
 	if !ok {
-		return false
-	}
-	t, n, ok := p.isoTime(ts)
-	if !ok || n != len(ts) {
 		return false
 	}
 	if c.lit(` "`) {

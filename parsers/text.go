@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
@@ -232,6 +233,21 @@ func (p *parser) bracketField(c *cursor, key string) {
 		return
 	}
 	c.i = save
+}
+
+// bracketedTime reads the "[ISO time]" that opens the lines of
+// Elasticsearch and Envoy, returning a cursor after it.
+func (p *parser) bracketedTime(line string) (cursor, time.Time, bool) {
+	if len(line) < 30 || line[0] != '[' {
+		return cursor{}, time.Time{}, false
+	}
+	c := cursor{s: line}
+	ts, ok := c.bracket()
+	if !ok {
+		return c, time.Time{}, false
+	}
+	t, n, ok := p.isoTime(ts)
+	return c, t, ok && n == len(ts)
 }
 
 // bracket reads "[text]".

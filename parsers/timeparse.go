@@ -214,15 +214,7 @@ func zoneOffset(s string, i int) (offset, end int, ok bool) {
 // parts. A missing zone means loc. It returns the length consumed.
 func isoTime(s string, loc *time.Location) (time.Time, int, bool) {
 	var c clock
-	if len(s) < 19 {
-		return time.Time{}, 0, false
-	}
-	var ok1, ok2, ok3 bool
-	c.year, ok1 = num(s, 0, 4)
-	c.month, ok2 = num2(s, 5)
-	c.day, ok3 = num2(s, 8)
-	sep := s[4]
-	if !ok1 || !ok2 || !ok3 || (sep != '-' && sep != '/') || s[7] != sep || (s[10] != 'T' && s[10] != ' ') {
+	if len(s) < 19 || !isoDate(s, &c) {
 		return time.Time{}, 0, false
 	}
 	i, ok := hms(s, 11, &c)
@@ -309,15 +301,21 @@ func (p *parser) clfTime(s string) (time.Time, bool) {
 // with isoTime's rules, refusing days past the month's end (isoTime
 // normalizes those).
 func isoMinute(s string, c *clock) bool {
-	var ok1, ok2, ok3, ok4, ok5 bool
+	var ok1, ok2 bool
+	c.hour, ok1 = num2(s, 11)
+	c.min, ok2 = num2(s, 14)
+	return isoDate(s, c) && ok1 && ok2 && s[13] == ':' && c.dated() && c.day <= daysIn(c.year, c.month)
+}
+
+// isoDate reads "YYYY-MM-DD" (or with '/') and the 'T' or space after it
+// at the start of s (len(s) >= 11).
+func isoDate(s string, c *clock) bool {
+	var ok1, ok2, ok3 bool
 	c.year, ok1 = num(s, 0, 4)
 	c.month, ok2 = num2(s, 5)
 	c.day, ok3 = num2(s, 8)
-	c.hour, ok4 = num2(s, 11)
-	c.min, ok5 = num2(s, 14)
 	sep := s[4]
-	return ok1 && ok2 && ok3 && ok4 && ok5 && (sep == '-' || sep == '/') && s[7] == sep &&
-		(s[10] == 'T' || s[10] == ' ') && s[13] == ':' && c.dated() && c.day <= daysIn(c.year, c.month)
+	return ok1 && ok2 && ok3 && (sep == '-' || sep == '/') && s[7] == sep && (s[10] == 'T' || s[10] == ' ')
 }
 
 // month parses a three-letter English month abbreviation at s[i:]. The
