@@ -324,3 +324,75 @@ func TestJSONKeyRole(t *testing.T) {
 		}
 	}
 }
+
+func TestAtoi(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"200", 200, true},
+		{"9223372036854775807", 9223372036854775807, true},
+		{"9223372036854775808", 0, false},
+		{"9999999999999999999", 0, false},
+		{"10000000000000000000", 0, false},
+		{"", 0, false},
+		{"12a", 0, false},
+		{"-1", 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := atoi(tt.in); got != tt.want || ok != tt.ok {
+			t.Errorf("atoi(%q) = %d, %v; want %d, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func TestFraction(t *testing.T) {
+	tests := []struct {
+		in        string
+		nsec, end int
+	}{
+		{".5Z", 500000000, 2},
+		{",123", 123000000, 4},
+		{".123456789", 123456789, 10},
+		{".1234567891234 x", 123456789, 14}, // digits past nanoseconds are read, not kept
+		{".Z", 0, 0},
+		{"Z", 0, 0},
+		{"", 0, 0},
+	}
+	for _, tt := range tests {
+		if nsec, end := fraction(tt.in, 0); nsec != tt.nsec || end != tt.end {
+			t.Errorf("fraction(%q) = %d, %d; want %d, %d", tt.in, nsec, end, tt.nsec, tt.end)
+		}
+	}
+}
+
+// TestScratchKeepsNoStaleFields: the scratch stack lives as long as the
+// stream; a field left behind by a parser that rejected its line would keep
+// a whole block of records' text alive.
+func TestScratchKeepsNoStaleFields(t *testing.T) {
+	lines := []string{
+		`{"level":"info","a":{"b":1,"c":[1,2,3]},"d":"x",`, // JSON cut short
+		`{"msg":"x","a":1} trailing`,
+		`<165>1 2026-11-23T20:31:02Z host app 1 ID [a x="1" y="2"][b z="3"`, // unclosed structured data
+		`2026-11-23 20:31:02.123 UTC [1] user@db LOG:`,
+		`ts=2026-11-23T20:31:02Z level=info msg="unterminated`,
+		`10.0.0.1 - - [23/Nov/2026:20:31:02 +0000] "GET / HTTP/1.1" 200`,
+	}
+	for _, format := range []string{"", "json", "syslog", "postgres", "logfmt"} {
+		s := newTestStream(t, func(c *Config) { c.Format = format })
+		for _, l := range lines {
+			s.Feed([]byte(l), record.Position{}, false, testNow)
+		}
+		s.FlushAll(testNow)
+		if n := len(s.p.fields); n != 0 {
+			t.Errorf("format %q: %d fields left on the scratch stack", format, n)
+		}
+		for i, f := range s.p.fields[:cap(s.p.fields)] {
+			if f != (record.Field{}) {
+				t.Errorf("format %q: stale scratch field %d: %q", format, i, f.Key)
+			}
+		}
+	}
+}
