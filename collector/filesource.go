@@ -762,15 +762,7 @@ func (s *fileSource) growFingerprint(tf *tailedFile, n int) {
 
 func (s *fileSource) feed(tf *tailedFile, line []byte, end int64, truncated bool, now time.Time) {
 	recs := tf.stream.Feed(line, record.Position{File: tf.track.id, Offset: end}, truncated, now)
-	tf.accounted = end
-	if r, held := tf.stream.Resume(); held {
-		tf.accounted = r.Offset
-	}
-	if !tf.inBatch {
-		tf.inBatch = true
-		s.touched = append(s.touched, tf)
-	}
-	s.addRecords(recs)
+	s.take(tf, end, recs)
 }
 
 // add hands records flushed out of a stream (timeouts, EOF) to the batch.
@@ -778,7 +770,13 @@ func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
 	if len(recs) == 0 {
 		return
 	}
-	tf.accounted = tf.fr.last
+	s.take(tf, tf.fr.last, recs)
+}
+
+// take puts a file's records in the batch and accounts the file up to read,
+// or up to where the record its stream still holds begins.
+func (s *fileSource) take(tf *tailedFile, read int64, recs []record.Record) {
+	tf.accounted = read
 	if r, held := tf.stream.Resume(); held {
 		tf.accounted = r.Offset
 	}
