@@ -247,45 +247,56 @@ func TestClockAt(t *testing.T) {
 	}
 }
 
-// TestInferYearShortcut checks inferYear, which takes the current year
-// without trying the others when it is near, against trying all three.
-func TestInferYearShortcut(t *testing.T) {
-	bruteForce := func(c clock, loc *time.Location, now time.Time) time.Time {
-		y := now.In(loc).Year()
-		var best time.Time
-		var bestD time.Duration = 1<<63 - 1
-		for _, yy := range [3]int{y - 1, y, y + 1} {
-			c.year = yy
-			tt := c.in(loc)
-			d := tt.Sub(now)
-			if d < 0 {
-				d = -d
-			}
-			if d < bestD {
-				best, bestD = tt, d
-			}
-		}
-		return best
+// TestInferYear checks the one rule for year-less times: the latest year
+// that does not put the time more than a day after the reading clock.
+func TestInferYear(t *testing.T) {
+	ist := time.FixedZone("ist", 19800)
+	cases := []struct {
+		name string
+		now  time.Time
+		loc  *time.Location
+		c    clock
+		want time.Time
+	}{
+		{"earlier this year", time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), time.UTC,
+			clock{month: 3, day: 17, hour: 16, min: 13, sec: 38}, time.Date(2026, 3, 17, 16, 13, 38, 0, time.UTC)},
+		{"a week ahead is last year", time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), time.UTC,
+			clock{month: 12, day: 10, hour: 8}, time.Date(2025, 12, 10, 8, 0, 0, 0, time.UTC)},
+		{"within a day ahead is this year", time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), time.UTC,
+			clock{month: 12, day: 4, hour: 11}, time.Date(2026, 12, 4, 11, 0, 0, 0, time.UTC)},
+		{"just over a day ahead is last year", time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC), time.UTC,
+			clock{month: 12, day: 4, hour: 12, sec: 1}, time.Date(2025, 12, 4, 12, 0, 1, 0, time.UTC)},
+		{"new year: December read in January", time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.UTC,
+			clock{month: 12, day: 31, hour: 23, min: 59, sec: 59}, time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC)},
+		{"new year: January read in January", time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.UTC,
+			clock{month: 1, day: 1, hour: 0, min: 10}, time.Date(2027, 1, 1, 0, 10, 0, 0, time.UTC)},
+		{"new year: January read minutes before it", time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC), time.UTC,
+			clock{month: 1, day: 1, hour: 0, min: 5}, time.Date(2027, 1, 1, 0, 5, 0, 0, time.UTC)},
+		{"new year: mid-January read in December", time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC), time.UTC,
+			clock{month: 1, day: 15}, time.Date(2026, 1, 15, 0, 0, 0, 0, time.UTC)},
+		{"new year: late December read in December", time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC), time.UTC,
+			clock{month: 12, day: 31, hour: 23, min: 59}, time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC)},
+		{"the zone's year, not UTC's", time.Date(2026, 12, 31, 20, 0, 0, 0, time.UTC), ist,
+			clock{month: 1, day: 1, hour: 1}, time.Date(2027, 1, 1, 1, 0, 0, 0, ist)},
+		{"leap day in a leap year", time.Date(2028, 3, 1, 0, 0, 0, 0, time.UTC), time.UTC,
+			clock{month: 2, day: 29, hour: 12}, time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC)},
 	}
-	zones := []*time.Location{time.UTC, time.FixedZone("ist", 19800)}
-	if ny, err := time.LoadLocation("America/New_York"); err == nil {
-		zones = append(zones, ny)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.c.inferYear(tc.loc, tc.now)
+			if !got.Equal(tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
-	for _, loc := range zones {
-		for _, now := range []time.Time{
-			time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC),
-			time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC),
-			time.Date(2026, 7, 2, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 8, 7, 0, 0, 0, time.UTC),
-		} {
-			for m := 1; m <= 12; m++ {
-				for _, d := range []int{1, 2, 15, 28, 29, 30, 31} {
-					for _, h := range []int{0, 2, 23} {
-						c := clock{month: m, day: d, hour: h, min: 30, sec: 5, nsec: 7}
-						got, want := c.inferYear(loc, now), bruteForce(c, loc, now)
-						if !got.Equal(want) || got.Location() != want.Location() {
-							t.Fatalf("%v now %v: %+v got %v, want %v", loc, now, c, got, want)
-						}
-					}
+	// Exhaustively: never more than a day after the clock, never more
+	// than a year before it.
+	for _, now := range []time.Time{time.Date(2027, 1, 1, 0, 30, 0, 0, time.UTC), time.Date(2026, 12, 31, 23, 50, 0, 0, time.UTC), time.Date(2026, 6, 30, 12, 0, 0, 0, time.UTC)} {
+		for m := 1; m <= 12; m++ {
+			for d := 1; d <= daysIn(2026, m); d++ {
+				got := clock{month: m, day: d, hour: 12}.inferYear(time.UTC, now)
+				if got.Sub(now) > 24*time.Hour || now.Sub(got) > 366*24*time.Hour {
+					t.Fatalf("now %v: %d-%d got %v", now, m, d, got)
 				}
 			}
 		}

@@ -74,38 +74,32 @@ func daysIn(y, m int) int {
 	return 31
 }
 
-// inferYear sets the year of a year-less time to the one that puts it
-// nearest to now, so December lines read in January land in last year.
+// inferYear gives a year-less time the latest year that does not put it
+// more than a day after the reading clock: logs do not come from the future.
+// That is the clock's year, or the year before (a line from 10 December
+// read on 3 December, or from late December read in January); only a line
+// stamped just after New Year and read in the day before it takes the
+// next year. The day of slack absorbs clock skew between writer and reader.
 func (c clock) inferYear(loc *time.Location, now time.Time) time.Time {
-	y := now.In(loc).Year()
-	c.year = y
-	if t := c.in(loc); abs(t.Unix()-now.Unix()) < nearYear {
-		// The same date a year earlier or later is at least 364 days
-		// away (365, less a day when Feb 29 normalizes to Mar 1), so a
-		// time within nearYear of now in this year is the nearest: the
-		// common case needs one conversion instead of three.
-		return t
+	ny, nm, _ := now.In(loc).Date()
+	c.year = ny
+	t := c.in(loc)
+	if t.Unix()-now.Unix() > futureSlack {
+		c.year--
+		return c.in(loc)
 	}
-	best := time.Time{}
-	var bestD time.Duration = math.MaxInt64
-	for _, yy := range [3]int{y - 1, y, y + 1} {
-		c.year = yy
-		t := c.in(loc)
-		d := t.Sub(now)
-		if d < 0 {
-			d = -d
-		}
-		if d < bestD {
-			best, bestD = t, d
+	if c.month == 1 && nm == time.December {
+		c.year++
+		if next := c.in(loc); next.Unix()-now.Unix() <= futureSlack {
+			return next
 		}
 	}
-	return best
+	return t
 }
 
-// nearYear bounds the distance from now, in seconds, within which
-// inferYear takes the current year without trying its neighbours: well
-// under half of 364 days.
-const nearYear = 150 * 24 * 3600
+// futureSlack is how far after the reading clock, in seconds, a year-less
+// time may fall before it is taken to be from the year before.
+const futureSlack = 24 * 3600
 
 func abs(n int64) int64 {
 	if n < 0 {
