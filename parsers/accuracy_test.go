@@ -138,7 +138,7 @@ var generators = []lineGen{
 	{format: "coredns", levels: []string{"INFO", "WARNING", "ERROR"}, lvls: []record.Level{record.LevelInfo, record.LevelWarn, record.LevelError}, gen: func(_ time.Time, l, m string, r *rand.Rand) string {
 		return fmt.Sprintf(`[%s] plugin/errors%d: %s`, l, r.IntN(9), m)
 	}},
-	{format: "generic", levels: lvUpper, lvls: lvAll, prec: time.Second, gen: func(t time.Time, l, m string, r *rand.Rand) string {
+	{format: "learned", levels: lvUpper, lvls: lvAll, prec: time.Second, gen: func(t time.Time, l, m string, r *rand.Rand) string {
 		return fmt.Sprintf(`[%s] [%s] %s`, fmtTime(t, "2006-01-02 15:04:05"), l, m)
 	}},
 	{format: "plain", levels: []string{""}, lvls: lvNone, gen: func(_ time.Time, _, m string, r *rand.Rand) string {

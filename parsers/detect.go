@@ -47,6 +47,7 @@ var formats = []format{
 	{name: "envoy", starts: "[", parse: parseEnvoy},
 	{name: "apache_error", starts: "[", parse: parseApacheError},
 	{name: "coredns", starts: "[", parse: parseCoreDNS},
+	{name: "learned", parse: parseLearned},
 	{name: "generic", parse: parseGeneric, loose: true},
 	{name: "plain", parse: parsePlain, loose: true},
 }
@@ -78,6 +79,9 @@ func containsByte(s string, b byte) bool {
 	return false
 }
 
+// learnedFormat is the header learner's index in formats.
+var learnedFormat = formatIndex("learned")
+
 func formatIndex(name string) int {
 	for i, f := range formats {
 		if f.name == name {
@@ -93,8 +97,9 @@ const stickyAfter = 3
 
 // detector is the per-stream detection state.
 type detector struct {
-	last int // format of the previous line, -1 before the first
-	run  int // lines in a row the last format matched
+	last  int // format of the previous line, -1 before the first
+	run   int // lines in a row the last format matched
+	learn learner
 }
 
 // parser is the per-stream scratch that format functions share.
@@ -106,6 +111,7 @@ type parser struct {
 	buf       *[]byte        // the line being parsed, then room for keep
 	minute    minuteCache    // ISO times
 	clfMinute minuteCache    // access-log times
+	learn     *learner       // the substream's header learner
 	slabs
 }
 

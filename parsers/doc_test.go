@@ -16,7 +16,7 @@ var formatNotes = map[string]string{
 	"docker":        "Docker json-file envelope `{\"log\":…,\"stream\":…,\"time\":…}`. A `log` without a trailing newline is a fragment, rejoined with the next ones of its stream. `format` is the inner line's format.",
 	"json":          "One JSON object per line from any logger. Level from `level`, `log.level`, `lvl`, `severity`, `levelname`, `@l` … (words, bunyan/pino numbers 10–60, syslog numbers 0–7); message from `msg`, `message`, `@m`, then `@mt`, `event`, `log`, `text`; time from `time`, `ts`, `timestamp`, `@timestamp`, `@t`, then `datetime`, `date`, `timeMillis`, log4j2's `instant`, Google's `{seconds,nanos}` (RFC 3339 strings, or epoch seconds/ms/µs/ns by magnitude). Other keys stay fields with their nesting and types.",
 	"logfmt":        "`key=value` pairs (slog TextHandler, logrus, go-kit, Heroku). Every token must be a pair. Values are strings; `level`/`lvl`/`severity`, `msg`/`message` and `time`/`ts`/`t`/`timestamp` fill the record.",
-	"klog":          "klog/glog (Kubernetes): `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`, letter I W E F. The year is the one nearest to now. Structured klog (`\"msg\" k=v …`) has its pairs split into fields.",
+	"klog":          "klog/glog (Kubernetes): `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`, letter I W E F. The year follows the year-less rule above. Structured klog (`\"msg\" k=v …`) has its pairs split into fields.",
 	"rails":         "Ruby's `Logger` (Rails, Sidekiq, Puma): `L, [time #pid]  LEVEL -- progname: msg`. Zone-less time: the configured timezone.",
 	"dotnet":        ".NET console logger: `info: Category[EventId]` with the message on the indented next line(s), joined by multiline (trce dbug info warn fail crit).",
 	"clf":           "nginx/Apache access logs, Common and Combined Log Format, plus nginx's usual trailing `\"$http_x_forwarded_for\"` and `$request_time` (or `rt=`). Fields `remote_addr`, `user`, `method`, `path`, `protocol`, `status` (int), `bytes` (int), `referer`, `user_agent`, `forwarded_for`, `duration_seconds` (float). The message is the request line. Access logs get **no level** by default: a status code is not a severity, and inventing one would skew level-based alerting; use the `status` field, or set `access_log_levels: true` (5xx error, 4xx warn, else info).",
@@ -29,13 +29,14 @@ var formatNotes = map[string]string{
 	"redis":         "Redis/Valkey: `pid:role dd Mon yyyy hh:mm:ss.mmm <mark> msg`, marks `.` debug, `-` verbose (debug), `*` notice (info), `#` warning.",
 	"nginx_error":   "nginx's error log: `yyyy/mm/dd hh:mm:ss [level] pid#tid: *conn msg, client: …, server: …`; the trailing context becomes fields (`remote_addr`, `server`, `request`, `upstream`, `host`).",
 	"golog":         "Go's standard `log`: `yyyy/mm/dd hh:mm:ss[.µs] [file.go:line: ]msg`. No level unless the message opens with one (`ERROR:`, `[WARN]`).",
-	"syslog":        "RFC 3164 (`<PRI>` optional, hostname optional), rsyslog's high-precision file format, and RFC 5424 (structured data as one nested field per SD-ID). The priority gives `level` (notice → info, crit/alert/emerg → fatal) and `facility`; year-less stamps take the nearest year.",
+	"syslog":        "RFC 3164 (`<PRI>` optional, hostname optional), rsyslog's high-precision file format, and RFC 5424 (structured data as one nested field per SD-ID). The priority gives `level` (notice → info, crit/alert/emerg → fatal) and `facility`; year-less stamps follow the year-less rule above.",
 	"kafka":         "Apache Kafka/ZooKeeper log4j layout `[yyyy-mm-dd hh:mm:ss,mmm] LEVEL msg (logger)`.",
 	"elasticsearch": "Elasticsearch/OpenSearch plain-text logs `[time][LEVEL][logger] [node] msg` (their ECS JSON is the json format).",
 	"envoy":         "Envoy/Istio application log `[time][thread][level][component] [file:line] msg` and the default access log (`status`, `method`, `path`, `protocol`, `response_flags`, `bytes_received`, `bytes`, `duration_seconds`, …; no level, as for clf).",
 	"apache_error":  "Apache httpd error log (2.4 `[time] [module:level] [pid N:tid M] [client …] AHnnnnn: msg`, and 2.2). `traceN` levels are trace.",
 	"coredns":       "CoreDNS: `[LEVEL] plugin/name: msg` and the log plugin's query lines (`remote_addr`, `type`, `name`, `rcode`, `duration_seconds` …). No time in the line.",
-	"generic":       "The long tail: a timestamp (ISO 8601, syslog, ctime, time of day, logcat; bracketed or not) and/or a level word (`[WARN]`, `ERROR:`, `INFO`, `<error>`, logcat letters) at the start, then the message. Up to three tokens between them (pid, thread) go to `context`. Never sticky.",
+	"learned":       "The header learner, for timestamped lines no named format claims. Per stream it learns the header's layout from a line (where the timestamp is and how it is written, where the level word is, which tokens are logger, pid, thread or host) and applies it to the following lines at fixed cost; a line that does not fit is read on its own, and two in a row with a new layout replace the old one. Timestamps may sit anywhere among the first tokens, bracketed or not: ISO/RFC 3339 with `T` or space and `.` `,` or `:SSS` fractions, `yyMMdd HHmmss`, `yyyyMMdd HHmmss`, `yy/MM/dd`, `yyyy/MM/dd`, `yyyy.MM.dd`, `dd.MM.yyyy`, `dd/MM/yyyy` and `MM/dd/yyyy` (the order decided per stream: values over 12, then the reading nearest to the clock), `yyyy-MM-dd-HH.mm.ss.ffffff`, `yyyyMMdd-HH:mm:ss:SSS`, month names with or without weekday and year, `MM-dd` without a year, AM/PM, zones, and whole-token epochs in s, ms, µs or ns between 2000 and 2100. Where a header carries two times, the one with a zone (or the epoch) wins. The level is a whole level word in the header (any case, bracketed or followed by `:`), or one letter (I W E F D V N C) where the layout puts a level; never a word of the message. Header fields: `logger`, `thread`, `pid`, `host`, `file`, `component`, `context`. Once the layout has held for a few records (or under a time-only line), lines without a header join the record before them, and an exception or traceback joins its header with the header's level. `obsadapter parse --explain` prints each stream's layout; `/api/v1/sources` shows it with the share of lines it fits.",
+	"generic":       "The rest of the long tail: a level word (`[WARN]`, `ERROR:`, `INFO`, `<error>`) opening a line with no timestamp, logcat's brief layout (`D/Tag( 1234): msg`), and timestamped lines the learner could not read. Up to three tokens between time and level go to `context`; a logcat tag is `logger`. Never sticky.",
 	"plain":         "Anything else: the whole line is the message, with no time or level.",
 }
 
@@ -58,6 +59,7 @@ is then tried against the formats in the order of this page, but only those whos
 the format (a table lookup), and each parser rejects on fixed anchors before doing any work; no regular expression
 runs during detection. Once a format has matched 3 lines in a row it is tried first on the next line of the
 stream (sticky); when it stops matching, detection runs again. ` + "`generic`" + ` and ` + "`plain`" + ` are never sticky.
+Lines no named format claims go to the header learner (` + "`learned`" + `), which learns each stream's header layout.
 
 ## Levels, times, messages
 
@@ -66,8 +68,10 @@ stream (sticky); when it stops matching, detection runs again. ` + "`generic`" +
   dpanic 19, fatal/crit/critical/panic 21, alert 22, emerg 23; klog and logcat letters V D I W E F; syslog priorities
   by severity; bunyan/pino 10…60. Lines that state no level get none (access logs included).
 - ` + "`time`" + ` is the line's own timestamp as an instant. Zone-less times use ` + "`timezone`" + ` (default: the process's,
-  ` + "`TZ`" + ` honoured); year-less times (syslog, klog, logcat) take the year nearest to now, and times of day alone
-  the nearest day. A time that does not parse is left out; the line is never dropped.
+  ` + "`TZ`" + ` honoured); year-less times (syslog, klog, logcat, month-day headers) take the reading clock's year
+  unless that puts them more than a day after the clock, and then the year before: logs never come from the
+  future. (The day of slack absorbs clock skew, so a line stamped minutes after New Year and read minutes before
+  it keeps the new year.) Times of day alone take the nearest day. A time that does not parse is left out; the line is never dropped.
 - ` + "`message`" + ` is the text without the header; ANSI colour codes are removed and invalid UTF-8 becomes U+FFFD.
 
 ## Multiline

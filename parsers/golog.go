@@ -34,6 +34,15 @@ func parseGoLog(p *parser, line string, r *record.Record) bool {
 	}
 	if sev, rest, ok := leadingLevel(msg, false); ok {
 		r.Severity, msg = sev, rest
+	} else if w, rest, ok := cut(msg, ' '); ok && len(w) > 1 && (w[len(w)-1] == '|' || w[len(w)-1] == ':') && identToken(w[:len(w)-1]) {
+		// A component before the message, maybe before a level:
+		// "kid1| WARNING: …", "http: ERROR …". Without a level, only '|'
+		// marks one: "http: TLS handshake error" is net/http's message.
+		sev, after, hasLevel := leadingLevel(rest, false)
+		if hasLevel || w[len(w)-1] == '|' {
+			p.fields = append(p.fields, strField("logger", w[:len(w)-1]))
+			r.Severity, msg = sev, after
+		}
 	}
 	r.Fields = p.takeFields(mark)
 	r.Time = t
@@ -108,4 +117,18 @@ func leadingLevel(s string, anyLower bool) (record.Severity, string, bool) {
 		rest = rest[2:]
 	}
 	return sev, rest, true
+}
+
+// identToken is a short name of letters, digits and "._-/".
+func identToken(w string) bool {
+	if w == "" || len(w) > 40 {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !isAlpha(c) && !isDigit(c) && c != '.' && c != '_' && c != '-' && c != '/' {
+			return false
+		}
+	}
+	return true
 }

@@ -37,7 +37,7 @@ func levelWord(s string) (record.Severity, bool) {
 		b[i] = c
 	}
 	switch string(b[:len(s)]) {
-	case "trace", "trc", "finest":
+	case "trace", "trc", "finest", "silly", "vrb":
 		return sevTrace, true
 	case "finer":
 		return sevFiner, true
@@ -45,7 +45,7 @@ func levelWord(s string) (record.Severity, bool) {
 		return sevDebug, true
 	case "config":
 		return sevConfig, true
-	case "info", "inf", "information", "informational":
+	case "info", "inf", "information", "informational", "success":
 		return sevInfo, true
 	case "notice", "note":
 		return sevNotice, true
@@ -55,7 +55,7 @@ func levelWord(s string) (record.Severity, bool) {
 		return sevError, true
 	case "dpanic":
 		return sevDPanic, true
-	case "fatal", "ftl", "crit", "critical", "crt", "panic":
+	case "fatal", "ftl", "crit", "critical", "crt", "panic", "pnc":
 		return sevFatal, true
 	case "alert":
 		return sevAlert, true

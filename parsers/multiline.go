@@ -62,8 +62,9 @@ func startKind(line string) mlKind {
 }
 
 // continues reports whether line belongs to the record being held, whose
-// kind is *kind and severity sev, updating the kind.
-func continues(kind *mlKind, held *record.Record, line string) bool {
+// kind is *kind and severity sev, updating the kind. learned says the
+// stream's records have come from its learned header layout for a while.
+func continues(kind *mlKind, held *record.Record, line string, learned bool) bool {
 	sev := held.Severity
 	if trimSpace(line) == "" {
 		return false
@@ -126,8 +127,57 @@ func continues(kind *mlKind, held *record.Record, line string) bool {
 		*kind = mlJava
 		return true
 	}
+	// In a stream whose header layout was learned, a line without a header
+	// of its own belongs to the record before it: a message printed over
+	// several lines, the text under a time-only line (Oracle's alert log).
+	// Only under a header with no text, or once the layout has held for a
+	// few records: a stream of mixed formats keeps its headerless lines as
+	// records of their own.
+	if held.Format == "learned" && (learned || held.Message == "") && !opensRecord(line) {
+		return true
+	}
 	return false
 }
+
+// opensRecord reports whether a line starts a record of its own in a learned
+// stream: it has a timestamp among its first tokens, or it is a banner
+// ("==> …", "---- …").
+func opensRecord(line string) bool {
+	if len(line) >= 3 && isBannerByte(line[0]) && line[1] == line[0] && isBannerByte(line[2]) {
+		return true
+	}
+	if _, _, ok := leadingLevel(line, false); ok {
+		return true // "ERROR: …", "[warn] …"
+	}
+	if _, ok := levelLetter(line[0]); ok && len(line) > 2 && line[1] == '/' {
+		return true // logcat brief
+	}
+	var st stamp
+	i := 0
+	for tok := 0; tok < 4 && i < len(line); tok++ {
+		if _, ok := scanStamp(line[i:], &st); ok {
+			return true
+		}
+		if line[i] == '[' || line[i] == '(' {
+			if _, ok := scanStamp(line[i+1:], &st); ok {
+				return true
+			}
+		}
+		if tok == 0 {
+			// "app.log:2026-12-03 …"
+			if k := strings.IndexByte(token(line, 0, 0), ':'); k > 0 {
+				if _, ok := scanStamp(line[k+1:], &st); ok {
+					return true
+				}
+			}
+		}
+		i += len(token(line, i, 0))
+		i, _ = skipBlanks(line, i)
+	}
+	return false
+}
+
+func isBannerByte(c byte) bool { return c == '=' || c == '-' || c == '>' }
 
 // appFormat reports whether records of the format are written by an
 // application's logging library, after which an exception or traceback

@@ -241,6 +241,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	clearParsed(r)
 	r.Format = ""
 	s.p.now = now
+	s.p.learn = &sub.det.learn
 	switch {
 	case s.regex != nil:
 		if !s.p.try(s.regex.parse, line, r) {
@@ -326,7 +327,8 @@ func (s *Stream) continuation(sub *substream, line string) bool {
 	if s.start != nil {
 		return !s.start.MatchString(line)
 	}
-	return continues(&sub.kind, sub.rec(), line)
+	learned := sub.det.last == learnedFormat && sub.det.run >= stickyAfter
+	return continues(&sub.kind, sub.rec(), line, learned)
 }
 
 // join appends a continuation line to the held record, within
@@ -372,9 +374,13 @@ func (s *Stream) emit(sub *substream) {
 	if sub.lines > 1 {
 		first := r.Message
 		r.Message = first + string(sub.more)
-		if r.Format == "dotnet" && first == "" {
-			// The console logger puts the message under its header.
-			r.Message = dedent(string(sub.more[1:]))
+		if first == "" {
+			// The message is under its header: .NET's console logger,
+			// Oracle's time-only lines.
+			r.Message = string(sub.more[1:])
+			if r.Format == "dotnet" {
+				r.Message = dedent(r.Message)
+			}
 		}
 		if exc := exceptionType(sub.kind, first, r.Message[len(first):]); exc != "" {
 			if _, ok := r.Lookup("exception"); !ok {

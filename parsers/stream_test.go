@@ -133,8 +133,8 @@ func TestStreamFeed(t *testing.T) {
 			cfg:   func(c *Config) { c.Multiline = Multiline{Mode: MultilineStart, Start: `^\d{4}-`} },
 			lines: []string{"2026-11-23 20:31:02 [ERROR] first", "unindented detail", "2026-11-23 20:31:03 [INFO] second"},
 			want: []string{
-				`{"time":"2026-11-23T20:31:02Z",` + obs + `,"level":"error","severity":17,"message":"first\nunindented detail","format":"generic","source":"app","path":"/var/log/app.log"}`,
-				`{"time":"2026-11-23T20:31:03Z",` + obs + `,"level":"info","severity":9,"message":"second","format":"generic","source":"app","path":"/var/log/app.log"}`,
+				`{"time":"2026-11-23T20:31:02Z",` + obs + `,"level":"error","severity":17,"message":"first\nunindented detail","format":"learned","source":"app","path":"/var/log/app.log"}`,
+				`{"time":"2026-11-23T20:31:03Z",` + obs + `,"level":"info","severity":9,"message":"second","format":"learned","source":"app","path":"/var/log/app.log"}`,
 			},
 		},
 		{

@@ -58,6 +58,11 @@ func parseSyslog(p *parser, line string, r *record.Record) bool {
 	w := c.rest()
 	first, _, _ := cut(w, ' ')
 	if !isTag(first) {
+		if _, isLevel := levelWord(first); isLevel && pri < 0 {
+			// "<time>  INFO target: msg" is an application's header
+			// (Rust's tracing), not a host called INFO.
+			return false
+		}
 		host = first
 		c.i += len(first)
 		if !c.byte(' ') {
