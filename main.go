@@ -33,7 +33,7 @@ const usage = `obsadapter adapts an application's logs and processes to Promethe
 
 Usage:
   obsadapter run [--config FILE] [--include GLOB ...] [--start-at beginning|end] [--fluent ADDR] [--listen ADDR]
-  obsadapter parse [--format NAME] [--now RFC3339] [FILE ...]
+  obsadapter parse [--format NAME] [--now RFC3339] [--explain] [FILE ...]
   obsadapter check-config --config FILE
   obsadapter version
 
@@ -193,6 +193,7 @@ unified record per line as JSON. Shows exactly what the adapter makes of a
 log; multiline records are flushed at EOF.`, stderr)
 	format := fs.String("format", "auto", "format `name` to force (auto detects per line): "+strings.Join(parsers.Formats(), ", "))
 	nowFlag := fs.String("now", "", "pin the clock (`RFC3339`) for observed_time and year inference, for reproducible output")
+	explain := fs.Bool("explain", false, "after each file, print the header layout learned for it (on stderr)")
 	timezone := fs.String("timezone", "", "IANA `zone` for times without one (default: the process's, TZ honoured)")
 	multiline := fs.String("multiline", "auto", "multiline joining: auto or off")
 	maxLine := fs.Int("max-line-bytes", 1<<20, "lines longer than this are truncated and marked")
@@ -234,7 +235,11 @@ log; multiline records are flushed at EOF.`, stderr)
 		if name == "-" {
 			path = ""
 		}
-		if err := collector.Parse(stdout, r, path, pcfg, *maxLine, now); err != nil {
+		var explainTo io.Writer
+		if *explain {
+			explainTo = stderr
+		}
+		if err := collector.Parse(stdout, r, path, pcfg, *maxLine, now, explainTo); err != nil {
 			fmt.Fprintf(stderr, "obsadapter parse: %s: %v\n", name, err)
 			status = 1
 		}

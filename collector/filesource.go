@@ -840,6 +840,9 @@ func (s *fileSource) countStreams() {
 
 func (s *fileSource) countStream(st *parsers.Stream) {
 	cur := st.Stats()
+	if cur.Lines != s.stats[st].Lines {
+		s.deps.status.setLayouts(st.Path(), st.Layouts())
+	}
 	prev := s.stats[st]
 	m := s.deps.metrics
 	m.linesRead.WithLabelValues(s.cfg.Name).Add(float64(cur.Lines - prev.Lines))

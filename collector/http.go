@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/parsers"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -129,6 +131,12 @@ type apiSource struct {
 	Formats map[string]float64 `json:"formats"` // share of records per detected format
 	Records uint64             `json:"records"`
 	Samples []string           `json:"plain_samples,omitempty"`
+	Layouts []apiLayout        `json:"learned_layouts,omitempty"` // header layouts learned per file and stream
+}
+
+type apiLayout struct {
+	Path string `json:"path,omitempty"`
+	parsers.LayoutInfo
 }
 
 type apiFile struct {
@@ -161,6 +169,14 @@ func (c *Collector) sourcesAPI(w http.ResponseWriter, _ *http.Request) {
 			a.Formats[f] = float64(n) / float64(a.Records)
 		}
 		a.Samples = append([]string(nil), st.samples...)
+		for path, ls := range st.layouts {
+			for _, l := range ls {
+				a.Layouts = append(a.Layouts, apiLayout{Path: path, LayoutInfo: l})
+			}
+		}
+		sort.Slice(a.Layouts, func(i, j int) bool {
+			return a.Layouts[i].Path < a.Layouts[j].Path || a.Layouts[i].Path == a.Layouts[j].Path && a.Layouts[i].Stream < a.Layouts[j].Stream
+		})
 		tracks := st.tracks
 		st.mu.Unlock()
 		for _, t := range tracks {

@@ -217,6 +217,9 @@ func (s *lineSource) add(recs []record.Record) {
 func (s *lineSource) send() {
 	for i, st := range s.streams {
 		cur := st.Stats()
+		if cur.Lines != s.stats[i].Lines {
+			s.deps.status.setLayouts(st.Path(), st.Layouts())
+		}
 		s.deps.metrics.linesRead.WithLabelValues(s.cfg.Name).Add(float64(cur.Lines - s.stats[i].Lines))
 		if d := cur.ParseFailures - s.stats[i].ParseFailures; d > 0 {
 			s.deps.metrics.parseFailures.WithLabelValues(s.cfg.Name, s.cfg.Format).Add(float64(d))

@@ -14,8 +14,9 @@ import (
 // Parse reads r to its end with exactly the framing and parsing the daemon
 // uses and writes one unified record per line of NDJSON to w; held multiline
 // records are flushed at EOF. now pins observed_time and year inference, so
-// the output is reproducible. It is `obsadapter parse`.
-func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine int, now time.Time) error {
+// the output is reproducible. It is `obsadapter parse`. With explain set,
+// the header layouts the stream learned are written to it at the end.
+func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine int, now time.Time, explain io.Writer) error {
 	stream, err := parsers.NewStream(cfg, parsers.Meta{Path: path})
 	if err != nil {
 		return err
@@ -58,5 +59,24 @@ func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine in
 	if err := write(stream.FlushAll(now)); err != nil {
 		return err
 	}
+	if explain != nil {
+		explainLayouts(explain, path, stream.Layouts())
+	}
 	return out.Flush()
+}
+
+// explainLayouts prints each learned layout in words, e.g.
+// "app.log: time:yy/MM/dd HH:mm:ss level logger: message (fits 98.0% of 50 lines)".
+func explainLayouts(w io.Writer, path string, ls []parsers.LayoutInfo) {
+	if len(ls) == 0 {
+		fmt.Fprintf(w, "%s: no header layout learned\n", path)
+		return
+	}
+	for _, l := range ls {
+		name := path
+		if l.Stream != "" {
+			name += " [" + l.Stream + "]"
+		}
+		fmt.Fprintf(w, "%s: %s (fits %.1f%% of %d lines)\n", name, l.Layout, 100*l.Fit, l.Lines)
+	}
 }

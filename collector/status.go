@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -17,6 +18,7 @@ type sourceStatus struct {
 	tracks  []*fileTrack
 	formats map[string]uint64
 	samples []string // the last lines that fell through to plain text (http.expose_samples)
+	layouts map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts
 	ended   bool
 
 	// for /healthz: a file source that is neither passing nor waiting on the
@@ -41,6 +43,19 @@ func (st *sourceStatus) note(recs []record.Record, samples bool) {
 			st.samples = append(st.samples, strings.Clone(recs[i].Message))
 		}
 	}
+}
+
+// setLayouts records the header layouts a stream has learned.
+func (st *sourceStatus) setLayouts(path string, l []parsers.LayoutInfo) {
+	if len(l) == 0 {
+		return
+	}
+	st.mu.Lock()
+	if st.layouts == nil {
+		st.layouts = map[string][]parsers.LayoutInfo{}
+	}
+	st.layouts[path] = l
+	st.mu.Unlock()
 }
 
 func newSourceStatus(name, typ string) *sourceStatus {

@@ -93,3 +93,27 @@ func BenchmarkFormat(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLearned is the learned-header path: an auto-detecting stream on
+// one layout no named format claims, so after the first lines every line
+// takes the sticky learned layout at fixed cost.
+func BenchmarkLearned(b *testing.B) {
+	for _, name := range []string{"hdfs", "spark", "windows_cbs", "websphere", "oslo"} {
+		data, err := os.ReadFile("testdata/layouts/" + name + ".log")
+		if err != nil {
+			b.Fatal(err)
+		}
+		lines := bytes.Split(bytes.TrimSuffix(data, []byte("\n")), []byte("\n"))
+		b.Run(name, func(b *testing.B) {
+			s := newTestStream(b, func(c *Config) { c.Multiline = Multiline{Mode: MultilineOff} })
+			i := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Feed(lines[i], record.Position{}, false, layoutClock)
+				if i++; i == len(lines) {
+					i = 0
+				}
+			}
+		})
+	}
+}

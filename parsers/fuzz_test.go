@@ -260,3 +260,45 @@ func FuzzMinuteCache(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLearned throws arbitrary lines at the header learner and its
+// timestamp reader: no panic, a valid record, and a layout that, once
+// learned, reads the line it was learned from.
+func FuzzLearned(f *testing.F) {
+	for _, seed := range []string{
+		"161203 071405 4187 INFO storage.BlockReceiver: Receiving block blk_1",
+		"26/12/03 07:14:05 ERROR scheduler.TaskSetManager: Lost task 3.0",
+		"2026-12-03 07:14:05, Warning               CBS    Failed to load package manifest",
+		"[12/3/26 7:14:05:123 UTC] 00000001 WsServerImpl  I   WSVR0001I: Server open",
+		"Dec 03, 2026 7:14:05 AM org.apache.Foo bar",
+		"1796282045.123    123 10.0.0.5 TCP_MISS/200 1234 GET http://x/",
+		"[2026-12-03T07:14:05Z INFO  my_crate::server] listening",
+		"web-1  | 2026-12-03 07:14:05,123 WARNING [app.db] slow query",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		if len(line) > 4096 {
+			return
+		}
+		// The stream hands parsers valid UTF-8 (loadLine); so does this.
+		line = strings.ToValidUTF8(line, "\uFFFD")
+		var st stamp
+		if n, ok := scanStamp(line, &st); ok && (n <= 0 || n > len(line)) {
+			t.Fatalf("stamp length %d of %d", n, len(line))
+		}
+		p := &parser{loc: time.UTC, now: testNow}
+		var r record.Record
+		if parseLearned(p, line, &r) {
+			r.Format, r.ObservedTime = "learned", testNow
+			checkRecord(t, r, len(line))
+			var again record.Record
+			if !p.learn.cur.apply(p, line, &again) {
+				t.Fatalf("the layout %q learned from %q does not read it", p.learn.cur.String(), line)
+			}
+			if again.Message != r.Message || !again.Time.Equal(r.Time) || again.Severity != r.Severity {
+				t.Fatalf("reading %q twice differs: %+v then %+v", line, r, again)
+			}
+		}
+	})
+}

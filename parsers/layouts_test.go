@@ -183,3 +183,47 @@ func TestLayouts(t *testing.T) {
 		t.Errorf("overall time %.2f%%, level %.2f%% (want >= 99%%)", all.pct(all.times), all.pct(all.levels))
 	}
 }
+
+// TestLearnerRelearns feeds a stream that changes its header layout half
+// way (an application upgraded in place) and checks the new layout is
+// adopted within a few lines and every line keeps its time and level.
+func TestLearnerRelearns(t *testing.T) {
+	s := newTestStream(t, func(c *Config) { c.Multiline = Multiline{Mode: MultilineOff} })
+	var lines []string
+	var want []time.Time
+	base := time.Date(2026, 12, 3, 7, 0, 0, 0, time.UTC)
+	for i := 0; i < 10; i++ {
+		ts := base.Add(time.Duration(i) * time.Minute)
+		lines = append(lines, ts.Format("060102 150405")+" 4187 WARN storage.BlockReceiver: block "+fmt.Sprint(i))
+		want = append(want, ts)
+	}
+	for i := 10; i < 20; i++ {
+		ts := base.Add(time.Duration(i) * time.Minute)
+		lines = append(lines, ts.Format("06/01/02 15:04:05")+" WARN scheduler.TaskSetManager: task "+fmt.Sprint(i))
+		want = append(want, ts)
+	}
+	var layouts []string
+	for i, l := range lines {
+		recs := s.Feed([]byte(l), record.Position{}, false, layoutClock)
+		if len(recs) != 1 {
+			t.Fatalf("line %d gave %d records", i, len(recs))
+		}
+		if r := recs[0]; !r.Time.Equal(want[i]) || r.Level() != record.LevelWarn || r.Format != "learned" {
+			t.Fatalf("line %d: %v %v %s, want %v warn learned", i, r.Time, r.Level(), r.Format, want[i])
+		}
+		layouts = append(layouts, s.Layouts()[0].Layout)
+	}
+	if layouts[9] != "time:yyMMdd HHmmss pid level logger: message" {
+		t.Fatalf("first layout %q", layouts[9])
+	}
+	switched := -1
+	for i := 10; i < len(layouts); i++ {
+		if layouts[i] == "time:yy/MM/dd HH:mm:ss level logger: message" {
+			switched = i
+			break
+		}
+	}
+	if switched < 0 || switched > 10+relearnAfter {
+		t.Fatalf("relearned at line %d (layouts %q)", switched, layouts[10:])
+	}
+}

@@ -95,6 +95,7 @@ const relearnAfter = 2
 
 // LayoutInfo describes a stream's learned header layout.
 type LayoutInfo struct {
+	Stream string  `json:"stream,omitempty"` // stdout or stderr inside an envelope
 	Layout string  `json:"layout"`
 	Lines  uint64  `json:"lines"`
 	Fit    float64 `json:"fit"` // share of the learner's lines the layout fitted

@@ -497,5 +497,20 @@ func (s *Stream) Resume() (record.Position, bool) {
 	return p, found
 }
 
+// Layouts returns the header layout learned for each substream that has one.
+func (s *Stream) Layouts() []LayoutInfo {
+	var out []LayoutInfo
+	for i := range s.subs {
+		if in, ok := s.subs[i].det.learn.info(); ok {
+			in.Stream = s.subs[i].name
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+// Path is the path the stream's records carry.
+func (s *Stream) Path() string { return s.meta.Path }
+
 // Stats returns the stream's counters.
 func (s *Stream) Stats() Stats { return s.stats }
