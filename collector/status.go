@@ -17,7 +17,7 @@ type sourceStatus struct {
 	mu      sync.Mutex
 	tracks  []*fileTrack
 	formats map[string]uint64
-	samples []string // the last lines that fell through to plain text (http.expose_samples)
+	samples []string                        // the last lines that fell through to plain text (http.expose_samples)
 	layouts map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts
 	ended   bool
 
