@@ -408,3 +408,23 @@ shutdown: {grace_period: 3s, drain_timeout: 5s}
 		t.Fatal("a line written during the grace period was lost")
 	}
 }
+
+// `parse --explain` prints the learned header layout of each file on
+// stderr, leaving the NDJSON on stdout untouched.
+func TestParseExplain(t *testing.T) {
+	cmd := exec.Command(binary, "parse", "--explain", "--now", "2026-12-03T12:00:00Z", "parsers/testdata/layouts/hdfs.log", "testdata/samples/app-json.log")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v: %s", err, stderr.String())
+	}
+	want := "parsers/testdata/layouts/hdfs.log: time:yyMMdd HHmmss pid level logger: message (fits 100.0% of 25 lines)\n" +
+		"testdata/samples/app-json.log: no header layout learned\n"
+	if stderr.String() != want {
+		t.Fatalf("stderr:\n%s\nwant:\n%s", stderr.String(), want)
+	}
+	if !bytes.Contains(out, []byte(`"format":"learned"`)) || bytes.Contains(out, []byte("time:yyMMdd")) {
+		t.Fatalf("stdout is not the records alone:\n%s", out)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"testing"
+	"time"
 
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -46,5 +48,46 @@ func TestSourcesAPIFormatsAndSamples(t *testing.T) {
 		if len(s.Samples) != want || expose && s.Samples[maxSamples-1] != "g" {
 			t.Errorf("expose_samples=%v: samples = %q", expose, s.Samples)
 		}
+	}
+}
+
+// The sources API shows the header layout each file's stream learned and
+// the share of lines it fits, straight from the stream.
+func TestSourcesAPILearnedLayouts(t *testing.T) {
+	cfg := parsers.DefaultConfig()
+	cfg.Timezone = "UTC"
+	stream, err := parsers.NewStream(cfg, parsers.Meta{Source: "app", Path: "/var/log/app/spark.log"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	for _, l := range []string{
+		"26/12/03 07:14:05 INFO scheduler.DAGScheduler: Submitting 4 missing tasks",
+		"26/12/03 07:14:06 WARN scheduler.TaskSetManager: Lost task 3.0 in stage 1.0",
+		"26/12/03 07:14:07 INFO scheduler.TaskSetManager: Starting task 3.1",
+	} {
+		stream.Feed([]byte(l), record.Position{}, false, now)
+	}
+	st := newSourceStatus("app", "file")
+	st.setLayouts(stream.Path(), stream.Layouts())
+	c := &Collector{sources: []*runningSource{{status: st}}}
+	rec := httptest.NewRecorder()
+	c.sourcesAPI(rec, httptest.NewRequest("GET", "/api/v1/sources", nil))
+	var body struct {
+		Sources []struct {
+			Layouts []struct {
+				Path   string  `json:"path"`
+				Layout string  `json:"layout"`
+				Lines  uint64  `json:"lines"`
+				Fit    float64 `json:"fit"`
+			} `json:"learned_layouts"`
+		}
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatal(err)
+	}
+	ls := body.Sources[0].Layouts
+	if len(ls) != 1 || ls[0].Path != "/var/log/app/spark.log" || ls[0].Layout != "time:yy/MM/dd HH:mm:ss level logger: message" || ls[0].Lines != 3 || ls[0].Fit != 1 {
+		t.Fatalf("learned_layouts = %+v", ls)
 	}
 }
