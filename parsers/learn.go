@@ -40,7 +40,7 @@ type slot struct {
 	glued bool   // no blank between this token and the next
 }
 
-const maxSlots = 14
+const maxSlots = 24 // ten tokens, each with a glued separator, and a bracket's two ends
 
 // layout is a learned header layout.
 type layout struct {
@@ -52,6 +52,19 @@ type layout struct {
 	desc    string    // the timestamp's layout in words
 	zoned   bool      // the timestamp states its zone
 	level   bool      // the layout has a level
+}
+
+// lastIs reports whether the layout's last slot is of one of the kinds.
+func (l *layout) lastIs(kinds ...slotKind) bool {
+	if l.n == 0 {
+		return false
+	}
+	for _, k := range kinds {
+		if l.slots[l.n-1].kind == k {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *layout) add(s slot) bool {
@@ -426,7 +439,7 @@ func analyze(p *parser, line string, l *layout) bool {
 				}
 				continue
 			}
-			if _, ok := letterLevel(t); ok && (haveTime || nextIsTime) && (gap >= 2 || nextIsTime || after >= len(line) || !lowerWord(token(line, after, 0))) {
+			if _, ok := letterLevel(t); ok && (haveTime || nextIsTime) && (gap >= 2 || nextIsTime || after >= len(line) || !lowerWord(token(line, after, 0)) || followedBySep(line, skipTo(line, after+len(token(line, after, 0))))) {
 				l.add(slot{kind: slotLetter})
 				haveLevel = true
 				i += len(t)
@@ -456,7 +469,9 @@ func analyze(p *parser, line string, l *layout) bool {
 			l.add(slot{kind: slotHex, field: f})
 		case (t[0] == '[' || t[0] == '(' || t[0] == '<') && bracketEnd(line, i) > 0:
 			end := bracketEnd(line, i)
-			if both && brackets > 0 && l.slots[l.n-1].kind != slotName {
+			// After level and time, a bracket is header right after the
+			// level or a logger, or before a separator ("[main] - msg").
+			if both && brackets > 0 && !l.lastIs(slotName, slotLevel, slotLetter) && !followedBySep(line, skipTo(line, end)) {
 				return l.finish(haveTime, inside)
 			}
 			brackets++
@@ -486,8 +501,14 @@ func analyze(p *parser, line string, l *layout) bool {
 				}
 			}
 			return l.finish(haveTime, inside)
-		case nameLike(t) && (!both || gap >= 2 || followedBySep(line, after) || dotted(t)):
+		case nameLike(t) && (!both || gap >= 2 || followedBySep(line, after) || dotted(t) || bracketAt(line, after)):
 			if both && names > 0 && !followedBySep(line, after) && gap < 2 {
+				return l.finish(haveTime, inside)
+			}
+			if !haveLevel && haveTime && gap < 2 && !followedBySep(line, after) && !levelAhead(line, after) {
+				// Without a level, a bare word after the time is message
+				// text ("… 10.0.0.5 TCP_MISS/200 …") unless a column or a
+				// level follows.
 				return l.finish(haveTime, inside)
 			}
 			l.add(slot{kind: slotName, field: fieldName()})
@@ -538,9 +559,35 @@ func dotted(t string) bool {
 	return len(t) > 2 && isAlpha(t[0]) && t[len(t)-1] != '.' && (strings.Count(t, ".") >= 2 || strings.Contains(t, "::") || strings.Contains(t, "$"))
 }
 
+// followedBySep reports a separator token at line[i:]: "- msg", ": msg".
 func followedBySep(line string, i int) bool {
-	t := token(line, i, 0)
-	return isSepToken(t) && t != ":"
+	return isSepToken(token(line, i, 0))
+}
+
+func skipTo(line string, i int) int {
+	i, _ = skipBlanks(line, i)
+	return i
+}
+
+// bracketAt reports a bracket group at line[i:]: "logger [context] msg".
+func bracketAt(line string, i int) bool {
+	return i < len(line) && (line[i] == '[' || line[i] == '(') && bracketEnd(line, i) > 0
+}
+
+// levelAhead reports a level word (bare or bracketed) or a level letter in
+// the next five tokens.
+func levelAhead(line string, i int) bool {
+	for k := 0; k < 5 && i < len(line); k++ {
+		t := token(line, i, 0)
+		if _, ok := levelWord(undecorateWord(t)); ok {
+			return true
+		}
+		if _, ok := letterLevel(t); ok {
+			return true
+		}
+		i = skipTo(line, i+len(t))
+	}
+	return false
 }
 
 // decoratedLevelAhead reports a bracketed level word within the next three
