@@ -292,6 +292,13 @@ func FuzzLearned(f *testing.F) {
 		if parseLearned(p, line, &r) {
 			r.Format, r.ObservedTime = "learned", testNow
 			checkRecord(t, r, len(line))
+			seen := map[string]bool{}
+			for _, f := range r.Fields {
+				if seen[f.Key] {
+					t.Fatalf("field %q twice in %+v from %q", f.Key, r.Fields, line)
+				}
+				seen[f.Key] = true
+			}
 			var again record.Record
 			if !p.learn.cur.apply(p, line, &again) {
 				t.Fatalf("the layout %q learned from %q does not read it", p.learn.cur.String(), line)

@@ -71,6 +71,26 @@ func (l *layout) add(s slot) bool {
 	if l.n == maxSlots {
 		return false
 	}
+	if s.field != "" {
+		// One field per name: a second thread-like token is context,
+		// anything further is left in the header unrecorded.
+		for k := 0; k < l.n; k++ {
+			if l.slots[k].field == s.field {
+				s.field = "context"
+				if s.field == l.slots[k].field {
+					s.field = ""
+				}
+				break
+			}
+		}
+		if s.field == "context" {
+			for k := 0; k < l.n; k++ {
+				if l.slots[k].field == "context" {
+					s.field = ""
+				}
+			}
+		}
+	}
 	l.slots[l.n] = s
 	l.n++
 	return true
