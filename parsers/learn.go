@@ -400,7 +400,7 @@ func analyze(p *parser, line string, l *layout) bool {
 			continue
 		}
 		// A timestamp, bare or opening a bracket.
-		if n, ok := scanStamp(rest, &st); ok {
+		if n, ok := scanDescribed(rest, &st); ok {
 			if !l.takeStamp(p, &st, haveTime, &timeSlot) {
 				return false
 			}
@@ -410,7 +410,7 @@ func analyze(p *parser, line string, l *layout) bool {
 			continue
 		}
 		if !haveTime && inside == 0 && (rest[0] == '[' || rest[0] == '(') && len(rest) > 6 {
-			if n, ok := scanStamp(rest[1:], &st); ok {
+			if n, ok := scanDescribed(rest[1:], &st); ok {
 				l.add(slot{kind: slotOpen, lit: rest[:1], glued: true})
 				inside = closerOf(rest[0])
 				if !l.takeStamp(p, &st, false, &timeSlot) {
@@ -426,7 +426,7 @@ func analyze(p *parser, line string, l *layout) bool {
 		if !haveTime && tok == 0 && inside == 0 {
 			// A file or node name glued to the time: "app.log:2026-12-03 …".
 			if k := strings.IndexByte(t, ':'); k > 0 && k+1 < len(t) && isDigit(t[k+1]) {
-				if n, ok := scanStamp(line[i+k+1:], &st); ok {
+				if n, ok := scanDescribed(line[i+k+1:], &st); ok {
 					field := "host"
 					if strings.IndexByte(t[:k], '/') >= 0 || strings.IndexByte(t[:k], '.') >= 0 {
 						field = "file"

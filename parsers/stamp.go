@@ -37,11 +37,19 @@ type stamp struct {
 	shape  uint64    // the stamp's skeleton, hashed: a learned layout demands the same
 	desc   [24]byte  // the layout as words (yyyy-MM-dd HH:mm:ss), for explain
 	descN  uint8
+	// describing asks for desc: only when a layout is learned, not on the
+	// fast path that applies it.
+	describing bool
 }
 
 // scanStamp reads a timestamp at the start of s and returns its length.
-func scanStamp(s string, st *stamp) (int, bool) {
-	*st = stamp{}
+func scanStamp(s string, st *stamp) (int, bool) { return st.scan(s, false) }
+
+// scanDescribed is scanStamp that also describes the stamp's layout.
+func scanDescribed(s string, st *stamp) (int, bool) { return st.scan(s, true) }
+
+func (st *stamp) scan(s string, describing bool) (int, bool) {
+	*st = stamp{describing: describing}
 	if len(s) < 5 {
 		return 0, false
 	}
@@ -106,6 +114,9 @@ func skeleton(s string) uint64 {
 }
 
 func (st *stamp) say(words string) {
+	if !st.describing {
+		return
+	}
 	n := int(st.descN)
 	n += copy(st.desc[n:], words)
 	st.descN = uint8(n)
@@ -173,7 +184,9 @@ func (st *stamp) numericStart(s string) (int, bool) {
 		}
 		st.c.year, st.c.month, st.c.day = v1, m, d
 		st.year, st.date = true, true
-		st.say("yyyy" + string(next) + "MM" + string(next) + "dd")
+		if st.describing {
+			st.say("yyyy" + string(next) + "MM" + string(next) + "dd")
+		}
 		return st.dateTime(s, j+wd)
 	case w1 == 8 && (next == ' ' || next == '-' || next == 'T' || next == '_'):
 		// yyyyMMdd, then a compact or a colon time
@@ -202,7 +215,9 @@ func (st *stamp) numericStart(s string) (int, bool) {
 		}
 		st.c.year, st.c.month, st.c.day = y, mo, v1
 		st.year, st.date = true, true
-		st.say("dd" + string(next) + "MMM" + string(next) + "yyyy")
+		if st.describing {
+			st.say("dd" + string(next) + "MMM" + string(next) + "yyyy")
+		}
 		return st.dateTime(s, i+5+wy)
 	case w1 <= 2 && (next == '-' || next == '/' || next == '.'):
 		return st.numericDate(s, v1, w1, next)
@@ -240,16 +255,22 @@ func (st *stamp) numericDate(s string, a, wa int, sep byte) (int, bool) {
 		switch {
 		case wc == 4:
 			st.orders = orderDMY | orderMDY
-			st.say("#" + string(sep) + "#" + string(sep) + "#")
+			if st.describing {
+				st.say("#" + string(sep) + "#" + string(sep) + "#")
+			}
 		case wc == 2 && wa == 2 && wb == 2:
 			st.orders = orderYMD | orderDMY | orderMDY
 			st.yy = true
-			st.say("#" + string(sep) + "#" + string(sep) + "#")
+			if st.describing {
+				st.say("#" + string(sep) + "#" + string(sep) + "#")
+			}
 		case wc >= 1 && wc <= 2 && (wa == 1 || wb == 1):
 			// M/d/yy (WebSphere)
 			st.orders = orderDMY | orderMDY
 			st.yy = true
-			st.say("#" + string(sep) + "#" + string(sep) + "#")
+			if st.describing {
+				st.say("#" + string(sep) + "#" + string(sep) + "#")
+			}
 		default:
 			return 0, false
 		}
@@ -258,7 +279,9 @@ func (st *stamp) numericDate(s string, a, wa int, sep byte) (int, bool) {
 		i += 1 + wc
 	} else {
 		st.orders = orderMD | orderDM
-		st.say("#" + string(sep) + "#")
+		if st.describing {
+			st.say("#" + string(sep) + "#")
+		}
 	}
 	st.date = true
 	if i >= len(s) || s[i] != ' ' {
@@ -364,7 +387,9 @@ func (st *stamp) timeOfDay(s string, i int) (int, bool) {
 				return 0, false
 			}
 			st.c.nsec, _ = fraction(string('.')+s[i+1:i+1+wf], 0)
-			st.say(string(s[i]) + "SSS")
+			if st.describing {
+				st.say(string(s[i]) + "SSS")
+			}
 			i += 1 + wf
 		}
 	} else if !ampmAt(s, i) {
