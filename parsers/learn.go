@@ -295,7 +295,7 @@ func isSepToken(tok string) bool {
 // with the punctuation of code (dots, '::', '$', '/', '_', '#', '@', '=', a
 // ':' suffix or an inner capital) or in capitals.
 func nameLike(tok string) bool {
-	if len(tok) == 0 || len(tok) > 120 {
+	if len(tok) == 0 || len(tok) > 120 || strings.HasPrefix(tok, "0x") {
 		return false
 	}
 	code, lower := false, false
@@ -309,6 +309,9 @@ func nameLike(tok string) bool {
 				code = true // camelCase
 			}
 		case isDigit(c):
+			if i > 0 && isAlpha(tok[i-1]) {
+				code = true // kid1, worker3
+			}
 		case c == '.' || c == '_' || c == '$' || c == '/' || c == '#' || c == '@' || c == '=' || c == ':' || c == '-':
 			if i > 0 {
 				code = true
@@ -536,6 +539,11 @@ func analyze(p *parser, line string, l *layout) bool {
 			// "mon.a (mon.0) 1234 : cluster [INF] …": words before a
 			// bracketed level are header.
 			l.add(slot{kind: slotName, field: "context"})
+		case haveTime && !haveLevel && plainWord(t) && strongLevelAhead(line, after):
+			// "host app: ERROR …": words before a level in capitals or
+			// brackets are header; before "error" in lower case they are
+			// the message ("Server error occurred").
+			l.add(slot{kind: slotName, field: fieldName()})
 		case gap >= 2 && haveTime && !both && plainWord(t):
 			l.add(slot{kind: slotName, field: fieldName()})
 		case gap >= 2 && both && names == 0 && plainWord(t) && len(t) <= 24:
@@ -592,6 +600,29 @@ func skipTo(line string, i int) int {
 // bracketAt reports a bracket group at line[i:]: "logger [context] msg".
 func bracketAt(line string, i int) bool {
 	return i < len(line) && (line[i] == '[' || line[i] == '(') && bracketEnd(line, i) > 0
+}
+
+// strongLevelAhead reports a level word in capitals, bracketed or followed
+// by ':' within the next three tokens.
+func strongLevelAhead(line string, i int) bool {
+	for k := 0; k < 3 && i < len(line); k++ {
+		t := token(line, i, 0)
+		core, bracketed := undecorate(t)
+		if _, ok := levelWord(core); ok && (bracketed || t[len(t)-1] == ':' || upper(core)) {
+			return true
+		}
+		i = skipTo(line, i+len(t))
+	}
+	return false
+}
+
+func upper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // levelAhead reports a level word (bare or bracketed) or a level letter in

@@ -40,6 +40,7 @@ type stamp struct {
 	// describing asks for desc: only when a layout is learned, not on the
 	// fast path that applies it.
 	describing bool
+	dbDash     bool // the time of day is written HH.mm.ss
 }
 
 // scanStamp reads a timestamp at the start of s and returns its length.
@@ -335,7 +336,10 @@ func (st *stamp) dateTime(s string, i int) (int, bool) {
 	}
 	switch s[i] {
 	case 'T', '-', '_':
-		st.say(string(s[i]))
+		st.say(s[i : i+1])
+		if s[i] == '-' && i+3 < len(s) && s[i+3] == '.' {
+			st.dbDash = true
+		}
 		i++
 	case ':':
 		st.say(":")
@@ -366,7 +370,11 @@ func (st *stamp) timeOfDay(s string, i int) (int, bool) {
 		i += 6
 		return st.zone(s, i)
 	}
-	if wh < 1 || wh > 2 || i+wh >= len(s) || s[i+wh] != ':' {
+	sep := byte(':')
+	if st.dbDash {
+		sep = '.' // DB2: yyyy-MM-dd-HH.mm.ss.ffffff
+	}
+	if wh < 1 || wh > 2 || i+wh >= len(s) || s[i+wh] != sep {
 		return 0, false
 	}
 	i += wh + 1
@@ -376,10 +384,16 @@ func (st *stamp) timeOfDay(s string, i int) (int, bool) {
 	}
 	i += 2
 	st.c.hour, st.c.min = h, m
-	st.say("HH:mm")
-	if i+2 < len(s) && s[i] == ':' && isDigit(s[i+1]) && isDigit(s[i+2]) {
+	if st.dbDash {
+		st.say("HH.mm")
+	} else {
+		st.say("HH:mm")
+	}
+	if i+2 < len(s) && s[i] == sep && isDigit(s[i+1]) && isDigit(s[i+2]) {
 		st.c.sec = int(s[i+1]-'0')*10 + int(s[i+2]-'0')
-		st.say(":ss")
+		if st.describing {
+			st.say(s[i:i+1] + "ss")
+		}
 		i += 3
 		if i+1 < len(s) && (s[i] == '.' || s[i] == ',' || s[i] == ':') && isDigit(s[i+1]) {
 			_, wf := readNum(s, i+1)
