@@ -21,6 +21,24 @@ type format struct {
 	// loose formats match almost anything, so they are never made sticky:
 	// a more specific format must get its chance on every line.
 	loose bool
+
+	// What the stream asks of a format instead of testing its name:
+	// server formats are written by servers and the system, not by an
+	// application's logger, so an exception or traceback printed after
+	// their lines is not theirs;
+	server bool
+	// access logs take a level from their status with access_log_levels;
+	access bool
+	// errorStack is the multiline kind an error-level record starts: zap
+	// appends an unindented Go stack;
+	errorStack mlKind
+	// bodyBelow formats put the message under the header, indented (.NET's
+	// console logger), so a record's text is its continuation lines;
+	bodyBelow bool
+	// headerless lines (no timestamp, no level) continue the previous
+	// record once the format has held the stream for a few records: a
+	// learned layout's multi-line messages.
+	headerless bool
 }
 
 // formats is the detection order: specific formats first, then the generic
@@ -28,26 +46,26 @@ type format struct {
 var formats = []format{
 	{name: "json", starts: "{", parse: parseJSON},
 	{name: "logfmt", starts: letters + "_@", parse: parseLogfmt},
-	{name: "klog", starts: "IWEF", parse: parseKlog},
+	{name: "klog", starts: "IWEF", parse: parseKlog, server: true},
 	{name: "rails", starts: "DIWEFA", parse: parseRails},
-	{name: "dotnet", starts: "tdiwfc", parse: parseDotnet},
-	{name: "clf", starts: numbers + "abcdefABCDEF:", parse: parseCLF},
+	{name: "dotnet", starts: "tdiwfc", parse: parseDotnet, bodyBelow: true},
+	{name: "clf", starts: numbers + "abcdefABCDEF:", parse: parseCLF, server: true, access: true},
 	{name: "spring", starts: numbers, parse: parseSpring},
 	{name: "java", starts: numbers, parse: parseJava},
 	{name: "python", starts: numbers + "DIWECNF[", parse: parsePython},
-	{name: "zap", starts: numbers, parse: parseZap},
-	{name: "postgres", starts: numbers, parse: parsePostgres},
-	{name: "mysql", starts: numbers, parse: parseMySQL},
-	{name: "redis", starts: numbers, parse: parseRedis},
-	{name: "nginx_error", starts: numbers, parse: parseNginxError},
-	{name: "golog", starts: numbers, parse: parseGoLog},
-	{name: "syslog", starts: "<" + numbers + "JFMASOND", parse: parseSyslog},
-	{name: "kafka", starts: "[", parse: parseKafka},
-	{name: "elasticsearch", starts: "[", parse: parseElasticsearch},
-	{name: "envoy", starts: "[", parse: parseEnvoy},
-	{name: "apache_error", starts: "[", parse: parseApacheError},
-	{name: "coredns", starts: "[", parse: parseCoreDNS},
-	{name: "learned", parse: parseLearned},
+	{name: "zap", starts: numbers, parse: parseZap, errorStack: mlGo},
+	{name: "postgres", starts: numbers, parse: parsePostgres, server: true},
+	{name: "mysql", starts: numbers, parse: parseMySQL, server: true},
+	{name: "redis", starts: numbers, parse: parseRedis, server: true},
+	{name: "nginx_error", starts: numbers, parse: parseNginxError, server: true},
+	{name: "golog", starts: numbers, parse: parseGoLog, server: true},
+	{name: "syslog", starts: "<" + numbers + "JFMASOND", parse: parseSyslog, server: true},
+	{name: "kafka", starts: "[", parse: parseKafka, server: true},
+	{name: "elasticsearch", starts: "[", parse: parseElasticsearch, server: true},
+	{name: "envoy", starts: "[", parse: parseEnvoy, server: true, access: true},
+	{name: "apache_error", starts: "[", parse: parseApacheError, server: true},
+	{name: "coredns", starts: "[", parse: parseCoreDNS, server: true},
+	{name: "learned", parse: parseLearned, headerless: true},
 	{name: "generic", parse: parseGeneric, loose: true},
 	{name: "plain", parse: parsePlain, loose: true},
 }
@@ -78,9 +96,6 @@ func containsByte(s string, b byte) bool {
 	}
 	return false
 }
-
-// learnedFormat is the header learner's index in formats.
-var learnedFormat = formatIndex("learned")
 
 func formatIndex(name string) int {
 	for i, f := range formats {
@@ -182,13 +197,14 @@ func (p *parser) dropVals(mark int) {
 }
 
 // detect parses line with the stream's format: the sticky one first, then
-// every format whose anchor fits, ending with plain text.
-func (p *parser) detect(d *detector, line string, r *record.Record) {
+// every format whose anchor fits, ending with plain text. It returns the
+// format that matched.
+func (p *parser) detect(d *detector, line string, r *record.Record) *format {
 	if d.last >= 0 && d.run >= stickyAfter && !formats[d.last].loose {
 		if p.try(formats[d.last].parse, line, r) {
 			r.Format = formats[d.last].name
 			d.run++
-			return
+			return &formats[d.last]
 		}
 	}
 	var first byte
@@ -206,9 +222,17 @@ func (p *parser) detect(d *detector, line string, r *record.Record) {
 		} else {
 			d.last, d.run = int(i), 1
 		}
-		return
+		return f
 	}
 	// Unreachable while plain matches everything; kept total for safety.
 	parsePlain(p, line, r)
 	r.Format = "plain"
+	return plainFormat
 }
+
+// plainFormat is the entry of plain text, and regexFormat the behaviour of
+// records of format: regex (an application's own layout).
+var (
+	plainFormat = &formats[formatIndex("plain")]
+	regexFormat = &format{name: "regex"}
+)

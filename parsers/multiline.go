@@ -61,10 +61,10 @@ func startKind(line string) mlKind {
 	return mlNone
 }
 
-// continues reports whether line belongs to the record being held, whose
-// kind is *kind and severity sev, updating the kind. learned says the
-// stream's records have come from its learned header layout for a while.
-func continues(kind *mlKind, held *record.Record, line string, learned bool) bool {
+// continues reports whether line belongs to the record being held, of
+// format f and multiline kind *kind, updating the kind. settled says f has
+// held the stream for a few records.
+func continues(kind *mlKind, held *record.Record, f *format, line string, settled bool) bool {
 	sev := held.Severity
 	if trimSpace(line) == "" {
 		return false
@@ -111,7 +111,7 @@ func continues(kind *mlKind, held *record.Record, line string, learned bool) boo
 			return true
 		}
 	case 'T':
-		if strings.HasPrefix(line, "Traceback (most recent call last):") && sev >= record.SeverityError && appFormat(held.Format) {
+		if strings.HasPrefix(line, "Traceback (most recent call last):") && sev >= record.SeverityError && !f.server {
 			*kind = mlPyTrace
 			return true
 		}
@@ -123,7 +123,7 @@ func continues(kind *mlKind, held *record.Record, line string, learned bool) boo
 	}
 	// An exception printed after a log line (logger.error("…", e)) starts
 	// with its class name, unindented.
-	if sev >= record.SeverityWarn && appFormat(held.Format) && exceptionHeader(line) != "" {
+	if sev >= record.SeverityWarn && !f.server && exceptionHeader(line) != "" {
 		*kind = mlJava
 		return true
 	}
@@ -133,7 +133,7 @@ func continues(kind *mlKind, held *record.Record, line string, learned bool) boo
 	// Only under a header with no text, or once the layout has held for a
 	// few records: a stream of mixed formats keeps its headerless lines as
 	// records of their own.
-	if held.Format == "learned" && (learned || held.Message == "") && !opensRecord(line) {
+	if f.headerless && (settled || held.Message == "") && !opensRecord(line) {
 		return true
 	}
 	return false
@@ -178,18 +178,6 @@ func opensRecord(line string) bool {
 }
 
 func isBannerByte(c byte) bool { return c == '=' || c == '-' || c == '>' }
-
-// appFormat reports whether records of the format are written by an
-// application's logging library, after which an exception or traceback
-// printed unindented belongs to the record. Server and access logs of
-// other programs never continue that way.
-func appFormat(name string) bool {
-	switch name {
-	case "clf", "nginx_error", "apache_error", "syslog", "klog", "golog", "postgres", "mysql", "redis", "envoy", "coredns", "elasticsearch", "kafka":
-		return false
-	}
-	return true
-}
 
 // isMoreLine matches Java's "... 12 more" frame elision.
 func isMoreLine(line string) bool {

@@ -61,16 +61,17 @@ type substream struct {
 
 	// The record waiting for its continuation lines is slots[cur]; the
 	// next line is parsed into the other slot, so records are not copied
-	// on their way through.
-	held      bool
-	slots     [2]record.Record
-	cur       int
-	heldFrom  record.Position
-	heldSince time.Time
-	kind      mlKind
-	more      []byte // continuation lines, each preceded by '\n'
-	lines     int
-	blanks    int // blank lines seen since the last continuation
+	// on their way through. heldFormat is its format's entry.
+	held       bool
+	heldFormat *format
+	slots      [2]record.Record
+	cur        int
+	heldFrom   record.Position
+	heldSince  time.Time
+	kind       mlKind
+	more       []byte // continuation lines, each preceded by '\n'
+	lines      int
+	blanks     int // blank lines seen since the last continuation
 }
 
 // NewStream builds a stream for cfg, which must be valid.
@@ -242,28 +243,28 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	r.Format = ""
 	s.p.now = now
 	s.p.learn = &sub.det.learn
+	f := plainFormat
 	switch {
 	case s.regex != nil:
 		if !s.p.try(s.regex.parse, line, r) {
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
-			r.Format = "plain"
 		} else {
-			r.Format = "regex"
+			f = regexFormat
 		}
 	case s.forced >= 0:
 		if s.p.try(formats[s.forced].parse, line, r) {
-			r.Format = formats[s.forced].name
+			f = &formats[s.forced]
 		} else {
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
-			r.Format = "plain"
 		}
 	default:
-		s.p.detect(&sub.det, line, r)
+		f = s.p.detect(&sub.det, line, r)
 	}
+	r.Format = f.name
 	s.doneLine()
-	if s.cfg.AccessLogLevels && r.Severity == 0 && (r.Format == "clf" || r.Format == "envoy") {
+	if s.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
 	}
 	if r.Time.IsZero() {
@@ -271,7 +272,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	}
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)
-	s.start1(sub, r, line, from, now)
+	s.begin(sub, r, f, line, from, now)
 }
 
 // plainLine emits a line as plain text (a forced envelope that is missing).
@@ -287,7 +288,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	r.Format = "plain"
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)
-	s.start1(sub, r, line, from, now)
+	s.begin(sub, r, plainFormat, line, from, now)
 }
 
 func (s *Stream) stamp(r *record.Record, sub *substream, end record.Position, now time.Time) {
@@ -302,9 +303,10 @@ func (s *Stream) stamp(r *record.Record, sub *substream, end record.Position, no
 	r.Pos = end
 }
 
-// start1 begins a new record: emitted at once without multiline, else held
-// for its continuation lines after the previously held record is emitted.
-func (s *Stream) start1(sub *substream, r *record.Record, line string, from record.Position, now time.Time) {
+// begin starts a new record of format f: emitted at once without
+// multiline, else held for its continuation lines after the previously held
+// record is emitted.
+func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string, from record.Position, now time.Time) {
 	if sub.held {
 		s.emit(sub)
 	}
@@ -313,10 +315,10 @@ func (s *Stream) start1(sub *substream, r *record.Record, line string, from reco
 		return
 	}
 	sub.held, sub.cur, sub.heldFrom, sub.heldSince = true, 1-sub.cur, from, now
+	sub.heldFormat = f
 	sub.kind = startKind(line)
-	if r.Format == "zap" && r.Severity >= record.SeverityError {
-		// zap appends a stack trace of unindented function lines.
-		sub.kind = mlGo
+	if f.errorStack != mlNone && r.Severity >= record.SeverityError {
+		sub.kind = f.errorStack
 	}
 	sub.more = sub.more[:0]
 	sub.lines, sub.blanks = 1, 0
@@ -327,8 +329,8 @@ func (s *Stream) continuation(sub *substream, line string) bool {
 	if s.start != nil {
 		return !s.start.MatchString(line)
 	}
-	learned := sub.det.last == learnedFormat && sub.det.run >= stickyAfter
-	return continues(&sub.kind, sub.rec(), line, learned)
+	settled := sub.det.last >= 0 && &formats[sub.det.last] == sub.heldFormat && sub.det.run >= stickyAfter
+	return continues(&sub.kind, sub.rec(), sub.heldFormat, line, settled)
 }
 
 // join appends a continuation line to the held record, within
@@ -378,7 +380,7 @@ func (s *Stream) emit(sub *substream) {
 			// The message is under its header: .NET's console logger,
 			// Oracle's time-only lines.
 			r.Message = string(sub.more[1:])
-			if r.Format == "dotnet" {
+			if sub.heldFormat.bodyBelow {
 				r.Message = dedent(r.Message)
 			}
 		}
