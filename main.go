@@ -3,6 +3,8 @@
 package main
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"errors"
 	"flag"
@@ -200,7 +202,7 @@ log; multiline records are flushed at EOF.`, stderr)
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	now := time.Now()
+	now := clock.Real.Now()
 	if *nowFlag != "" {
 		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
 		if err != nil {

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"io"
 	"log/slog"
@@ -54,13 +56,13 @@ func BenchmarkPipeline(b *testing.B) {
 	for b.Loop() {
 		exp := &discardExporter{}
 		m := newSelfMetrics(prometheus.NewRegistry())
-		p := newPipeline(PipelineConfig{BatchRecords: 1024, QueueBatches: 8}, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler))
+		p := newPipeline(PipelineConfig{BatchRecords: 1024, QueueBatches: 8}, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler), clock.Real)
 		pdone := make(chan struct{})
 		go func() { p.run(context.Background()); close(pdone) }()
 		cfg := defaultSource()
 		cfg.Name, cfg.Type, cfg.StartAt = "bench", "file", "beginning"
 		cfg.Include = []string{corpus}
-		deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: m, now: time.Now, out: p.in,
+		deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: m, clock: clock.Real, out: p.in,
 			status: newSourceStatus("bench", "file"), batchRecords: 1024}
 		src := newFileSource(cfg, deps, nil, true)
 		src.waker = manualWaker{}

@@ -4,6 +4,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"fmt"
 	"io"
@@ -31,6 +33,7 @@ type Options struct {
 	Stdout            io.Writer     // written by the stdout exporter
 	ConfigPath        string        // reloaded on SIGHUP and POST /-/reload; "" = the embedded default
 	Override          func(*Config) // the CLI's flags, applied again to a reloaded config
+	Clock             clock.Clock   // nil: the system clock
 }
 
 // Collector runs one configuration until its context ends or every source
@@ -78,7 +81,7 @@ type runningSource struct {
 type sourceDeps struct {
 	logger        *slog.Logger
 	metrics       *selfMetrics
-	now           func() time.Time
+	clock         clock.Clock
 	out           chan<- *batch
 	status        *sourceStatus
 	batchRecords  int
@@ -101,11 +104,12 @@ func New(cfg Config, opts Options) (*Collector, error) {
 	if opts.Stdout == nil {
 		opts.Stdout = os.Stdout
 	}
+	opts.Clock = clock.Or(opts.Clock)
 	c := &Collector{cfg: cfg, opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), stopped: make(chan struct{}), procEvents: make(chan record.Record, 1024)}
 	c.metrics = newSelfMetrics(c.reg)
 	c.kube = kubernetesMeta(cfg.Kubernetes)
 	promexp.RegisterBuildInfo(c.reg, opts.Version, opts.Revision)
-	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Now: time.Now}
+	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Now: opts.Clock.Now}
 	if cfg.Exporters.Stdout.Enabled {
 		c.exporters = append(c.exporters, stdout.New(opts.Stdout))
 	}
@@ -124,9 +128,9 @@ func New(cfg Config, opts Options) (*Collector, error) {
 		}
 		c.exporters = append(c.exporters, e)
 	}
-	c.pipeline = newPipeline(cfg.Pipeline, c.exporters, c.metrics, c.logger)
+	c.pipeline = newPipeline(cfg.Pipeline, c.exporters, c.metrics, c.logger, opts.Clock)
 	if cfg.Procinfo.Enabled {
-		p, err := procinfo.New(cfg.Procinfo, procinfo.Deps{Logger: c.logger, Registerer: c.reg, Now: time.Now, Sink: c.procinfoSink})
+		p, err := procinfo.New(cfg.Procinfo, procinfo.Deps{Logger: c.logger, Registerer: c.reg, Clock: opts.Clock, Sink: c.procinfoSink})
 		if err != nil {
 			c.closeExporters(context.Background())
 			return nil, fmt.Errorf("procinfo: %w", err)
@@ -193,7 +197,9 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.ready.Store(false)
 		if g := c.cfg.Shutdown.GracePeriod; g > 0 {
 			c.logger.Info("stopping: still reading for the grace period", "grace_period", g)
-			c.waitFinite(time.After(g))
+			grace := c.opts.Clock.NewTimer(g)
+			c.waitFinite(grace.C())
+			grace.Stop()
 		}
 	case <-c.allFiniteEnded():
 		c.ready.Store(false)
@@ -205,7 +211,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	// a source may be blocked handing a batch to a pipeline that a down
 	// aggregator keeps full, and only cancelling the exports frees it. What
 	// is given up stays unacknowledged, so files are read again after a restart.
-	drain := time.NewTimer(c.cfg.Shutdown.DrainTimeout)
+	drain := c.opts.Clock.NewTimer(c.cfg.Shutdown.DrainTimeout)
 	defer drain.Stop()
 	expired := false
 	waitDrained := func(done <-chan struct{}) {
@@ -213,7 +219,7 @@ func (c *Collector) Run(ctx context.Context) error {
 			select {
 			case <-done:
 				return
-			case <-drain.C:
+			case <-drain.C():
 				expired = true
 				c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
 				cancelExport()
@@ -259,7 +265,7 @@ func (c *Collector) closeExporters(ctx context.Context) {
 func (c *Collector) startSourceAt(sc SourceConfig, fresh bool) {
 	status := newSourceStatus(sc.Name, sc.Type)
 	deps := sourceDeps{
-		logger: c.logger, metrics: c.metrics, now: time.Now, out: c.pipeline.in, status: status,
+		logger: c.logger, metrics: c.metrics, clock: c.opts.Clock, out: c.pipeline.in, status: status,
 		batchRecords: c.cfg.Pipeline.BatchRecords, kubernetes: c.kube, exposeSamples: c.cfg.HTTP.ExposeSamples,
 	}
 	var src source
@@ -412,13 +418,13 @@ func (c *Collector) checkpointLoop(ctx context.Context) {
 	if c.cfg.StateDir == "" {
 		return
 	}
-	t := time.NewTicker(c.cfg.CheckpointInterval)
+	t := c.opts.Clock.NewTicker(c.cfg.CheckpointInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-t.C():
 			c.writeCheckpoints()
 		}
 	}

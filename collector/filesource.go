@@ -133,9 +133,9 @@ func (s *fileSource) run(ctx context.Context) error {
 		s.waker = newFSWaker(s.deps.logger, s.matchesPath)
 	}
 	defer s.waker.Close()
-	s.drainOrphans(s.deps.now())
+	s.drainOrphans(s.deps.clock.Now())
 	for {
-		s.pass(s.deps.now())
+		s.pass(s.deps.clock.Now())
 		if ctx.Err() != nil {
 			break
 		}
@@ -148,17 +148,17 @@ func (s *fileSource) run(ctx context.Context) error {
 			wait = 10 * time.Millisecond // a deferred file is being written: look again shortly
 		}
 		if d, ok := s.nextDeadline(); ok {
-			wait = min(wait, max(d.Sub(s.deps.now()), time.Millisecond))
+			wait = min(wait, max(d.Sub(s.deps.clock.Now()), time.Millisecond))
 		}
-		t := time.NewTimer(wait)
+		t := s.deps.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-s.waker.C():
-		case <-t.C:
+		case <-t.C():
 		}
 		t.Stop()
 	}
-	s.finish(s.deps.now())
+	s.finish(s.deps.clock.Now())
 	return nil
 }
 
@@ -906,7 +906,7 @@ func (s *fileSource) publish() {
 	st := s.deps.status
 	st.mu.Lock()
 	st.tracks = tracks
-	st.lastPass = s.deps.now()
+	st.lastPass = s.deps.clock.Now()
 	st.mu.Unlock()
 }
 

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,7 +34,7 @@ type tailHarness struct {
 	cfg     SourceConfig
 	src     *fileSource
 	out     chan *batch
-	now     time.Time
+	clk     *clocktest.Fake
 	metrics *selfMetrics
 	status  *sourceStatus
 	hold    bool     // keep batches unacknowledged
@@ -48,7 +50,7 @@ func newTailHarness(t *testing.T, dir string, mod func(*SourceConfig)) *tailHarn
 	if mod != nil {
 		mod(&cfg)
 	}
-	h := &tailHarness{t: t, dir: dir, cfg: cfg, now: time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)}
+	h := &tailHarness{t: t, dir: dir, cfg: cfg, clk: clocktest.New(time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))}
 	h.metrics = newSelfMetrics(prometheus.NewRegistry())
 	h.start(nil, true)
 	return h
@@ -58,12 +60,12 @@ func (h *tailHarness) start(restored []checkpointEntry, first bool) {
 	h.out = make(chan *batch, 1000)
 	h.status = newSourceStatus(h.cfg.Name, h.cfg.Type)
 	deps := sourceDeps{
-		logger: slog.New(slog.DiscardHandler), metrics: h.metrics, now: func() time.Time { return h.now },
+		logger: slog.New(slog.DiscardHandler), metrics: h.metrics, clock: h.clk,
 		out: h.out, status: h.status, batchRecords: 100,
 	}
 	h.src = newFileSource(h.cfg, deps, restored, first)
 	h.src.waker = manualWaker{}
-	h.src.drainOrphans(h.now)
+	h.src.drainOrphans(h.clk.Now())
 }
 
 // step runs passes a scan interval apart, past the multiline timeout, and
@@ -72,8 +74,8 @@ func (h *tailHarness) step() []string {
 	h.t.Helper()
 	var got []string
 	for range 2 {
-		h.src.pass(h.now)
-		h.now = h.now.Add(h.cfg.PollInterval + h.cfg.MultilineTimeout)
+		h.src.pass(h.clk.Now())
+		h.clk.Advance(h.cfg.PollInterval + h.cfg.MultilineTimeout)
 		got = append(got, h.collect()...)
 	}
 	return got
@@ -99,7 +101,7 @@ func (h *tailHarness) collect() []string {
 }
 
 func (h *tailHarness) stop() []string {
-	h.src.finish(h.now)
+	h.src.finish(h.clk.Now())
 	got := h.collect()
 	return got
 }
@@ -178,7 +180,7 @@ func TestTailRenameRotation(t *testing.T) {
 	if n := testutil.ToFloat64(h.metrics.rotations.WithLabelValues("app", "rename")); n != 1 {
 		t.Errorf("rename rotations = %v, want 1", n)
 	}
-	h.now = h.now.Add(h.cfg.RotateWait)
+	h.clk.Advance(h.cfg.RotateWait)
 	expectLines(t, h.step(), nil)
 	if len(h.src.files) != 1 {
 		t.Errorf("the rotated file was not released after rotate_wait: %d files open", len(h.src.files))
@@ -197,7 +199,7 @@ func TestTailRotatedFileUnterminatedLine(t *testing.T) {
 	expectLines(t, h.step(), nil) // a live file's partial line waits for its newline
 	os.Rename(log, filepath.Join(dir, "app.log.1"))
 	h.step()
-	h.now = h.now.Add(h.cfg.RotateWait)
+	h.clk.Advance(h.cfg.RotateWait)
 	expectLines(t, h.step(), []string{"no newline yet"}) // complete once the file is let go
 }
 
@@ -274,7 +276,7 @@ func TestTailLongLines(t *testing.T) {
 	log := filepath.Join(dir, "app.log")
 	appendLines(t, log, strings.Repeat("x", 300), "next")
 	h := newTailHarness(t, dir, func(c *SourceConfig) { c.MaxLineBytes = 100 })
-	h.src.pass(h.now)
+	h.src.pass(h.clk.Now())
 	var recs []string
 	var truncated []bool
 	for len(h.out) > 0 {
@@ -284,8 +286,8 @@ func TestTailLongLines(t *testing.T) {
 			truncated = append(truncated, r.Truncated)
 		}
 	}
-	h.now = h.now.Add(2 * time.Second)
-	h.src.pass(h.now)
+	h.clk.Advance(2 * time.Second)
+	h.src.pass(h.clk.Now())
 	for len(h.out) > 0 {
 		for _, r := range (<-h.out).records {
 			recs = append(recs, r.Message)
@@ -469,9 +471,9 @@ func TestTailTruncatedAndRegrownBeforeScan(t *testing.T) {
 	expectLines(t, h.step(), seq("a", 1, 20))
 	appendLines(t, log, seq("a", 21, 25)...)
 	copyTruncate(t, log, filepath.Join(dir, "app.log.1"))
-	appendLines(t, log, seq("b", 1, 40)...) // past the old offset
-	h.src.nextScan = h.now.Add(time.Hour)   // no scan due: reading alone must notice
-	h.src.pass(h.now)
+	appendLines(t, log, seq("b", 1, 40)...)     // past the old offset
+	h.src.nextScan = h.clk.Now().Add(time.Hour) // no scan due: reading alone must notice
+	h.src.pass(h.clk.Now())
 	got := h.collect()
 	got = append(got, h.step()...)
 	want := append(seq("a", 21, 25), seq("b", 1, 40)...)
@@ -624,8 +626,8 @@ func TestTailSeveralCopyTruncatesBetweenScans(t *testing.T) {
 		appendLines(t, log, lines...)
 		want = append(want, lines...)
 	}
-	h.src.nextScan = h.now.Add(time.Hour) // the blocked pass reads on before any scan
-	h.src.pass(h.now)
+	h.src.nextScan = h.clk.Now().Add(time.Hour) // the blocked pass reads on before any scan
+	h.src.pass(h.clk.Now())
 	got := h.collect()
 	got = append(got, h.step()...)
 	got = append(got, h.stop()...)

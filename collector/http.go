@@ -92,7 +92,7 @@ func (c *Collector) startHTTP() (*httpServers, error) {
 // has not completed a pass for a long time while not waiting on the pipeline.
 // A slow or unreachable aggregator is backpressure, not a reason to restart.
 func (c *Collector) healthz(w http.ResponseWriter, _ *http.Request) {
-	now := time.Now()
+	now := c.opts.Clock.Now()
 	c.mu.Lock()
 	srcs := c.sources
 	c.mu.Unlock()

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"errors"
 	"io"
@@ -163,7 +165,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 	for {
 		var ended bool
 		lines, ended = q.take(lines)
-		now := s.deps.now()
+		now := s.deps.clock.Now()
 		for _, l := range lines {
 			s.add(s.streams[l.stream].Feed(l.data, record.Position{}, l.truncated, now))
 		}
@@ -185,9 +187,9 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 		var deadline <-chan time.Time
 		for _, st := range s.streams {
 			if d, ok := st.Deadline(); ok {
-				t := time.NewTimer(max(d.Sub(now), time.Millisecond))
+				t := s.deps.clock.NewTimer(max(d.Sub(now), time.Millisecond))
 				defer t.Stop()
-				deadline = t.C
+				deadline = t.C()
 				break
 			}
 		}
@@ -197,7 +199,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 		case <-ctx.Done():
 		}
 	}
-	now := s.deps.now()
+	now := s.deps.clock.Now()
 	for _, st := range s.streams {
 		s.add(st.FlushAll(now))
 	}
@@ -287,7 +289,7 @@ func (s *execSource) run(ctx context.Context) error {
 	ls := newLineSource(s.cfg, s.deps, "stdout", "stderr")
 	backoff := s.cfg.RestartBackoff
 	for {
-		started := time.Now()
+		started := s.deps.clock.Now()
 		err := s.runOnce(ctx, ls)
 		ok := err == nil
 		result := "success"
@@ -299,15 +301,11 @@ func (s *execSource) run(ctx context.Context) error {
 		if ctx.Err() != nil || s.cfg.Restart == "never" || s.cfg.Restart == "on_failure" && ok {
 			return nil
 		}
-		if time.Since(started) > 10*backoff { // it ran fine for a while: start over from the initial backoff
+		if s.deps.clock.Now().Sub(started) > 10*backoff { // it ran fine for a while: start over from the initial backoff
 			backoff = s.cfg.RestartBackoff
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !clock.Sleep(ctx, s.deps.clock, backoff) {
 			return nil
-		case <-t.C:
 		}
 		backoff = min(2*backoff, time.Minute)
 	}

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -74,6 +76,7 @@ type fileTrack struct {
 	read    atomic.Int64
 	size    atomic.Int64
 	closed  bool
+	idle    chan struct{} // closed when nothing is left in flight; made by drained
 }
 
 type mark struct {
@@ -110,7 +113,26 @@ func (t *fileTrack) ack(seq uint64, safe bool) {
 		t.pending = append(t.pending[:0], t.pending[n:]...)
 		t.base += uint64(n)
 	}
+	if len(t.pending) == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
 }
+
+// drained is closed once no batch with the file's lines is in flight.
+func (t *fileTrack) drained() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.pending) == 0 {
+		return closedChan
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	return t.idle
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 func (t *fileTrack) pathNow() string {
 	t.mu.Lock()
@@ -168,12 +190,12 @@ type pipeline struct {
 	logger  *slog.Logger
 }
 
-func newPipeline(cfg PipelineConfig, exps []exporters.Exporter, m *selfMetrics, logger *slog.Logger) *pipeline {
+func newPipeline(cfg PipelineConfig, exps []exporters.Exporter, m *selfMetrics, logger *slog.Logger, clk clock.Clock) *pipeline {
 	p := &pipeline{in: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger}
 	for _, e := range exps {
 		p.runners = append(p.runners, &runner{
 			exp: e, queue: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger.With("exporter", e.Name()),
-			minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second,
+			minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, clock: clock.Or(clk),
 		})
 	}
 	return p
@@ -220,6 +242,7 @@ type runner struct {
 	logger                 *slog.Logger
 	minBackoff, maxBackoff time.Duration
 	undelivered            atomic.Int64
+	clock                  clock.Clock
 }
 
 func (r *runner) run(ctx context.Context) {
@@ -327,17 +350,11 @@ func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
 			return false
 		}
 		r.metrics.exporterRecords.WithLabelValues(name, "retried").Add(n)
-		if time.Since(lastLogged) > 10*time.Second {
+		if now := r.clock.Now(); now.Sub(lastLogged) > 10*time.Second {
 			r.logger.Warn("export failed, retrying", "records", len(b.records), "backoff", backoff, "err", err)
-			lastLogged = time.Now()
+			lastLogged = now
 		}
-		wait := backoff/2 + rand.N(backoff/2+1)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-		}
+		clock.Sleep(ctx, r.clock, backoff/2+rand.N(backoff/2+1))
 		backoff = min(backoff*2, r.maxBackoff)
 		if err = ctx.Err(); err == nil {
 			err = r.exp.Export(ctx, b.records)

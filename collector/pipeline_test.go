@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"errors"
 	"fmt"
@@ -114,7 +116,7 @@ func newRunnerRig(t *testing.T, exp exporters.Exporter) *runnerRig {
 	t.Helper()
 	m := newSelfMetrics(prometheus.NewRegistry())
 	r := &runner{exp: exp, queue: make(chan *batch, 32), metrics: m, logger: slog.New(slog.DiscardHandler),
-		minBackoff: time.Millisecond, maxBackoff: time.Millisecond}
+		minBackoff: time.Millisecond, maxBackoff: time.Millisecond, clock: clock.Real}
 	ctx, cancel := context.WithCancel(context.Background())
 	rig := &runnerRig{r: r, track: &fileTrack{source: "s"}, done: make(chan struct{})}
 	go func() { r.run(ctx); close(rig.done) }()

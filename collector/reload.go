@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"time"
 )
 
 // Reload reads the config file again and applies it. Sources that did not
@@ -89,22 +88,18 @@ func (c *Collector) reload() error {
 func (c *Collector) stopForReload(s *runningSource) {
 	s.cancel()
 	<-s.done
-	deadline := time.Now().Add(c.cfg.Shutdown.DrainTimeout)
-	for time.Now().Before(deadline) {
-		busy := false
-		s.status.mu.Lock()
-		tracks := s.status.tracks
-		s.status.mu.Unlock()
-		for _, t := range tracks {
-			if t.snapshot().InFlight > 0 {
-				busy = true
-				break
-			}
+	s.status.mu.Lock()
+	tracks := s.status.tracks
+	s.status.mu.Unlock()
+	deadline := c.opts.Clock.NewTimer(c.cfg.Shutdown.DrainTimeout)
+	defer deadline.Stop()
+wait:
+	for _, t := range tracks {
+		select {
+		case <-t.drained():
+		case <-deadline.C():
+			break wait
 		}
-		if !busy {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	entries := s.status.checkpoints()
 	c.mu.Lock()

@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -80,7 +83,7 @@ type pipelineRig struct {
 
 func newPipelineRig(t *testing.T, exp exporters.Exporter, queue int) *pipelineRig {
 	m := newSelfMetrics(prometheus.NewRegistry())
-	p := newPipeline(PipelineConfig{BatchRecords: 100, QueueBatches: queue}, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler))
+	p := newPipeline(PipelineConfig{BatchRecords: 100, QueueBatches: queue}, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler), clock.Real)
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &pipelineRig{p: p, metrics: m, done: make(chan struct{}), cancel: cancel}
 	go func() { p.run(ctx); close(r.done) }()
@@ -90,7 +93,7 @@ func newPipelineRig(t *testing.T, exp exporters.Exporter, queue int) *pipelineRi
 
 func (r *pipelineRig) deps(name string) sourceDeps {
 	return sourceDeps{
-		logger: slog.New(slog.DiscardHandler), metrics: r.metrics, now: time.Now, out: r.p.in,
+		logger: slog.New(slog.DiscardHandler), metrics: r.metrics, clock: clock.Real, out: r.p.in,
 		status: newSourceStatus(name, "test"), batchRecords: 100,
 	}
 }
@@ -266,15 +269,15 @@ func TestPodSource(t *testing.T) {
 
 	cfg := defaultSource()
 	cfg.Name, cfg.Type, cfg.LogsDir, cfg.StartAt = "pod", "pod", root, "beginning"
-	h := &tailHarness{t: t, cfg: cfg, now: time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC), metrics: newSelfMetrics(prometheus.NewRegistry())}
+	h := &tailHarness{t: t, cfg: cfg, clk: clocktest.New(time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC)), metrics: newSelfMetrics(prometheus.NewRegistry())}
 	h.out = make(chan *batch, 100)
 	h.status = newSourceStatus("pod", "pod")
-	deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: h.metrics, now: func() time.Time { return h.now }, out: h.out, status: h.status, batchRecords: 100}
+	deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: h.metrics, clock: h.clk, out: h.out, status: h.status, batchRecords: 100}
 	h.src = newPodSource(cfg, deps, KubernetesConfig{Namespace: "shop", Pod: "web-7d9f", UID: "0a1b2c"}, nil, true)
 	h.src.waker = manualWaker{}
-	h.src.pass(h.now)
-	h.now = h.now.Add(5 * time.Second)
-	h.src.pass(h.now)
+	h.src.pass(h.clk.Now())
+	h.clk.Advance(5 * time.Second)
+	h.src.pass(h.clk.Now())
 	got := map[string]string{}
 	for len(h.out) > 0 {
 		for _, r := range (<-h.out).records {
@@ -297,8 +300,8 @@ func TestPodSource(t *testing.T) {
 	deps.out = h.out
 	h.src = newPodSource(narrowed, deps, KubernetesConfig{}, nil, true)
 	h.src.waker = manualWaker{}
-	h.src.pass(h.now)
-	h.src.pass(h.now.Add(5 * time.Second))
+	h.src.pass(h.clk.Now())
+	h.src.pass(h.clk.Now().Add(5 * time.Second))
 	n := 0
 	for len(h.out) > 0 {
 		for _, r := range (<-h.out).records {
@@ -318,8 +321,8 @@ func TestPodSource(t *testing.T) {
 	deps.out = h.out
 	h.src = newPodSource(cfg, deps, KubernetesConfig{Namespace: "shop", Pod: "web-7d9f", UID: "0a1b2c"}, nil, true)
 	h.src.waker = manualWaker{}
-	h.src.pass(h.now)
-	h.src.pass(h.now.Add(5 * time.Second))
+	h.src.pass(h.clk.Now())
+	h.src.pass(h.clk.Now().Add(5 * time.Second))
 	var msgs []string
 	for len(h.out) > 0 {
 		for _, r := range (<-h.out).records {

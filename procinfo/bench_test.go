@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"os/exec"
 	"syscall"
 	"testing"
@@ -12,7 +14,7 @@ import (
 // production) or, cold, the first snapshot's cost every time. It reports CPU
 // time per snapshot next to wall time.
 func benchSnapshot(b *testing.B, cold bool) {
-	p, _ := newTestProvider(b, DefaultConfig(), &clock{t: time.Now()}, nil)
+	p, _ := newTestProvider(b, DefaultConfig(), clocktest.New(time.Now()), nil)
 	prev, err := p.r.take(time.Now(), nil)
 	if err != nil {
 		b.Fatal(err)

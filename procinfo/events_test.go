@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"strconv"
 	"testing"
 	"time"
@@ -68,7 +70,7 @@ func TestLifecycle(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _ := newTestProvider(t, fixtureConfig(), &clock{t: t0}, nil)
+			p, _ := newTestProvider(t, fixtureConfig(), clocktest.New(t0), nil)
 			var prev *Snapshot
 			var got []record.Record
 			for i, procs := range tc.steps {
@@ -107,7 +109,7 @@ func TestGroupsBounded(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	cfg := fixtureConfig()
 	cfg.MaxGroups = 2
-	p, _ := newTestProvider(t, cfg, &clock{t: t0}, nil)
+	p, _ := newTestProvider(t, cfg, clocktest.New(t0), nil)
 	s := mkSnap(t0, proc(1, "a", t0), proc(2, "b", t0), proc(3, "c", t0), proc(4, "d", t0), proc(5, "a", t0))
 	p.assignGroups(s)
 	got := []string{}
@@ -135,7 +137,7 @@ func TestGroupsBounded(t *testing.T) {
 func TestGroupByCmdline(t *testing.T) {
 	cfg := fixtureConfig()
 	cfg.GroupBy, cfg.GroupRegex = GroupByCmdline, `-jar (\S+)\.jar`
-	p, _ := newTestProvider(t, cfg, &clock{}, nil)
+	p, _ := newTestProvider(t, cfg, clocktest.New(time.Time{}), nil)
 	for _, tc := range []struct {
 		name string
 		proc Process
@@ -172,7 +174,7 @@ func TestQueueBounded(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _ := newTestProvider(t, fixtureConfig(), &clock{}, nil)
+			p, _ := newTestProvider(t, fixtureConfig(), clocktest.New(time.Time{}), nil)
 			p.pending = recs(0, tc.pending)
 			p.queue(recs(tc.pending, tc.added))
 			if want := min(tc.pending+tc.added, maxPending); len(p.pending) != want {

@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -12,7 +14,6 @@ import (
 	"reflect"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,19 +21,6 @@ import (
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // sink collects records.
 type sink struct {
@@ -47,10 +35,10 @@ func (s *sink) all() []record.Record {
 	return append([]record.Record(nil), s.recs...)
 }
 
-func newTestProvider(t testing.TB, cfg Config, c *clock, s *sink) (*Provider, *prometheus.Registry) {
+func newTestProvider(t testing.TB, cfg Config, c *clocktest.Fake, s *sink) (*Provider, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	deps := Deps{Registerer: reg, Now: c.Now}
+	deps := Deps{Registerer: reg, Clock: c}
 	if s != nil {
 		deps.Sink = s.put
 	}
@@ -69,7 +57,7 @@ func newFixtureProvider(t testing.TB, cfg Config) (*Provider, *prometheus.Regist
 	if err := os.MkdirAll(filepath.Join("testdata", "proc", "102", "fd"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p, reg := newTestProvider(t, cfg, &clock{t: fixtureTime}, nil)
+	p, reg := newTestProvider(t, cfg, clocktest.New(fixtureTime), nil)
 	p.r.pageSize = 4096
 	p.r.lookupUID = func(uid string) (*user.User, error) {
 		if name, ok := map[string]string{"0": "root", "1000": "app"}[uid]; ok {

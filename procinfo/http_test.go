@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,12 +17,12 @@ func TestHTTP(t *testing.T) {
 	api := loadOpenAPI(t)
 	startHelper(t, "serve")
 	sl := startSleep(t)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	p, _ := newTestProvider(t, DefaultConfig(), c, nil)
 	if _, err := p.Snapshot(); err != nil {
 		t.Fatal(err)
 	}
-	c.Add(time.Minute) // a second snapshot, so cpu.percent is present
+	c.Advance(time.Minute) // a second snapshot, so cpu.percent is present
 	self := strconv.Itoa(os.Getpid())
 	tests := []struct {
 		name, method, url, tmpl string
@@ -156,7 +158,7 @@ func TestUnreadableProcRoot(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.ProcRoot = root
-	p, _ := newTestProvider(t, cfg, &clock{t: fixtureTime}, nil)
+	p, _ := newTestProvider(t, cfg, clocktest.New(fixtureTime), nil)
 	if err := os.RemoveAll(root); err != nil {
 		t.Fatal(err)
 	}

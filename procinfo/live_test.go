@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"bufio"
 	"context"
 	"fmt"
@@ -112,21 +114,16 @@ func startSleep(t *testing.T, name ...string) *exec.Cmd {
 	return cmd
 }
 
-// fakeTicker lets a test drive Run one tick at a time.
-type fakeTicker chan time.Time
-
-func (f fakeTicker) tick(d time.Duration) (<-chan time.Time, func()) { return f, func() {} }
-
 // waitFor polls cond until it holds or the deadline passes; each poll steps
 // the provider's clock past the interval so the next read is a new snapshot.
-func waitFor(t *testing.T, c *clock, what string, cond func() bool) {
+func waitFor(t *testing.T, c *clocktest.Fake, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		c.Add(time.Minute)
+		c.Advance(time.Minute)
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -137,14 +134,12 @@ func TestLiveProcesses(t *testing.T) {
 	h := startHelper(t, "--password=hunter2", "serve")
 	sleepName := fmt.Sprintf("pisl%d", os.Getpid()%100000)
 	sl := startSleep(t, sleepName)
-	c := &clock{t: time.Now()}
+	c := clocktest.New(time.Now())
 	s := &sink{}
 	cfg := DefaultConfig()
 	cfg.MinLifetime = 0
 	cfg.MaxGroups = 10000 // this machine has more names than the default 50
-	ticks := make(fakeTicker)
 	p, reg := newTestProvider(t, cfg, c, s)
-	p.deps.Tick = ticks.tick
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { p.Run(ctx); close(done) }()
@@ -246,13 +241,10 @@ func TestLiveProcesses(t *testing.T) {
 		t.Errorf("exit record %s", exit.AppendJSON(nil))
 	}
 
-	// A new child shows up as a start record once Run samples again.
+	// A new child shows up as a start record once Run samples again: each
+	// poll of waitFor steps the clock past Run's ticker.
 	sl2 := startSleep(t)
 	waitFor(t, c, "the start record", func() bool {
-		select {
-		case ticks <- time.Now():
-		default:
-		}
 		for _, r := range s.all() {
 			if field(r, "event") == "start" && field(r, "pid") == strconv.Itoa(sl2.Process.Pid) {
 				return r.Level() == record.LevelInfo

@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock/clocktest"
+
 	"bytes"
 	"os/exec"
 	"strings"
@@ -71,7 +73,7 @@ func TestPromtool(t *testing.T) {
 	}
 	cfg := DefaultConfig()
 	cfg.MaxGroups = 5 // make sure the overflow group is exercised
-	_, reg := newTestProvider(t, cfg, &clock{t: fixtureTime}, nil)
+	_, reg := newTestProvider(t, cfg, clocktest.New(fixtureTime), nil)
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package procinfo
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"context"
 	"fmt"
 	"log/slog"
@@ -20,13 +22,10 @@ import (
 type Deps struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // the project's own registry
-	Now        func() time.Time
+	Clock      clock.Clock           // nil: the system clock
 	// Sink receives lifecycle records (source "procinfo"). It may block; Run
 	// calls it from its own goroutine only.
 	Sink func(record.Record)
-	// Tick returns a channel ticking every d and its stop function; tests
-	// replace it to step time. Default: time.NewTicker.
-	Tick func(d time.Duration) (<-chan time.Time, func())
 }
 
 // maxPending bounds lifecycle records waiting for Run to hand them on.
@@ -83,17 +82,9 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 	if deps.Registerer == nil {
 		deps.Registerer = prometheus.NewRegistry()
 	}
-	if deps.Now == nil {
-		deps.Now = time.Now
-	}
+	deps.Clock = clock.Or(deps.Clock)
 	if deps.Sink == nil {
 		deps.Sink = func(record.Record) {}
-	}
-	if deps.Tick == nil {
-		deps.Tick = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
 	}
 	p := &Provider{
 		cfg:    cfg,
@@ -139,14 +130,14 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 // when nobody asks) and hands lifecycle records to the sink. It returns when
 // ctx is done.
 func (p *Provider) Run(ctx context.Context) {
-	tick, stop := p.deps.Tick(p.cfg.Interval)
-	defer stop()
+	tick := p.deps.Clock.NewTicker(p.cfg.Interval)
+	defer tick.Stop()
 	p.sample()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick:
+		case <-tick.C():
 			p.sample()
 		case <-p.wake: // an API call or scrape took a snapshot with events
 			p.drain()
@@ -180,17 +171,17 @@ func (p *Provider) Snapshot() (*Snapshot, error) { return p.snapshot(p.cfg.Inter
 func (p *Provider) snapshot(maxAge time.Duration) (*Snapshot, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := p.deps.Now()
+	now := p.deps.Clock.Now()
 	if p.snap != nil && now.Sub(p.snap.Time) < maxAge {
 		return p.snap, nil
 	}
-	start := time.Now()
+	start := p.deps.Clock.Now()
 	s, err := p.r.take(now, p.snap)
 	if err != nil {
 		p.metrics.errors.Inc()
 		return nil, fmt.Errorf("reading %s: %w", p.cfg.ProcRoot, err)
 	}
-	s.Duration = time.Since(start)
+	s.Duration = p.deps.Clock.Now().Sub(start)
 	p.metrics.duration.Set(s.Duration.Seconds())
 	p.assignGroups(s)
 	recs := p.lifecycle(p.snap, s)
