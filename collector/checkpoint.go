@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -60,7 +61,7 @@ func loadCheckpoints(dir string) (entries []checkpointEntry, exists bool, err er
 // writeCheckpoints replaces the checkpoint file atomically: a temporary file
 // is written and fsynced, renamed over the old one, and the directory is
 // fsynced, so a crash leaves either the old or the new file, never a torn one.
-func writeCheckpoints(dir string, entries []checkpointEntry) error {
+func saveCheckpoints(dir string, entries []checkpointEntry) error {
 	sort.Slice(entries, func(i, j int) bool {
 		if entries[i].Source != entries[j].Source {
 			return entries[i].Source < entries[j].Source
@@ -96,4 +97,39 @@ func writeCheckpoints(dir string, entries []checkpointEntry) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+func (c *Collector) checkpointLoop(ctx context.Context) {
+	if c.cfg.StateDir == "" {
+		return
+	}
+	t := c.opts.Clock.NewTicker(c.cfg.CheckpointInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C():
+			c.writeCheckpoints()
+		}
+	}
+}
+
+func (c *Collector) writeCheckpoints() {
+	if c.cfg.StateDir == "" {
+		return
+	}
+	c.mu.Lock()
+	var entries []checkpointEntry
+	for _, s := range c.sources {
+		entries = append(entries, s.status.checkpoints()...)
+	}
+	entries = append(entries, c.restored...) // sources removed by a reload keep theirs until they return
+	c.mu.Unlock()
+	if err := saveCheckpoints(c.cfg.StateDir, entries); err != nil {
+		c.metrics.checkpointWrites.WithLabelValues("error").Inc()
+		c.logger.Error("writing checkpoints", "err", err)
+		return
+	}
+	c.metrics.checkpointWrites.WithLabelValues("success").Inc()
 }

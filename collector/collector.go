@@ -4,8 +4,6 @@
 package collector
 
 import (
-	"github.com/obsadapter/obsadapter/clock"
-
 	"context"
 	"fmt"
 	"io"
@@ -15,14 +13,14 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters"
 	"github.com/obsadapter/obsadapter/exporters/fluent"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/exporters/stdout"
 	"github.com/obsadapter/obsadapter/procinfo"
 	"github.com/obsadapter/obsadapter/record"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Options are what the CLI hands the collector besides the config.
@@ -414,37 +412,3 @@ func (c *Collector) startProcinfo(ctx context.Context) <-chan struct{} {
 	return done
 }
 
-func (c *Collector) checkpointLoop(ctx context.Context) {
-	if c.cfg.StateDir == "" {
-		return
-	}
-	t := c.opts.Clock.NewTicker(c.cfg.CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C():
-			c.writeCheckpoints()
-		}
-	}
-}
-
-func (c *Collector) writeCheckpoints() {
-	if c.cfg.StateDir == "" {
-		return
-	}
-	c.mu.Lock()
-	var entries []checkpointEntry
-	for _, s := range c.sources {
-		entries = append(entries, s.status.checkpoints()...)
-	}
-	entries = append(entries, c.restored...) // sources removed by a reload keep theirs until they return
-	c.mu.Unlock()
-	if err := writeCheckpoints(c.cfg.StateDir, entries); err != nil {
-		c.metrics.checkpointWrites.WithLabelValues("error").Inc()
-		c.logger.Error("writing checkpoints", "err", err)
-		return
-	}
-	c.metrics.checkpointWrites.WithLabelValues("success").Inc()
-}

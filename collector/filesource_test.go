@@ -354,7 +354,7 @@ func TestTailInodeReuse(t *testing.T) {
 func TestCheckpointFileRoundTripAndCorruption(t *testing.T) {
 	dir := t.TempDir()
 	entries := []checkpointEntry{{Source: "app", Path: "/x.log", Dev: 1, Ino: 2, FP: []byte("abc"), Offset: 42}}
-	if err := writeCheckpoints(dir, entries); err != nil {
+	if err := saveCheckpoints(dir, entries); err != nil {
 		t.Fatal(err)
 	}
 	got, exists, err := loadCheckpoints(dir)

@@ -1,8 +1,6 @@
 package collector
 
 import (
-	"github.com/obsadapter/obsadapter/clock"
-
 	"context"
 	"errors"
 	"io"
@@ -12,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )

@@ -64,22 +64,6 @@ func newSourceStatus(name, typ string) *sourceStatus {
 
 const maxSamples = 5
 
-// checkpoints lists the source's files' safe offsets.
-func (st *sourceStatus) checkpoints() []checkpointEntry {
-	st.mu.Lock()
-	tracks := st.tracks
-	st.mu.Unlock()
-	out := make([]checkpointEntry, 0, len(tracks))
-	for _, t := range tracks {
-		s := t.snapshot()
-		if s.Closed && s.InFlight == 0 && s.Acked >= s.Read {
-			continue // let go and fully delivered: nothing to resume
-		}
-		out = append(out, checkpointEntry{Source: s.Source, Path: s.Path, Dev: s.ID.Dev, Ino: s.ID.Ino, FP: s.FP, Offset: s.Acked})
-	}
-	return out
-}
-
 func (st *sourceStatus) setSending(v bool) {
 	st.mu.Lock()
 	st.sending = v

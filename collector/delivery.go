@@ -1,0 +1,206 @@
+package collector
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Delivery state, all of it: where a checkpoint advances.
+//
+// A file source pushes a mark on the file's fileTrack for each batch it
+// seals (marks in: fileTrack.push, filesource.go's add), the pipeline's
+// runners report per exporter whether the batch is safe (acks in:
+// batch.exporterDone, then batch.finish), and fileTrack.ack advances the
+// file's low-water mark (acked) past every leading mark that is done and
+// safe in every exporter: THE place a checkpoint advances. checkpointEntries
+// turns the marks into what checkpoint.go writes (entries out).
+
+// batch is what a source hands to the pipeline: records plus the checkpoint
+// marks they carry. Once every exporter is done with it, each mark is
+// acknowledged on its file, and the file's low-water mark may advance.
+type batch struct {
+	records record.Batch
+	marks   []markRef
+	source  string
+	// recycle takes the records' array back once every exporter is done
+	// with it (nil: not recycled). Exporters keep nothing of a batch after
+	// Export returns or its wait settles.
+	recycle chan<- record.Batch
+
+	remaining atomic.Int32 // exporters still working on it
+	unsafe    atomic.Bool  // some exporter gave up without delivering it
+}
+
+// markRef points at one pending checkpoint mark of one file.
+type markRef struct {
+	file *fileTrack
+	seq  uint64
+}
+
+func (b *batch) exporterDone(delivered bool) {
+	if !delivered {
+		b.unsafe.Store(true)
+	}
+	if b.remaining.Add(-1) == 0 {
+		b.finish()
+	}
+}
+
+func (b *batch) finish() {
+	safe := !b.unsafe.Load()
+	for _, m := range b.marks {
+		m.file.ack(m.seq, safe)
+	}
+	if b.recycle != nil {
+		clear(b.records) // the spare array must not keep parsed strings alive
+		select {
+		case b.recycle <- b.records[:0]:
+		default:
+		}
+		b.records = nil
+	}
+}
+
+// fileTrack is the delivery state of one file: the offsets read and safely
+// delivered, and the marks still in flight, acknowledged strictly in order so
+// the checkpoint never passes a record that is not safe in every exporter.
+type fileTrack struct {
+	source string
+	id     record.FileID
+
+	mu      sync.Mutex
+	path    string
+	fp      []byte // the file's first bytes, up to fingerprintSize
+	base    uint64 // sequence number of pending[0]
+	pending []mark // in send order
+	acked   int64  // low-water mark: every byte below is safe
+	read    atomic.Int64
+	size    atomic.Int64
+	closed  bool
+	idle    chan struct{} // closed when nothing is left in flight; made by drained
+}
+
+type mark struct {
+	offset int64
+	done   bool
+	safe   bool
+}
+
+// push records that everything below offset has been handed over in the
+// batch being sealed, and returns the mark's sequence number.
+func (t *fileTrack) push(offset int64) uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pending = append(t.pending, mark{offset: offset})
+	return t.base + uint64(len(t.pending)-1)
+}
+
+func (t *fileTrack) ack(seq uint64, safe bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	i := seq - t.base
+	if i >= uint64(len(t.pending)) {
+		return
+	}
+	t.pending[i].done, t.pending[i].safe = true, safe
+	n := 0
+	for n < len(t.pending) && t.pending[n].done && t.pending[n].safe {
+		if t.pending[n].offset > t.acked {
+			t.acked = t.pending[n].offset
+		}
+		n++
+	}
+	if n > 0 {
+		t.pending = append(t.pending[:0], t.pending[n:]...)
+		t.base += uint64(n)
+	}
+	if len(t.pending) == 0 && t.idle != nil {
+		close(t.idle)
+		t.idle = nil
+	}
+}
+
+// drained is closed once no batch with the file's lines is in flight.
+func (t *fileTrack) drained() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.pending) == 0 {
+		return closedChan
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
+	}
+	return t.idle
+}
+
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (t *fileTrack) pathNow() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.path
+}
+
+func (t *fileTrack) setPath(p string) {
+	t.mu.Lock()
+	t.path = p
+	t.mu.Unlock()
+}
+
+func (t *fileTrack) fpNow() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.fp
+}
+
+func (t *fileTrack) setFP(fp []byte) {
+	t.mu.Lock()
+	t.fp = fp
+	t.mu.Unlock()
+}
+
+// snapshot is a consistent view for checkpoints and the sources API.
+func (t *fileTrack) snapshot() fileSnapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fileSnapshot{
+		Source: t.source, Path: t.path, ID: t.id, FP: append([]byte(nil), t.fp...),
+		Acked: t.acked, Read: t.read.Load(), Size: t.size.Load(), InFlight: len(t.pending), Closed: t.closed,
+	}
+}
+
+type fileSnapshot struct {
+	Source   string
+	Path     string
+	ID       record.FileID
+	FP       []byte
+	Acked    int64
+	Read     int64
+	Size     int64
+	InFlight int
+	Closed   bool
+}
+
+// checkpoints lists the source's files' safe offsets.
+func (st *sourceStatus) checkpoints() []checkpointEntry {
+	st.mu.Lock()
+	tracks := st.tracks
+	st.mu.Unlock()
+	return checkpointEntries(tracks)
+}
+
+// checkpointEntries are the files' low-water marks as checkpoint entries:
+// the offset below which every record is safe everywhere.
+func checkpointEntries(tracks []*fileTrack) []checkpointEntry {
+	out := make([]checkpointEntry, 0, len(tracks))
+	for _, t := range tracks {
+		s := t.snapshot()
+		if s.Closed && s.InFlight == 0 && s.Acked >= s.Read {
+			continue // let go and fully delivered: nothing to resume
+		}
+		out = append(out, checkpointEntry{Source: s.Source, Path: s.Path, Dev: s.ID.Dev, Ino: s.ID.Ino, FP: s.FP, Offset: s.Acked})
+	}
+	return out
+}
