@@ -411,4 +411,3 @@ func (c *Collector) startProcinfo(ctx context.Context) <-chan struct{} {
 	go func() { wg.Wait(); close(done) }()
 	return done
 }
-

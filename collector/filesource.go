@@ -8,6 +8,7 @@ import (
 	"hash/fnv"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,10 +27,6 @@ const fingerprintSize = 1024
 // new inode is a copy of one already read: shorter prefixes are too likely to
 // be shared by unrelated files, and a wrong match would skip lines.
 const minCopyFingerprint = 64
-
-// spareBatches bounds the finished batches' arrays a file source keeps for
-// reuse: in a steady backlog one comes back for each one sent.
-const spareBatches = 4
 
 // perFileReadBudget bounds how much one file is read in one pass, so many
 // busy files share the source fairly and batches keep flowing.
@@ -62,10 +59,8 @@ type fileSource struct {
 	rescanSoon bool
 	moreToRead bool          // a pass stopped at a file's read budget: read on without waiting
 	touched    []*tailedFile // files with lines in the batch being built
-	recs       record.Batch
-	spare      chan record.Batch // full-size arrays of finished batches, for reuse
-	stats      map[*parsers.Stream]parsers.Stats
-	gen        uint64
+	batcher
+	gen uint64
 }
 
 // tailedFile is one open file being read.
@@ -115,8 +110,9 @@ const maxMarks = 16
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
-		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{}, stats: map[*parsers.Stream]parsers.Stats{},
+		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{},
 	}
+	s.batcher = newBatcher(cfg, deps, s.liveStreams, s.markFiles)
 	s.globs = func() []string { return cfg.Include }
 	s.meta = func(path string) parsers.Meta {
 		return parsers.Meta{Source: cfg.Name, Path: path, Kubernetes: deps.kubernetes}
@@ -679,8 +675,7 @@ func (s *fileSource) truncated(tf *tailedFile, now time.Time) *tailedFile {
 	s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
 	s.deps.logger.Info("file truncated, reading it again from the start", "source", s.cfg.Name, "path", tf.track.pathNow(), "was_read_to", read, "size", tf.lastSize)
 	s.add(tf, tf.stream.FlushAll(now))
-	s.countStream(tf.stream)
-	delete(s.stats, tf.stream)
+	s.release(tf.stream)
 	tf.track.read.Store(read)
 	fp := tf.track.fpNow()
 	claimable := len(fp) >= minCopyFingerprint
@@ -784,75 +779,30 @@ func (s *fileSource) take(tf *tailedFile, read int64, recs []record.Record) {
 		tf.inBatch = true
 		s.touched = append(s.touched, tf)
 	}
-	s.addRecords(recs)
+	s.batcher.add(recs)
 }
 
-func (s *fileSource) addRecords(recs []record.Record) {
-	s.recs = append(s.recs, recs...)
-	if len(s.recs) >= s.deps.batchRecords {
-		s.send()
-	}
-}
-
-// send seals the batch: each touched file gets a mark at the offset below
-// which all its lines are in this batch or earlier ones.
-func (s *fileSource) send() {
-	if len(s.touched) == 0 && len(s.recs) == 0 {
-		return
-	}
-	s.deps.status.note(s.recs, s.deps.exposeSamples) // once per batch, not per line
-	b := &batch{records: s.recs, source: s.cfg.Name}
+// markFiles seals a batch: each file with lines in it gets a mark at the
+// offset below which all its lines are in this batch or earlier ones.
+func (s *fileSource) markFiles(b *batch) bool {
 	for _, tf := range s.touched {
 		b.marks = append(b.marks, markRef{file: tf.track, seq: tf.track.push(tf.accounted)})
 		tf.inBatch = false
 	}
+	marked := len(s.touched) > 0
 	s.touched = s.touched[:0]
-	// A full batch means a backlog, so the next one fills too: it gets its
-	// whole size at once, from a finished batch when one is back, rather
-	// than growing (and copying) four times. Those arrays were a third of
-	// all allocation when reading a backlog. A trickle keeps small batches.
-	if s.spare == nil {
-		s.spare = make(chan record.Batch, spareBatches)
-	}
-	if cap(s.recs) >= s.deps.batchRecords {
-		b.recycle = s.spare
-	}
-	if len(s.recs) < s.deps.batchRecords {
-		s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
-	} else {
-		select {
-		case s.recs = <-s.spare:
-		default:
-			s.recs = make(record.Batch, 0, s.deps.batchRecords)
+	return marked
+}
+
+// liveStreams are the open files' streams.
+func (s *fileSource) liveStreams() iter.Seq[*parsers.Stream] {
+	return func(yield func(*parsers.Stream) bool) {
+		for _, tf := range s.files {
+			if !yield(tf.stream) {
+				return
+			}
 		}
 	}
-	s.countStreams()
-	s.deps.status.setSending(true)
-	s.deps.out <- b // blocks while the pipeline is full: the file is the buffer
-	s.deps.status.setSending(false)
-}
-
-func (s *fileSource) countStreams() {
-	for _, tf := range s.files {
-		s.countStream(tf.stream)
-	}
-}
-
-func (s *fileSource) countStream(st *parsers.Stream) {
-	cur := st.Stats()
-	if cur.Lines != s.stats[st].Lines {
-		s.deps.status.setLayouts(st.Path(), st.Layouts())
-	}
-	prev := s.stats[st]
-	m := s.deps.metrics
-	m.linesRead.WithLabelValues(s.cfg.Name).Add(float64(cur.Lines - prev.Lines))
-	if d := cur.ParseFailures - prev.ParseFailures; d > 0 {
-		m.parseFailures.WithLabelValues(s.cfg.Name, s.cfg.Format).Add(float64(d))
-	}
-	if d := cur.Multiline - prev.Multiline; d > 0 {
-		m.multiline.WithLabelValues(s.cfg.Name).Add(float64(d))
-	}
-	s.stats[st] = cur
 }
 
 // closeFile lets go of a rotated or deleted file once it has been drained
@@ -870,8 +820,7 @@ func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 		tf.inBatch = true
 		s.touched = append(s.touched, tf)
 	}
-	s.countStream(tf.stream)
-	delete(s.stats, tf.stream)
+	s.release(tf.stream)
 	s.retire(tf, true)
 	delete(s.files, tf.key)
 	tf.f.Close()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"iter"
 	"os"
 	"os/exec"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -141,12 +143,12 @@ type lineSource struct {
 	cfg     SourceConfig
 	deps    sourceDeps
 	streams []*parsers.Stream
-	recs    record.Batch
-	stats   []parsers.Stats
+	batcher
 }
 
 func newLineSource(cfg SourceConfig, deps sourceDeps, streamNames ...string) *lineSource {
-	s := &lineSource{cfg: cfg, deps: deps, stats: make([]parsers.Stats, len(streamNames))}
+	s := &lineSource{cfg: cfg, deps: deps}
+	s.batcher = newBatcher(cfg, deps, func() iter.Seq[*parsers.Stream] { return slices.Values(s.streams) }, nil)
 	for _, name := range streamNames {
 		st, err := parsers.NewStream(cfg.Config, parsers.Meta{Source: cfg.Name, Stream: name, Kubernetes: deps.kubernetes})
 		if err != nil {
@@ -203,39 +205,6 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 		s.add(st.FlushAll(now))
 	}
 	s.send()
-}
-
-func (s *lineSource) add(recs []record.Record) {
-	if len(recs) == 0 {
-		return
-	}
-	s.recs = append(s.recs, recs...)
-	if len(s.recs) >= s.deps.batchRecords {
-		s.send()
-	}
-}
-
-func (s *lineSource) send() {
-	for i, st := range s.streams {
-		cur := st.Stats()
-		if cur.Lines != s.stats[i].Lines {
-			s.deps.status.setLayouts(st.Path(), st.Layouts())
-		}
-		s.deps.metrics.linesRead.WithLabelValues(s.cfg.Name).Add(float64(cur.Lines - s.stats[i].Lines))
-		if d := cur.ParseFailures - s.stats[i].ParseFailures; d > 0 {
-			s.deps.metrics.parseFailures.WithLabelValues(s.cfg.Name, s.cfg.Format).Add(float64(d))
-		}
-		if d := cur.Multiline - s.stats[i].Multiline; d > 0 {
-			s.deps.metrics.multiline.WithLabelValues(s.cfg.Name).Add(float64(d))
-		}
-		s.stats[i] = cur
-	}
-	if len(s.recs) == 0 {
-		return
-	}
-	s.deps.status.note(s.recs, s.deps.exposeSamples) // once per batch, not per line
-	s.deps.out <- &batch{records: s.recs, source: s.cfg.Name}
-	s.recs = make(record.Batch, 0, min(s.deps.batchRecords, 256))
 }
 
 // stdinSource reads a pipe (or any reader) until EOF.
