@@ -1,0 +1,172 @@
+package collector
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Discovery: which files the source reads. A scan matches the include
+// globs (less the excludes), watches their directories for wake-ups, and
+// opens what is new; identity (tail_identity.go) decides where to read it
+// from.
+
+// scan matches the globs, opens new files and notices files that are no
+// longer under any matching path (renamed away or deleted).
+func (s *fileSource) scan(now time.Time) {
+	// Truncations first: a copytruncate copy found below must be able to
+	// match the content that was just truncated away.
+	for _, tf := range s.openFiles() {
+		s.checkTruncation(tf, now)
+	}
+	for _, ef := range s.waker.TakeOpened() {
+		s.adoptEarly(ef, now)
+	}
+	seen := map[devIno]bool{}
+	for _, path := range s.matches() {
+		st, err := os.Stat(path)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		key := keyOf(st)
+		if seen[key] {
+			continue // the same file under a second matching name (symlink, hard link)
+		}
+		seen[key] = true
+		if tf := s.files[key]; tf != nil {
+			if tf.track.pathNow() != path {
+				tf.track.setPath(path)
+			}
+			if tf.rotated { // back under a matching name, e.g. renamed to app.log.1 with an app.log* glob
+				tf.rotated = false
+			}
+			continue
+		}
+		if pf := s.pending[key]; pf != nil {
+			pf.path, pf.seen = path, true
+			continue
+		}
+		s.open(path, now)
+	}
+	for key, pf := range s.pending {
+		s.judge(pf, now, !pf.seen) // one no longer under a matching name must be read now
+		pf.seen = false
+		seen[key] = seen[key] || s.files[key] != nil && !s.files[key].rotated
+	}
+	s.expireMarks(now)
+	for key, tf := range s.files {
+		if seen[key] || tf.rotated {
+			continue
+		}
+		tf.rotated, tf.idleSince = true, now
+		kind := "rename"
+		if st, err := tf.f.Stat(); err == nil {
+			if sys, ok := st.Sys().(*syscall.Stat_t); ok && sys.Nlink == 0 {
+				kind = "delete"
+			}
+		}
+		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
+	}
+	s.firstStart = false // start_at applies to the first scan only
+	s.watchDirs()
+}
+
+// adoptEarly takes a file the waker opened on creation as pending, unless it
+// is already known; whether it is still under a matching name is judged by
+// the scan that follows.
+func (s *fileSource) adoptEarly(ef earlyFile, now time.Time) {
+	st, err := ef.f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		ef.f.Close()
+		return
+	}
+	key := keyOf(st)
+	if s.files[key] != nil || s.pending[key] != nil {
+		ef.f.Close()
+		return
+	}
+	s.pending[key] = &pendingFile{f: ef.f, key: key, path: ef.path, since: now}
+}
+
+// matchesPath tells whether a path belongs to this source: it matches an
+// include glob and no exclude. The waker asks it from its own goroutine, so
+// it reads only the immutable config.
+func (s *fileSource) matchesPath(path string) bool {
+	ok := false
+	for _, g := range s.globs() {
+		if m, _ := filepath.Match(g, path); m {
+			ok = true
+			break
+		}
+	}
+	if !ok || s.accept != nil && !s.accept(path) {
+		return false
+	}
+	for _, ex := range s.cfg.Exclude {
+		if m, _ := filepath.Match(ex, path); m {
+			return false
+		}
+		if m, _ := filepath.Match(ex, filepath.Base(path)); m {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *fileSource) matches() []string {
+	var out []string
+	for _, g := range s.globs() {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			continue // validated at config time
+		}
+		for _, path := range m {
+			if s.matchesPath(path) {
+				out = append(out, path)
+			}
+		}
+	}
+	return out
+}
+
+// watchDirs asks the waker to watch the directories that can hold matches:
+// each glob's fixed directory prefix and the directory of each open file.
+func (s *fileSource) watchDirs() {
+	for _, g := range s.globs() {
+		s.waker.Watch(staticDir(g))
+	}
+	for _, tf := range s.files {
+		s.waker.Watch(filepath.Dir(tf.track.pathNow()))
+	}
+}
+
+// staticDir is the longest directory prefix of a glob without wildcards.
+func staticDir(glob string) string {
+	dir := filepath.Dir(glob)
+	for strings.ContainsAny(dir, "*?[\\") {
+		dir = filepath.Dir(dir)
+	}
+	return dir
+}
+
+// open starts tailing a newly matched file, deciding where to start: at its
+// checkpoint, where an identical file stopped (a copy), at its end on the very
+// first start with start_at: end, or else at its beginning.
+func (s *fileSource) open(path string, now time.Time) {
+	f, err := os.Open(path)
+	if err != nil {
+		s.sourceError("open", path, err)
+		return
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		s.sourceError("stat", path, err)
+		return
+	}
+	pf := &pendingFile{f: f, key: keyOf(st), path: path, since: now, seen: true}
+	s.pending[pf.key] = pf
+	s.judge(pf, now, false)
+}
