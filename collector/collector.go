@@ -173,20 +173,17 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.closeExporters(context.Background())
 		return err
 	}
-	exportCtx, cancelExport := context.WithCancel(context.Background())
-	defer cancelExport()
-	pipelineDone := make(chan struct{})
-	go func() { c.pipeline.run(exportCtx); close(pipelineDone) }()
-
-	procCtx, cancelProc := context.WithCancel(context.Background())
-	procDone := c.startProcinfo(procCtx)
-
+	// Each part runs under its own context, derived from ctx without its
+	// cancellation: ctx ending starts the shutdown, and the shutdown ends
+	// the parts one by one, in order.
+	base := context.WithoutCancel(ctx)
+	r := &running{srv: srv}
+	r.exports = start(base, c.pipeline.run)
+	r.procinfo = start(base, func(ctx context.Context) { <-c.startProcinfo(ctx) })
 	for _, sc := range c.cfg.Sources {
 		c.startSourceAt(sc, c.first)
 	}
-	ckptCtx, cancelCkpt := context.WithCancel(context.Background())
-	ckptDone := make(chan struct{})
-	go func() { c.checkpointLoop(ckptCtx); close(ckptDone) }()
+	r.checkpoints = start(base, c.checkpointLoop)
 	c.ready.Store(true)
 	c.logger.Info("obsadapter running", "sources", len(c.cfg.Sources), "exporters", len(c.exporters), "listen", c.cfg.HTTP.Listen)
 
@@ -203,16 +200,50 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.ready.Store(false)
 		c.logger.Info("every input has ended; draining")
 	}
+	c.shutdown(r)
+	close(c.stopped)
+	c.logger.Info("obsadapter stopped")
+	return nil
+}
 
-	// Sources first, so everything they read reaches the pipeline; then the
-	// pipeline drains; then the final checkpoint. One deadline covers both:
-	// a source may be blocked handing a batch to a pipeline that a down
-	// aggregator keeps full, and only cancelling the exports frees it. What
-	// is given up stays unacknowledged, so files are read again after a restart.
+// running is what Run started, for shutdown to stop in order.
+type running struct {
+	srv                            *httpServers
+	exports, procinfo, checkpoints task
+}
+
+// task is a goroutine with its own context.
+type task struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func start(base context.Context, run func(context.Context)) task {
+	ctx, cancel := context.WithCancel(base)
+	t := task{cancel: cancel, done: make(chan struct{})}
+	go func() { defer close(t.done); run(ctx) }()
+	return t
+}
+
+// How long the last stages may take; the drain has its own configured
+// deadline.
+const (
+	exporterCloseTimeout = 5 * time.Second
+	httpShutdownTimeout  = 2 * time.Second
+)
+
+// shutdown stops everything in this order, the stages named as the logs
+// name them. Sources first, so everything they read reaches the pipeline;
+// then the pipeline drains; then the final checkpoint. One deadline
+// (shutdown.drain_timeout) covers the first three: a source may be blocked
+// handing a batch to a pipeline that a down aggregator keeps full, and
+// only cancelling the exports frees it. What is given up stays
+// unacknowledged, so files are read again after a restart.
+func (c *Collector) shutdown(r *running) {
 	drain := c.opts.Clock.NewTimer(c.cfg.Shutdown.DrainTimeout)
 	defer drain.Stop()
 	expired := false
-	waitDrained := func(done <-chan struct{}) {
+	withinDrain := func(done <-chan struct{}) {
 		if !expired {
 			select {
 			case <-done:
@@ -220,33 +251,43 @@ func (c *Collector) Run(ctx context.Context) error {
 			case <-drain.C():
 				expired = true
 				c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
-				cancelExport()
+				r.exports.cancel()
 			}
 		}
 		<-done
 	}
-	waitDrained(c.stopSources())
-	cancelProc()
-	waitDrained(procDone)
-	close(c.pipeline.in)
-	waitDrained(pipelineDone)
-	closeCtx, cancelClose := context.WithTimeout(context.Background(), 5*time.Second)
-	c.closeExporters(closeCtx)
-	cancelClose()
-	cancelCkpt()
-	<-ckptDone
-	c.writeCheckpoints()
-	for _, r := range c.pipeline.runners {
-		if n := r.undelivered.Load(); n > 0 {
-			c.logger.Error("records not delivered at shutdown; file sources re-read them after a restart", "exporter", r.exp.Name(), "records", n)
-		}
+	stages := []struct {
+		name string
+		run  func()
+	}{
+		{"stop sources", func() { withinDrain(c.stopSources()) }},
+		{"stop process sampling", func() { r.procinfo.cancel(); withinDrain(r.procinfo.done) }},
+		{"drain the pipeline", func() { close(c.pipeline.in); withinDrain(r.exports.done); r.exports.cancel() }},
+		{"close exporters", func() {
+			ctx, cancel := context.WithTimeout(context.Background(), exporterCloseTimeout)
+			defer cancel()
+			c.closeExporters(ctx)
+		}},
+		{"write the last checkpoint", func() {
+			r.checkpoints.cancel()
+			<-r.checkpoints.done
+			c.writeCheckpoints()
+			for _, rn := range c.pipeline.runners {
+				if n := rn.undelivered.Load(); n > 0 {
+					c.logger.Error("records not delivered at shutdown; file sources re-read them after a restart", "exporter", rn.exp.Name(), "records", n)
+				}
+			}
+		}},
+		{"stop the HTTP server", func() {
+			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+			defer cancel()
+			r.srv.shutdown(ctx)
+		}},
 	}
-	shutdownCtx, cancelShutdown := context.WithTimeout(context.Background(), 2*time.Second)
-	srv.shutdown(shutdownCtx)
-	cancelShutdown()
-	close(c.stopped)
-	c.logger.Info("obsadapter stopped")
-	return nil
+	for _, st := range stages {
+		c.logger.Debug("shutdown", "stage", st.name)
+		st.run()
+	}
 }
 
 func (c *Collector) closeExporters(ctx context.Context) {
