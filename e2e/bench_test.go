@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"bytes"
@@ -46,9 +46,9 @@ func selfCPUSeconds() float64 {
 // not throughput, so records/s counts up to the record before it, from the
 // adapter's start. "with-tail-s" is the time until the last record too.
 //
-//	go test -run '^$' -bench FluentEndToEnd -benchtime 3x .
+//	go test -run '^$' -bench FluentEndToEnd -benchtime 3x ./e2e/
 func BenchmarkFluentEndToEnd(b *testing.B) {
-	gen := filepath.Join("..", "shared", "bench", "gen_corpus.py")
+	gen := filepath.Join(root, "..", "shared", "bench", "gen_corpus.py")
 	if _, err := os.Stat(gen); err != nil {
 		b.Skipf("corpus generator %s not found", gen)
 	}
