@@ -3,8 +3,6 @@
 package main
 
 import (
-	"github.com/obsadapter/obsadapter/clock"
-
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +19,7 @@ import (
 
 	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for TLS to Fluentd in a scratch image
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/collector"
 	"github.com/obsadapter/obsadapter/parsers"
 )

@@ -1,8 +1,6 @@
 package procinfo
 
 import (
-	"github.com/obsadapter/obsadapter/clock"
-
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,10 +10,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
+	"github.com/obsadapter/obsadapter/record"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shirou/gopsutil/v4/common"
-
-	"github.com/obsadapter/obsadapter/record"
 )
 
 // Deps is what the composition root hands the provider.
