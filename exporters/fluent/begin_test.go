@@ -25,7 +25,7 @@ func TestBeginKeepsOrder(t *testing.T) {
 		}
 		waits = append(waits, w)
 	}
-	if r, _ := e.mem.depth(); r != 100 {
+	if r, _ := e.mem().Depth(); r != 100 {
 		t.Fatalf("%d records held, want 100", r)
 	}
 	if err := s.Restart(); err != nil {
@@ -70,7 +70,7 @@ func TestBeginBackpressure(t *testing.T) {
 		_, err := e.Begin(ctx, numbered(30, 10))
 		blocked <- err
 	}()
-	waitFor(t, "the first chunk in flight", e.mem.changes, e.mem.sending)
+	waitFor(t, "the first chunk in flight", e.mem().Changes, e.mem().Sending)
 	select {
 	case err := <-blocked:
 		t.Fatalf("Begin returned %v with the buffer full", err)
@@ -85,7 +85,7 @@ func TestBeginBackpressure(t *testing.T) {
 	if err := waits[2](ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("third wait: %v", err)
 	}
-	if r, _ := e.mem.depth(); r != 20 {
+	if r, _ := e.mem().Depth(); r != 20 {
 		t.Fatalf("%d records held, want 20", r)
 	}
 	if err := s.Restart(); err != nil {

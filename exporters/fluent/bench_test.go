@@ -77,9 +77,9 @@ func BenchmarkExportAcked(b *testing.B) {
 				}
 				n += batch
 			}
-			for e.spool != nil { // file: count until everything is acked
-				ch := e.spool.changes()
-				if r, _ := e.spool.depth(); r == 0 {
+			for e.buf.Durable() { // file: count until everything is acked
+				ch := e.buf.Changes()
+				if r, _ := e.buf.Depth(); r == 0 {
 					break
 				}
 				<-ch
@@ -104,7 +104,7 @@ func BenchmarkEncode(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		lo := (i * 1024) % (len(recs) - 1024)
 		for _, c := range bl.build(recs[lo : lo+1024]) {
-			bl.release(c.msg) // as the sender does once the chunk is acknowledged
+			bl.release(c.Data) // as the sender does once the chunk is acknowledged
 		}
 	}
 	b.ReportMetric(float64(b.N*1024)/b.Elapsed().Seconds(), "records/s")

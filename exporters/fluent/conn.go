@@ -278,10 +278,10 @@ func (s *sender) send(ctx context.Context, c *chunk) error {
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	conn.SetWriteDeadline(time.Now().Add(s.cfg.SendTimeout))
-	if _, err := conn.Write(c.msg); err != nil {
+	if _, err := conn.Write(c.Data); err != nil {
 		return s.fail(t, "send", err)
 	}
-	s.metrics.records.WithLabelValues("sent").Add(float64(c.records))
+	s.metrics.records.WithLabelValues("sent").Add(float64(c.Records))
 	conn.SetReadDeadline(time.Now().Add(s.cfg.AckTimeout))
 	b, err := s.read(conn)
 	if err != nil {
@@ -291,8 +291,8 @@ func (s *sender) send(ctx context.Context, c *chunk) error {
 	if err != nil {
 		return s.fail(t, "ack", err)
 	}
-	if string(id) != c.id {
-		return s.fail(t, "ack", fmt.Errorf("ack %q does not match chunk %q", id, c.id))
+	if string(id) != c.ID {
+		return s.fail(t, "ack", fmt.Errorf("ack %q does not match chunk %q", id, c.ID))
 	}
 	return nil
 }

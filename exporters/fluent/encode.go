@@ -15,6 +15,7 @@ import (
 
 	"github.com/tinylib/msgp/msgp"
 
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 	"github.com/obsadapter/obsadapter/exporters/fluent/internal/wire"
 	"github.com/obsadapter/obsadapter/record"
 )
@@ -304,16 +305,8 @@ func (t *tagger) appendTag(b []byte, r *record.Record) []byte {
 }
 
 // chunk is one PackedForward message, ready to write: one ack covers it.
-type chunk struct {
-	id      string // the "chunk" option, echoed in the ack
-	msg     []byte // the whole message
-	records int
-
-	// memory buffer: the Export waiting for the ack, and the queue state
-	done chan error
-	// spool: where it lies
-	seg *segment
-}
+// Its ID is the "chunk" option, echoed in the ack; Data the whole message.
+type chunk = buffer.Item
 
 // builder groups records into chunks by tag, bounded by the batch limits.
 // Entries are appended straight into the message after a bin32 header that
@@ -429,7 +422,7 @@ func (bl *builder) seal(oc *openChunk) {
 	if len(msg) > oc.hint {
 		oc.hint = min(len(msg)+len(msg)/8, bl.maxBytes+bl.maxBytes/4)
 	}
-	bl.out = append(bl.out, &chunk{id: id, msg: msg, records: oc.records})
+	bl.out = append(bl.out, &chunk{ID: id, Data: msg, Records: oc.records})
 	oc.msg, oc.records = nil, 0
 }
 

@@ -140,17 +140,17 @@ func TestBuilderReusesBuffers(t *testing.T) {
 	tg, _ := newTagger("app")
 	bl := newBuilder(tg, false, 100, 1<<20)
 	batch := numbered(0, 100)
-	bl.release(bl.build(batch)[0].msg) // grown from the first guess: the size is known now
-	first := bl.build(batch)[0].msg
+	bl.release(bl.build(batch)[0].Data) // grown from the first guess: the size is known now
+	first := bl.build(batch)[0].Data
 	bl.release(first)
-	second := bl.build(batch)[0].msg
+	second := bl.build(batch)[0].Data
 	if &first[:1][0] != &second[:1][0] {
 		t.Error("the released buffer was not reused")
 	}
 	bl.release(second)
 	if allocs := testing.AllocsPerRun(10, func() {
 		for _, c := range bl.build(batch) {
-			bl.release(c.msg)
+			bl.release(c.Data)
 		}
 	}); allocs > 4 { // the chunk, its id, the result slice; not the message
 		t.Errorf("%v allocations per build", allocs)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -38,9 +39,7 @@ type Exporter struct {
 	bmu sync.Mutex // the builder is not safe for concurrent Exports
 	bl  *builder
 
-	mem   *memQueue // exactly one of mem and spool is set
-	spool *spool
-	buf   buffer
+	buf buffer.Buffer // in memory, or the disk spool
 
 	closed atomic.Bool
 	stop   context.CancelFunc
@@ -49,6 +48,8 @@ type Exporter struct {
 }
 
 var _ exporters.Pipeliner = (*Exporter)(nil)
+
+var errClosed = buffer.ErrClosed
 
 // New validates cfg, opens the spool (recovering what a previous run left)
 // and starts the sender.
@@ -72,38 +73,39 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	e.ctx, e.stop = context.WithCancel(context.Background())
 	m, err := newMetrics(deps.Registerer,
 		func() (int64, int64) {
-			if e.mem == nil {
+			if e.buf == nil || e.buf.Durable() {
 				return 0, 0
 			}
-			return e.mem.depth()
+			return e.buf.Depth()
 		},
 		func() (int64, int64, int) {
-			if e.spool == nil {
+			if e.buf == nil || !e.buf.Durable() {
 				return 0, 0, 0
 			}
-			r, b := e.spool.depth()
-			return r, b, e.spool.segments()
+			r, b := e.buf.Depth()
+			return r, b, e.buf.Segments()
 		})
 	if err != nil {
 		return nil, err
 	}
-	dropOldest := cfg.Buffer.OnFull == "drop_oldest"
-	onDrop := func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) }
-	onCorrupt := func() { m.corrupt.Inc() }
+	opts := buffer.Options{
+		MaxRecords: cfg.Buffer.MaxRecords, MaxBytes: cfg.Buffer.MaxBytes,
+		DropOldest: cfg.Buffer.OnFull == "drop_oldest",
+		OnDrop:     func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) },
+		OnCorrupt:  func() { m.corrupt.Inc() },
+		Release:    e.bl.release,
+	}
 	var recovered int64
 	if cfg.Buffer.Type == "file" {
-		e.spool, recovered, err = openSpool(filepath.Join(deps.StateDir, "fluent"), cfg.Buffer.MaxRecords, cfg.Buffer.MaxBytes, dropOldest, onDrop, onCorrupt)
-		if err != nil {
+		if e.buf, recovered, err = buffer.OpenSpool(filepath.Join(deps.StateDir, "fluent"), opts); err != nil {
 			return nil, err
 		}
-		e.buf = e.spool
 	} else {
-		e.mem = newMemQueue(cfg.Buffer.MaxRecords, cfg.Buffer.MaxBytes, dropOldest, onDrop)
-		e.buf = e.mem
+		e.buf = buffer.NewMemory(opts)
 	}
 	e.metrics = m
 	if e.snd, err = newSender(cfg, m, deps.Now, deps.After); err != nil {
-		e.closeBuffer()
+		e.buf.Close(errClosed)
 		return nil, err
 	}
 	if recovered > 0 {
@@ -111,12 +113,6 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	}
 	go e.run()
 	return e, nil
-}
-
-func (e *Exporter) closeBuffer() {
-	if e.spool != nil {
-		e.spool.close()
-	}
 }
 
 func (e *Exporter) Name() string { return "fluent" }
@@ -145,56 +141,31 @@ func (e *Exporter) Begin(ctx context.Context, batch record.Batch) (func(context.
 	e.bmu.Lock()
 	cs := e.bl.build(batch)
 	e.bmu.Unlock()
-	err := e.buf.put(ctx, cs)
-	if errors.Is(err, errTooLarge) {
-		if e.mem != nil {
-			e.mem.cancel(cs)
-		}
+	wait, err := e.buf.Put(ctx, cs)
+	if errors.Is(err, buffer.ErrTooLarge) {
 		e.metrics.records.WithLabelValues("failed").Add(float64(len(batch)))
 		return nil, exporters.Permanent(fmt.Errorf("fluent: %w (batch of %d records)", err, len(batch)))
 	}
-	if e.spool != nil {
-		if err != nil {
-			return nil, fmt.Errorf("fluent: %w", err)
-		}
-		for _, c := range cs {
-			e.bl.release(c.msg) // the sender reads the spool, not these
-		}
+	if err != nil {
+		return nil, fmt.Errorf("fluent: %w", err)
+	}
+	if e.buf.Durable() {
 		e.metrics.records.WithLabelValues("spooled").Add(float64(len(batch)))
 		return safe, nil
 	}
-	if err != nil {
-		e.mem.cancel(cs)
-		return nil, fmt.Errorf("fluent: %w", err)
-	}
-	return func(ctx context.Context) error { return e.waitAcks(ctx, cs) }, nil
+	return func(ctx context.Context) error {
+		err := wait(ctx)
+		if errors.Is(err, buffer.ErrDropped) {
+			return exporters.Permanent(fmt.Errorf("fluent: %w", err))
+		}
+		if err != nil {
+			return fmt.Errorf("fluent: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 func safe(context.Context) error { return nil }
-
-// waitAcks waits for the chunks of one batch; if ctx ends first, the chunks
-// the sender has not taken yet are withdrawn.
-func (e *Exporter) waitAcks(ctx context.Context, cs []*chunk) error {
-	var first error
-	for _, c := range cs {
-		select {
-		case err := <-c.done:
-			if err != nil && first == nil {
-				first = err
-			}
-		case <-ctx.Done():
-			e.mem.cancel(cs)
-			return fmt.Errorf("fluent: waiting for the ack: %w", ctx.Err())
-		}
-	}
-	if errors.Is(first, errDropped) {
-		return exporters.Permanent(fmt.Errorf("fluent: %w", first))
-	}
-	if first != nil {
-		return fmt.Errorf("fluent: %w", first)
-	}
-	return nil
-}
 
 // run is the sender goroutine: it delivers chunks in order, each until it
 // is acknowledged or the exporter stops.
@@ -203,7 +174,7 @@ func (e *Exporter) run() {
 	defer e.snd.close()
 	var failingSince, lastWarned time.Time // an outage is logged when it starts, every minute, and when it ends
 	for {
-		c, err := e.buf.next(e.ctx)
+		c, err := e.buf.Next(e.ctx)
 		if err != nil {
 			return
 		}
@@ -214,27 +185,22 @@ func (e *Exporter) run() {
 					e.deps.Logger.Info("fluent: delivering again", "after", e.deps.Now().Sub(failingSince).Round(time.Second))
 					failingSince = time.Time{}
 				}
-				e.buf.ack(c)
-				if e.mem != nil {
-					e.bl.release(c.msg) // its wait only needs done
-				}
-				e.metrics.records.WithLabelValues("acked").Add(float64(c.records))
+				e.buf.Ack(c)
+				e.metrics.records.WithLabelValues("acked").Add(float64(c.Records))
 				e.metrics.lastSuccess.Set(float64(e.deps.Now().UnixNano()) / 1e9)
 				break
 			}
 			if e.ctx.Err() != nil {
-				if e.spool != nil {
-					e.spool.release(c)
-				}
+				e.buf.Abandon(c)
 				return
 			}
-			e.metrics.records.WithLabelValues("retried").Add(float64(c.records))
+			e.metrics.records.WithLabelValues("retried").Add(float64(c.Records))
 			if now := e.deps.Now(); failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
 				if failingSince.IsZero() {
 					failingSince = now
 				}
 				lastWarned = now
-				e.deps.Logger.Warn("fluent: chunk not delivered, retrying", "records", c.records, "failing_for", now.Sub(failingSince).Round(time.Second), "err", err)
+				e.deps.Logger.Warn("fluent: chunk not delivered, retrying", "records", c.Records, "failing_for", now.Sub(failingSince).Round(time.Second), "err", err)
 			}
 		}
 	}
@@ -251,8 +217,8 @@ func (e *Exporter) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.ShutdownTimeout)
 	defer cancel()
 	for {
-		ch := e.buf.changes()
-		if r, _ := e.buf.depth(); r == 0 {
+		ch := e.buf.Changes()
+		if r, _ := e.buf.Depth(); r == 0 {
 			break
 		}
 		select {
@@ -264,19 +230,16 @@ func (e *Exporter) Close(ctx context.Context) error {
 	}
 	e.stop()
 	<-e.done
-	if e.spool != nil {
-		left, _ := e.spool.depth()
-		if err := e.spool.close(); err != nil {
-			return fmt.Errorf("fluent: closing the spool: %w", err)
-		}
-		if left > 0 {
-			e.deps.Logger.Info("fluent: records kept in the spool for the next start", "records", left)
-		}
-		return nil
+	kept, lost, err := e.buf.Close(fmt.Errorf("fluent: %w", errClosed))
+	if err != nil {
+		return fmt.Errorf("fluent: closing the spool: %w", err)
 	}
-	if left := e.mem.abort(fmt.Errorf("fluent: %w", errClosed)); left > 0 {
-		e.metrics.records.WithLabelValues("failed").Add(float64(left))
-		return fmt.Errorf("fluent: %d records not delivered before the shutdown deadline", left)
+	if kept > 0 {
+		e.deps.Logger.Info("fluent: records kept in the spool for the next start", "records", kept)
+	}
+	if lost > 0 {
+		e.metrics.records.WithLabelValues("failed").Add(float64(lost))
+		return fmt.Errorf("fluent: %d records not delivered before the shutdown deadline", lost)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 	"github.com/obsadapter/obsadapter/exporters/fluent/forwardtest"
 	"github.com/obsadapter/obsadapter/exporters/fluent/internal/wire"
 	"github.com/obsadapter/obsadapter/record"
@@ -207,7 +208,7 @@ func TestWireBytesLikeFluentd(t *testing.T) {
 		t.Skipf("fixture missing: %v", err)
 	}
 	tg, _ := newTagger("app.log")
-	msg := newBuilder(tg, false, 100, 1<<20).build(numbered(0, 4))[0].msg
+	msg := newBuilder(tg, false, 100, 1<<20).build(numbered(0, 4))[0].Data
 	if msg[0] != ref[0] || string(msg[1:9]) != string(ref[1:9]) {
 		t.Errorf("head % x, Fluentd's % x", msg[:9], ref[:9])
 	}
@@ -396,7 +397,7 @@ func TestSpoolSurvivesRestart(t *testing.T) {
 		t.Fatalf("got %d entries after restart", s.Stats().Entries)
 	}
 	requireAll(t, s, 100)
-	waitFor(t, "the spool to empty", e2.spool.changes, func() bool { r, _ := e2.spool.depth(); return r == 0 })
+	waitFor(t, "the spool to empty", e2.spool().Changes, func() bool { r, _ := e2.spool().Depth(); return r == 0 })
 	if err := e2.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -434,8 +435,8 @@ func TestSpoolTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	frame := len(data) / 3
-	data[frame+frameHeader+40] ^= 0xff     // corrupt the second frame's payload
-	data = append(data, data[:frame/2]...) // a torn fourth frame
+	data[frame+buffer.FrameHeader+40] ^= 0xff // corrupt the second frame's payload
+	data = append(data, data[:frame/2]...)    // a torn fourth frame
 	if err := os.WriteFile(path, data, 0o640); err != nil {
 		t.Fatal(err)
 	}
@@ -443,7 +444,7 @@ func TestSpoolTornTail(t *testing.T) {
 		t.Fatal(err)
 	}
 	e2 := newTestExporter(t, cfg, dir)
-	waitFor(t, "the spool to empty", e2.spool.changes, func() bool { r, _ := e2.spool.depth(); return r == 0 })
+	waitFor(t, "the spool to empty", e2.spool().Changes, func() bool { r, _ := e2.spool().Depth(); return r == 0 })
 	got := seqs(t, s)
 	for i := range 30 {
 		want := 1
@@ -472,7 +473,7 @@ func TestMemoryBounded(t *testing.T) {
 		for i := range 3 {
 			chs = append(chs, exportAsync(e.Exporter, numbered(i*10, 10)))
 		}
-		waitFor(t, "the queue to fill", e.mem.changes, func() bool { r, _ := e.mem.depth(); return r == 20 })
+		waitFor(t, "the queue to fill", e.mem().Changes, func() bool { r, _ := e.mem().Depth(); return r == 20 })
 		s.WithholdAcks(false)
 		// The in-flight chunk's ack never comes (it was withheld): the
 		// connection is reset so the chunk is resent.
@@ -492,12 +493,12 @@ func TestMemoryBounded(t *testing.T) {
 		cfg.Buffer.MaxRecords, cfg.Buffer.MaxBytes, cfg.Buffer.OnFull = 20, 1<<20, "drop_oldest"
 		e := newTestExporter(t, cfg, "")
 		first := exportAsync(e.Exporter, numbered(0, 10))
-		waitFor(t, "the first chunk in flight", e.mem.changes, e.mem.sending)
+		waitFor(t, "the first chunk in flight", e.mem().Changes, e.mem().Sending)
 		second := exportAsync(e.Exporter, numbered(10, 10))
-		waitFor(t, "the second chunk queued", e.mem.changes, func() bool { r, _ := e.mem.depth(); return r == 20 })
+		waitFor(t, "the second chunk queued", e.mem().Changes, func() bool { r, _ := e.mem().Depth(); return r == 20 })
 		third := exportAsync(e.Exporter, numbered(20, 10))
 		err := <-second
-		if !exporters.IsPermanent(err) || !errors.Is(err, errDropped) {
+		if !exporters.IsPermanent(err) || !errors.Is(err, buffer.ErrDropped) {
 			t.Fatalf("second export: %v", err)
 		}
 		if e.count("dropped") != 10 {
@@ -535,7 +536,7 @@ func TestShutdownReportsUndelivered(t *testing.T) {
 	cfg.ShutdownTimeout = 20 * time.Millisecond
 	e := newTestExporter(t, cfg, "")
 	ch := exportAsync(e.Exporter, numbered(0, 7))
-	waitFor(t, "queued", e.mem.changes, func() bool { r, _ := e.mem.depth(); return r == 7 })
+	waitFor(t, "queued", e.mem().Changes, func() bool { r, _ := e.mem().Depth(); return r == 7 })
 	err := e.Close(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "7 records not delivered") {
 		t.Fatalf("Close: %v", err)
@@ -564,7 +565,7 @@ func TestSpoolBounded(t *testing.T) {
 			if err := e.Export(context.Background(), numbered(i*50, 50)); err != nil {
 				t.Fatal(err)
 			}
-			if _, b := e.spool.depth(); b > 256<<10 {
+			if _, b := e.spool().Depth(); b > 256<<10 {
 				t.Fatalf("spool holds %d bytes, bound %d", b, 256<<10)
 			}
 		}
@@ -575,7 +576,7 @@ func TestSpoolBounded(t *testing.T) {
 		if err := s.Restart(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the spool to empty", e.spool.changes, func() bool { r, _ := e.spool.depth(); return r == 0 })
+		waitFor(t, "the spool to empty", e.spool().Changes, func() bool { r, _ := e.spool().Depth(); return r == 0 })
 		// The newest records are the ones kept; the chunk being sent when
 		// its segment was dropped may arrive as well.
 		got := seqs(t, s)

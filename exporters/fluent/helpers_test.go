@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 	"github.com/obsadapter/obsadapter/exporters/fluent/forwardtest"
 	"github.com/obsadapter/obsadapter/record"
 )
@@ -43,6 +44,10 @@ func newTestExporter(t *testing.T, cfg Config, stateDir string) *testExporter {
 	t.Cleanup(func() { e.Close(context.Background()) })
 	return te
 }
+
+// mem and spool are the exporter's buffer, for tests that know its type.
+func (te *testExporter) mem() *buffer.Memory  { return te.buf.(*buffer.Memory) }
+func (te *testExporter) spool() *buffer.Spool { return te.buf.(*buffer.Spool) }
 
 func (te *testExporter) count(result string) int {
 	return int(testutil.ToFloat64(te.metrics.records.WithLabelValues(result)))

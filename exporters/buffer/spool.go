@@ -1,4 +1,4 @@
-package fluent
+package buffer
 
 import (
 	"context"
@@ -15,18 +15,21 @@ import (
 	"sync"
 )
 
-// The spool is a directory of append-only segment files. Each frame is
+// The spool is a directory of append-only segment files, named
+// %020d.seg. Each frame is
 //
 //	u32 payload length | u32 CRC32C(payload) | u32 CRC32C(first 8 bytes)
-//	payload: u32 records | u8 id length | id | the chunk's wire message
+//	payload: u32 records | u8 id length | id | the item's Data (wire message)
 //
-// Frames are fsynced before Export returns. A frame whose header checksum
+// This format is on disk across restarts and upgrades: change it only with a
+// reader for the old one. Frames are fsynced before Put returns. A frame whose header checksum
 // fails ends its segment (the length cannot be trusted: a torn tail); one
 // whose payload checksum fails is skipped. Segments are deleted once every
 // chunk in them is acknowledged, so a restart re-sends at most the chunks of
 // partly acknowledged segments (at-least-once).
 const (
-	frameHeader = 12
+	// FrameHeader is the length of a frame's header, before its payload.
+	FrameHeader = 12
 	segSuffix   = ".seg"
 )
 
@@ -44,13 +47,13 @@ type segment struct {
 	removed  bool
 }
 
-type spool struct {
-	dir                  string
-	segBytes             int64
-	maxRecords, maxBytes int64
-	dropOldest           bool
-	onDrop               func(records int)
-	onCorrupt            func()
+// Spool is the durable Buffer: items are fsynced into segment files before
+// Put returns, and what is not acknowledged at Close is delivered after the
+// next OpenSpool of the same directory.
+type Spool struct {
+	dir      string
+	segBytes int64
+	opt      Options
 
 	mu      sync.Mutex
 	segs    []*segment // oldest first; the last one is written to
@@ -61,16 +64,16 @@ type spool struct {
 	changed chan struct{}
 }
 
-// openSpool recovers the segments a previous run left and starts a new one
-// to write to. It reports how many records it recovered and how many frames
-// it had to skip as torn or corrupt.
-func openSpool(dir string, maxRecords, maxBytes int64, dropOldest bool, onDrop func(int), onCorrupt func()) (*spool, int64, error) {
+// OpenSpool recovers the segments a previous run left in dir and starts a
+// new one to write to. It reports how many records it recovered; the frames
+// it had to skip as torn or corrupt go to Options.OnCorrupt.
+func OpenSpool(dir string, o Options) (*Spool, int64, error) {
+	o = o.withDefaults()
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, 0, fmt.Errorf("spool: %w", err)
 	}
-	s := &spool{dir: dir, maxRecords: maxRecords, maxBytes: maxBytes, dropOldest: dropOldest,
-		onDrop: onDrop, onCorrupt: onCorrupt, changed: make(chan struct{}),
-		segBytes: max(maxBytes/8, 64<<10)}
+	s := &Spool{dir: dir, opt: o, changed: make(chan struct{}),
+		segBytes: max(o.MaxBytes/8, 64<<10)}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, 0, fmt.Errorf("spool: %w", err)
@@ -118,7 +121,7 @@ func cmpUint(a, b uint64) int {
 
 // scan walks a recovered segment and returns the length of its valid prefix
 // and its records.
-func (s *spool) scan(f *os.File) (int64, int64, error) {
+func (s *Spool) scan(f *os.File) (int64, int64, error) {
 	var off, records int64
 	for {
 		payload, next, err := readFrame(f, off)
@@ -126,11 +129,11 @@ func (s *spool) scan(f *os.File) (int64, int64, error) {
 			return off, records, nil
 		}
 		if errors.Is(err, errTorn) {
-			s.onCorrupt()
+			s.opt.OnCorrupt()
 			return off, records, nil
 		}
 		if errors.Is(err, errCorrupt) {
-			s.onCorrupt()
+			s.opt.OnCorrupt()
 			off = next
 			continue
 		}
@@ -150,12 +153,12 @@ var (
 // readFrame reads the frame at off. io.EOF means a clean end; errTorn an
 // unreadable header (stop here); errCorrupt a bad payload (skip to next).
 func readFrame(f *os.File, off int64) (payload []byte, next int64, err error) {
-	var h [frameHeader]byte
+	var h [FrameHeader]byte
 	n, err := f.ReadAt(h[:], off)
 	if n == 0 && err == io.EOF {
 		return nil, off, io.EOF
 	}
-	if n < frameHeader {
+	if n < FrameHeader {
 		return nil, off, errTorn
 	}
 	if crc32.Checksum(h[:8], castagnoli) != binary.BigEndian.Uint32(h[8:]) {
@@ -163,24 +166,24 @@ func readFrame(f *os.File, off int64) (payload []byte, next int64, err error) {
 	}
 	size := binary.BigEndian.Uint32(h[:4])
 	payload = make([]byte, size)
-	if n, _ := f.ReadAt(payload, off+frameHeader); n < int(size) {
+	if n, _ := f.ReadAt(payload, off+FrameHeader); n < int(size) {
 		return nil, off, errTorn
 	}
-	next = off + frameHeader + int64(size)
+	next = off + FrameHeader + int64(size)
 	if crc32.Checksum(payload, castagnoli) != binary.BigEndian.Uint32(h[4:8]) || size < 5 || int(size) < 5+int(payload[4]) {
 		return nil, next, errCorrupt
 	}
 	return payload, next, nil
 }
 
-func appendFrame(b []byte, c *chunk) []byte {
+func appendFrame(b []byte, c *Item) []byte {
 	start := len(b)
-	b = append(b, make([]byte, frameHeader)...)
-	b = binary.BigEndian.AppendUint32(b, uint32(c.records))
-	b = append(b, byte(len(c.id)))
-	b = append(b, c.id...)
-	b = append(b, c.msg...)
-	payload := b[start+frameHeader:]
+	b = append(b, make([]byte, FrameHeader)...)
+	b = binary.BigEndian.AppendUint32(b, uint32(c.Records))
+	b = append(b, byte(len(c.ID)))
+	b = append(b, c.ID...)
+	b = append(b, c.Data...)
+	payload := b[start+FrameHeader:]
 	binary.BigEndian.PutUint32(b[start:], uint32(len(payload)))
 	binary.BigEndian.PutUint32(b[start+4:], crc32.Checksum(payload, castagnoli))
 	binary.BigEndian.PutUint32(b[start+8:], crc32.Checksum(b[start:start+8], castagnoli))
@@ -189,7 +192,7 @@ func appendFrame(b []byte, c *chunk) []byte {
 
 // rotate seals the segment being written and starts a new one. mu held (or
 // not yet shared).
-func (s *spool) rotate() error {
+func (s *Spool) rotate() error {
 	if n := len(s.segs); n > 0 && !s.segs[n-1].sealed {
 		s.segs[n-1].sealed = true
 		s.maybeRemove(s.segs[n-1])
@@ -220,39 +223,55 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func (s *spool) notify() {
+func (s *Spool) notify() {
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
 
-func (s *spool) changes() <-chan struct{} {
+func (s *Spool) Durable() bool { return true }
+
+func (s *Spool) Changes() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.changed
 }
 
-func (s *spool) depth() (int64, int64) {
+func (s *Spool) Depth() (int64, int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.records, s.bytes
 }
 
-func (s *spool) segments() int {
+func (s *Spool) Segments() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.segs)
 }
 
-// put appends the chunks to the current segment and fsyncs before
-// returning: then they survive a crash. It holds mu throughout so the sender
-// never sees a frame that is not yet synced.
-func (s *spool) put(ctx context.Context, cs []*chunk) error {
+// Put appends the items to the current segment and fsyncs before
+// returning: then they survive a crash, and their Data goes to
+// Options.Release. The wait it returns has nothing left to wait for.
+func (s *Spool) Put(ctx context.Context, items []*Item) (func(context.Context) error, error) {
+	if err := s.put(ctx, items); err != nil {
+		return nil, err
+	}
+	for _, c := range items {
+		s.opt.Release(c.Data) // the sender reads the spool, not these
+	}
+	return safe, nil
+}
+
+func safe(context.Context) error { return nil }
+
+// put holds mu around each frame's write and fsync so the sender never sees
+// a frame that is not yet synced.
+func (s *Spool) put(ctx context.Context, cs []*Item) error {
 	var frame []byte
 	for _, c := range cs {
 		frame = appendFrame(frame[:0], c)
-		n, size := int64(c.records), int64(len(frame))
-		if n > s.maxRecords || size > s.maxBytes {
-			return errTooLarge
+		n, size := int64(c.Records), int64(len(frame))
+		if n > s.opt.MaxRecords || size > s.opt.MaxBytes {
+			return ErrTooLarge
 		}
 		if err := s.reserve(ctx, n, size); err != nil {
 			return err
@@ -285,17 +304,17 @@ func (s *spool) put(ctx context.Context, cs []*chunk) error {
 
 // reserve waits until n records and size bytes fit, or makes room by
 // dropping the oldest segments; it returns with mu held on success.
-func (s *spool) reserve(ctx context.Context, n, size int64) error {
+func (s *Spool) reserve(ctx context.Context, n, size int64) error {
 	for {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return errClosed
+			return ErrClosed
 		}
-		if s.records+n <= s.maxRecords && s.bytes+size <= s.maxBytes {
+		if s.records+n <= s.opt.MaxRecords && s.bytes+size <= s.opt.MaxBytes {
 			return nil
 		}
-		if s.dropOldest {
+		if s.opt.DropOldest {
 			if len(s.segs) == 1 {
 				if err := s.rotate(); err != nil {
 					s.mu.Unlock()
@@ -303,7 +322,7 @@ func (s *spool) reserve(ctx context.Context, n, size int64) error {
 				}
 			}
 			old := s.segs[0]
-			s.onDrop(int(old.records))
+			s.opt.OnDrop(int(old.records))
 			s.remove(old)
 			s.notify()
 			s.mu.Unlock()
@@ -320,7 +339,7 @@ func (s *spool) reserve(ctx context.Context, n, size int64) error {
 }
 
 // remove deletes a segment; mu held.
-func (s *spool) remove(seg *segment) {
+func (s *Spool) remove(seg *segment) {
 	seg.removed = true
 	s.records -= seg.records
 	s.bytes -= seg.size
@@ -330,13 +349,13 @@ func (s *spool) remove(seg *segment) {
 }
 
 // maybeRemove deletes a sealed segment that is fully read and acknowledged.
-func (s *spool) maybeRemove(seg *segment) {
+func (s *Spool) maybeRemove(seg *segment) {
 	if seg.sealed && !seg.removed && seg.inflight == 0 && seg.readOff >= seg.size && seg.records == 0 {
 		s.remove(seg)
 	}
 }
 
-func (s *spool) next(ctx context.Context) (*chunk, error) {
+func (s *Spool) Next(ctx context.Context) (*Item, error) {
 	for {
 		s.mu.Lock()
 		var seg *segment
@@ -370,17 +389,17 @@ func (s *spool) next(ctx context.Context) (*chunk, error) {
 			seg.readOff = next
 			seg.inflight++
 			idLen := int(payload[4])
-			c := &chunk{records: int(binary.BigEndian.Uint32(payload)), id: string(payload[5 : 5+idLen]), msg: payload[5+idLen:], seg: seg}
+			c := &Item{Records: int(binary.BigEndian.Uint32(payload)), ID: string(payload[5 : 5+idLen]), Data: payload[5+idLen:], seg: seg}
 			s.mu.Unlock()
 			return c, nil
 		case errors.Is(err, errCorrupt):
 			if !seg.scanned {
-				s.onCorrupt()
+				s.opt.OnCorrupt()
 			}
 			seg.readOff = next
 		default: // torn or unreadable: nothing after it can be trusted
 			if !seg.scanned {
-				s.onCorrupt()
+				s.opt.OnCorrupt()
 			}
 			s.records -= seg.records
 			seg.records = 0
@@ -392,7 +411,7 @@ func (s *spool) next(ctx context.Context) (*chunk, error) {
 	}
 }
 
-func (s *spool) ack(c *chunk) {
+func (s *Spool) Ack(c *Item) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg := c.seg
@@ -400,21 +419,28 @@ func (s *spool) ack(c *chunk) {
 	if seg.removed {
 		return
 	}
-	seg.records -= int64(c.records)
-	s.records -= int64(c.records)
+	seg.records -= int64(c.Records)
+	s.records -= int64(c.Records)
 	s.maybeRemove(seg)
 	s.notify()
 }
 
-// release returns a chunk the sender gave up on at shutdown; it stays on
+// Abandon returns an item the sender gave up on at shutdown; it stays on
 // disk for the next start.
-func (s *spool) release(c *chunk) {
+func (s *Spool) Abandon(c *Item) {
 	s.mu.Lock()
 	c.seg.inflight--
 	s.mu.Unlock()
 }
 
-func (s *spool) close() error {
+// Close closes the segment files, keeping the records not yet acknowledged
+// on disk for the next start; cause is not needed.
+func (s *Spool) Close(error) (kept, lost int64, err error) {
+	kept, _ = s.Depth()
+	return kept, 0, s.close()
+}
+
+func (s *Spool) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
