@@ -107,7 +107,7 @@ func New(cfg Config, opts Options) (*Collector, error) {
 	c.metrics = newSelfMetrics(c.reg)
 	c.kube = kubernetesMeta(cfg.Kubernetes)
 	promexp.RegisterBuildInfo(c.reg, opts.Version, opts.Revision)
-	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Now: opts.Clock.Now}
+	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Clock: opts.Clock}
 	if cfg.Exporters.Stdout.Enabled {
 		c.exporters = append(c.exporters, stdout.New(opts.Stdout))
 	}

@@ -7,10 +7,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -54,7 +54,7 @@ type Pipeliner interface {
 type Deps struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // the project's own registry, never the global one
-	Now        func() time.Time
+	Clock      clock.Clock           // nil: the system clock
 }
 
 // WithDefaults fills unset dependencies so tests can pass a zero Deps.
@@ -65,9 +65,7 @@ func (d Deps) WithDefaults() Deps {
 	if d.Registerer == nil {
 		d.Registerer = prometheus.NewRegistry()
 	}
-	if d.Now == nil {
-		d.Now = time.Now
-	}
+	d.Clock = clock.Or(d.Clock)
 	return d
 }
 

@@ -109,6 +109,18 @@ func (f *Fake) Waiters() int {
 	return len(f.waiters)
 }
 
+// Deadlines are when the pending timers and tickers fire next, in the
+// order they were made.
+func (f *Fake) Deadlines() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]time.Time, len(f.waiters))
+	for i, w := range f.waiters {
+		out[i] = w.when
+	}
+	return out
+}
+
 // BlockUntil waits until at least n timers and tickers are pending: the
 // code under test has reached its wait, so the test may Advance. It gives up
 // after a minute of real time, so a broken test fails instead of hanging.

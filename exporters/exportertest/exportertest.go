@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters"
 	"github.com/obsadapter/obsadapter/record"
 )
@@ -171,7 +172,7 @@ func (h *Harness) requireDelivered(t *testing.T, b record.Batch, base int, what 
 		}
 		return
 	}
-	deadline := time.NewTimer(20 * time.Second)
+	deadline := clock.Real.NewTimer(20 * time.Second)
 	defer deadline.Stop()
 	for {
 		ch := h.Changed()
@@ -181,7 +182,7 @@ func (h *Harness) requireDelivered(t *testing.T, b record.Batch, base int, what 
 		}
 		select {
 		case <-ch:
-		case <-deadline.C:
+		case <-deadline.C():
 			t.Fatalf("%s returned nil (durable) but the batch never arrived: %s", what, m)
 		}
 	}
@@ -201,7 +202,7 @@ func timed(t *testing.T, what string, limit time.Duration, f func() error) error
 	select {
 	case err := <-ch:
 		return err
-	case <-time.After(limit):
+	case <-clock.Real.NewTimer(limit).C():
 		t.Fatalf("%s did not return within %s", what, limit)
 		return nil
 	}

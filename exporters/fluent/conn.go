@@ -13,6 +13,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters/fluent/internal/wire"
 )
 
@@ -32,8 +33,7 @@ type sender struct {
 	hostname string
 	salt     []byte
 	targets  []*target
-	now      func() time.Time
-	after    func(time.Duration) <-chan time.Time
+	clock    clock.Clock
 	jitter   func() float64
 	metrics  *metrics
 
@@ -42,8 +42,8 @@ type sender struct {
 	rbuf []byte
 }
 
-func newSender(cfg Config, m *metrics, now func() time.Time, after func(time.Duration) <-chan time.Time) (*sender, error) {
-	s := &sender{cfg: cfg, metrics: m, now: now, after: after, jitter: rand.Float64}
+func newSender(cfg Config, m *metrics, clk clock.Clock) (*sender, error) {
+	s := &sender{cfg: cfg, metrics: m, clock: clk, jitter: rand.Float64}
 	for _, a := range append([]string{cfg.Address}, cfg.Failover...) {
 		s.targets = append(s.targets, &target{addr: a})
 		m.up.WithLabelValues(a).Set(1)
@@ -107,7 +107,7 @@ func backoff(n int, initial, maxWait time.Duration, jitter float64) time.Duratio
 // if it is to that target.
 func (s *sender) fail(t *target, stage string, err error) error {
 	t.failures++
-	t.downUntil = s.now().Add(backoff(t.failures, s.cfg.Retry.Initial, s.cfg.Retry.Max, s.jitter()))
+	t.downUntil = s.clock.Now().Add(backoff(t.failures, s.cfg.Retry.Initial, s.cfg.Retry.Max, s.jitter()))
 	s.metrics.connErrors.WithLabelValues(t.addr, stage).Inc()
 	s.metrics.up.WithLabelValues(t.addr).Set(0)
 	if s.conn != nil && s.targets[s.cur] == t {
@@ -130,7 +130,7 @@ func (s *sender) close() {
 func (s *sender) connect(ctx context.Context) error {
 	var errs []error
 	for {
-		now := s.now()
+		now := s.clock.Now()
 		limit := len(s.targets)
 		if s.conn != nil {
 			limit = s.cur
@@ -168,9 +168,7 @@ func (s *sender) connect(ctx context.Context) error {
 			// Report the round's errors to the caller once, then wait.
 			return errors.Join(errs...)
 		}
-		select {
-		case <-s.after(earliest.Sub(now)):
-		case <-ctx.Done():
+		if !clock.Sleep(ctx, s.clock, earliest.Sub(now)) {
 			return ctx.Err()
 		}
 	}
@@ -213,7 +211,7 @@ func (s *sender) dial(ctx context.Context, t *target) (net.Conn, string, error) 
 func (s *sender) handshake(ctx context.Context, c net.Conn) error {
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	c.SetDeadline(time.Now().Add(s.cfg.SendTimeout))
+	c.SetDeadline(wallDeadline(s.cfg.SendTimeout))
 	defer c.SetDeadline(time.Time{})
 	b, err := s.read(c)
 	if err != nil {
@@ -277,12 +275,12 @@ func (s *sender) send(ctx context.Context, c *chunk) error {
 	t, conn := s.targets[s.cur], s.conn
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	conn.SetWriteDeadline(time.Now().Add(s.cfg.SendTimeout))
+	conn.SetWriteDeadline(wallDeadline(s.cfg.SendTimeout))
 	if _, err := conn.Write(c.Data); err != nil {
 		return s.fail(t, "send", err)
 	}
 	s.metrics.records.WithLabelValues("sent").Add(float64(c.Records))
-	conn.SetReadDeadline(time.Now().Add(s.cfg.AckTimeout))
+	conn.SetReadDeadline(wallDeadline(s.cfg.AckTimeout))
 	b, err := s.read(conn)
 	if err != nil {
 		return s.fail(t, "ack", err)
@@ -296,3 +294,7 @@ func (s *sender) send(ctx context.Context, c *chunk) error {
 	}
 	return nil
 }
+
+// wallDeadline is a socket deadline d from now. Sockets time out by the
+// kernel's wall clock, so it is read from the real clock, never a test's.
+func wallDeadline(d time.Duration) time.Time { return clock.Real.Now().Add(d) }

@@ -25,8 +25,6 @@ type Deps struct {
 	// StateDir is where the disk spool lives (StateDir/fluent); "" means no
 	// disk, and buffer.type file is then an error.
 	StateDir string
-	// After waits for backoff; nil means time.After. Tests step it.
-	After func(time.Duration) <-chan time.Time
 }
 
 // Exporter is the Fluentd forward exporter.
@@ -55,9 +53,6 @@ var errClosed = buffer.ErrClosed
 // and starts the sender.
 func New(cfg Config, deps Deps) (*Exporter, error) {
 	deps.Deps = deps.Deps.WithDefaults()
-	if deps.After == nil {
-		deps.After = time.After
-	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -104,7 +99,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 		e.buf = buffer.NewMemory(opts)
 	}
 	e.metrics = m
-	if e.snd, err = newSender(cfg, m, deps.Now, deps.After); err != nil {
+	if e.snd, err = newSender(cfg, m, deps.Clock); err != nil {
 		e.buf.Close(errClosed)
 		return nil, err
 	}
@@ -182,12 +177,12 @@ func (e *Exporter) run() {
 			err := e.snd.send(e.ctx, c)
 			if err == nil {
 				if !failingSince.IsZero() {
-					e.deps.Logger.Info("fluent: delivering again", "after", e.deps.Now().Sub(failingSince).Round(time.Second))
+					e.deps.Logger.Info("fluent: delivering again", "after", e.deps.Clock.Now().Sub(failingSince).Round(time.Second))
 					failingSince = time.Time{}
 				}
 				e.buf.Ack(c)
 				e.metrics.records.WithLabelValues("acked").Add(float64(c.Records))
-				e.metrics.lastSuccess.Set(float64(e.deps.Now().UnixNano()) / 1e9)
+				e.metrics.lastSuccess.Set(float64(e.deps.Clock.Now().UnixNano()) / 1e9)
 				break
 			}
 			if e.ctx.Err() != nil {
@@ -195,7 +190,7 @@ func (e *Exporter) run() {
 				return
 			}
 			e.metrics.records.WithLabelValues("retried").Add(float64(c.Records))
-			if now := e.deps.Now(); failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
+			if now := e.deps.Clock.Now(); failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
 				if failingSince.IsZero() {
 					failingSince = now
 				}

@@ -39,7 +39,7 @@ func New(cfg Config, deps exporters.Deps) (*Exporter, error) {
 		return nil, fmt.Errorf("prometheus exporter: %w", err)
 	}
 	deps = deps.WithDefaults()
-	e := &Exporter{now: deps.Now, reg: deps.Registerer}
+	e := &Exporter{now: deps.Clock.Now, reg: deps.Registerer}
 
 	overflow := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: nameSeriesOverflow,

@@ -10,17 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/obsadapter/obsadapter/clock/clocktest"
 	"github.com/obsadapter/obsadapter/exporters"
 	"github.com/obsadapter/obsadapter/record"
 )
 
 var t0 = time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC)
-
-// fakeClock is the injected clock; tests step it instead of sleeping.
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func f(k string, v record.Value) record.Field { return record.Field{Key: k, Value: v} }
 
@@ -34,11 +29,11 @@ func rec(source, format string, sev record.Severity, fields ...record.Field) rec
 }
 
 // newTestExporter builds an exporter on a fresh registry with a fake clock.
-func newTestExporter(t *testing.T, cfg Config) (*Exporter, *prometheus.Registry, *fakeClock) {
+func newTestExporter(t *testing.T, cfg Config) (*Exporter, *prometheus.Registry, *clocktest.Fake) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	clk := &fakeClock{t: t0}
-	e, err := New(cfg, exporters.Deps{Registerer: reg, Now: clk.Now})
+	clk := clocktest.New(t0)
+	e, err := New(cfg, exporters.Deps{Registerer: reg, Clock: clk})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters/fluent/internal/wire"
 	"github.com/obsadapter/obsadapter/record"
 )
@@ -219,7 +220,7 @@ func (s *Server) Changed() <-chan struct{} {
 // WaitEntries waits until at least n entries arrived or timeout passes, and
 // reports whether they did.
 func (s *Server) WaitEntries(n int, timeout time.Duration) bool {
-	deadline := time.NewTimer(timeout)
+	deadline := clock.Real.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
 		ch := s.Changed()
@@ -228,7 +229,7 @@ func (s *Server) WaitEntries(n int, timeout time.Duration) bool {
 		}
 		select {
 		case <-ch:
-		case <-deadline.C:
+		case <-deadline.C():
 			return s.Stats().Entries >= n
 		}
 	}
@@ -404,8 +405,8 @@ func (s *Server) receive(nc net.Conn, m Message) error {
 		return nil
 	}
 	if delay > 0 {
-		t := time.NewTimer(delay)
-		<-t.C
+		t := clock.Real.NewTimer(delay)
+		<-t.C()
 	}
 	if _, err := nc.Write(wire.AppendAck(nil, m.Chunk)); err != nil {
 		return err

@@ -5,6 +5,8 @@
 package promtest
 
 import (
+	"github.com/obsadapter/obsadapter/clock"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -121,7 +123,7 @@ func freeLoopbackAddr() (string, error) {
 }
 
 func (s *Server) waitReady(ctx context.Context) error {
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := clock.Real.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/-/ready", nil)
@@ -136,7 +138,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 			return errors.New("prometheus exited before it was ready")
 		case <-ctx.Done():
 			return fmt.Errorf("prometheus not ready: %w", ctx.Err())
-		case <-tick.C:
+		case <-tick.C():
 		}
 	}
 }
@@ -151,7 +153,7 @@ func (s *Server) stop() {
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
-	case <-time.After(15 * time.Second):
+	case <-clock.Real.NewTimer(15 * time.Second).C():
 		_ = s.cmd.Process.Kill()
 		<-s.exited
 	}
@@ -215,7 +217,7 @@ func (s *Server) Query(ctx context.Context, promql string) (Vector, error) {
 // WaitFor queries promql until ok accepts the result or ctx ends, for values
 // that appear only after the next scrape. It returns the last result.
 func (s *Server) WaitFor(ctx context.Context, promql string, ok func(Vector) bool) (Vector, error) {
-	tick := time.NewTicker(200 * time.Millisecond)
+	tick := clock.Real.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		vec, err := s.Query(ctx, promql)
@@ -230,7 +232,7 @@ func (s *Server) WaitFor(ctx context.Context, promql string, ok func(Vector) boo
 			return vec, fmt.Errorf("%w (%w)", err, ctx.Err())
 		case <-s.exited:
 			return vec, errors.New("prometheus exited")
-		case <-tick.C:
+		case <-tick.C():
 		}
 	}
 }
