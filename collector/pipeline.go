@@ -158,15 +158,15 @@ func (r *runner) deliver(ctx context.Context, b *batch) bool {
 }
 
 // settle takes the outcome of one attempt at the batch and retries it with
-// exponential backoff and jitter until it is safe, permanently dropped, or
-// ctx ends. It reports whether the batch may be acknowledged: a permanent
+// exporters.Backoff until it is safe, permanently dropped, or ctx ends. This
+// is the retry of batches an exporter refused; what an exporter accepted it
+// retries itself (see exporters.Backoff). It reports whether the batch may be acknowledged: a permanent
 // drop is counted and acknowledged, since retrying cannot help and holding
 // the checkpoint back would re-send it forever.
 func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
 	name, n := r.exp.Name(), float64(len(b.records))
-	backoff := r.minBackoff
 	var lastLogged time.Time
-	for {
+	for failures := 1; ; failures++ {
 		if err == nil {
 			r.metrics.exporterRecords.WithLabelValues(name, "sent").Add(n)
 			return true
@@ -182,12 +182,12 @@ func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
 			return false
 		}
 		r.metrics.exporterRecords.WithLabelValues(name, "retried").Add(n)
+		wait := exporters.Backoff(failures, r.minBackoff, r.maxBackoff, rand.Float64())
 		if now := r.clock.Now(); now.Sub(lastLogged) > 10*time.Second {
-			r.logger.Warn("export failed, retrying", "records", len(b.records), "backoff", backoff, "err", err)
+			r.logger.Warn("export failed, retrying", "records", len(b.records), "backoff", wait, "err", err)
 			lastLogged = now
 		}
-		clock.Sleep(ctx, r.clock, backoff/2+rand.N(backoff/2+1))
-		backoff = min(backoff*2, r.maxBackoff)
+		clock.Sleep(ctx, r.clock, wait)
 		if err = ctx.Err(); err == nil {
 			err = r.exp.Export(ctx, b.records)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obsadapter/obsadapter/clock"
+	"github.com/obsadapter/obsadapter/exporters"
 	"github.com/obsadapter/obsadapter/exporters/fluent/internal/wire"
 )
 
@@ -91,23 +92,11 @@ func tlsConfig(c TLSConfig) (*tls.Config, error) {
 	return tc, nil
 }
 
-// backoff is the wait after the n-th consecutive failure: initial·2^(n-1)
-// capped at max, then "equal jitter" (half fixed, half random) so that many
-// sidecars do not reconnect in step.
-func backoff(n int, initial, maxWait time.Duration, jitter float64) time.Duration {
-	d := initial
-	for i := 1; i < n && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return d/2 + time.Duration(jitter*float64(d/2))
-}
-
 // fail records a failure of the target at stage and closes the connection
 // if it is to that target.
 func (s *sender) fail(t *target, stage string, err error) error {
 	t.failures++
-	t.downUntil = s.clock.Now().Add(backoff(t.failures, s.cfg.Retry.Initial, s.cfg.Retry.Max, s.jitter()))
+	t.downUntil = s.clock.Now().Add(exporters.Backoff(t.failures, s.cfg.Retry.Initial, s.cfg.Retry.Max, s.jitter()))
 	s.metrics.connErrors.WithLabelValues(t.addr, stage).Inc()
 	s.metrics.up.WithLabelValues(t.addr).Set(0)
 	if s.conn != nil && s.targets[s.cur] == t {

@@ -128,22 +128,6 @@ func TestRecordMapIsTheJSONForm(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	tests := []struct {
-		n      int
-		jitter float64
-		want   time.Duration
-	}{
-		{1, 0, 50 * time.Millisecond}, {1, 1, 100 * time.Millisecond}, {2, 0, 100 * time.Millisecond},
-		{4, 0.5, 600 * time.Millisecond}, {10, 0, 500 * time.Millisecond}, {100, 1, time.Second},
-	}
-	for _, tt := range tests {
-		if got := backoff(tt.n, 100*time.Millisecond, time.Second, tt.jitter); got != tt.want {
-			t.Errorf("backoff(%d, jitter %v) = %s, want %s", tt.n, tt.jitter, got, tt.want)
-		}
-	}
-}
-
 // TestWireShapeLikeFluentd checks that what the exporter writes has the
 // structure Fluentd's own out_forward sends and Fluentd accepted in the
 // captures: [tag, packed entries, {chunk, size(, compressed)}], entries of
