@@ -109,18 +109,29 @@ type runnerRig struct {
 	r     *runner
 	track *fileTrack
 	done  chan struct{}
+	start func() // starts the runner (once)
 	stop  func() // ends the export context, closes the queue and waits for the runner
 }
 
 func newRunnerRig(t *testing.T, exp exporters.Exporter) *runnerRig {
+	t.Helper()
+	rig := newIdleRunnerRig(t, exp)
+	rig.start()
+	return rig
+}
+
+// newIdleRunnerRig is a rig whose runner has not started, so a test can
+// queue batches first: a runner that finds its queue empty settles what it
+// has begun, which a loaded machine can make happen between two sends.
+func newIdleRunnerRig(t *testing.T, exp exporters.Exporter) *runnerRig {
 	t.Helper()
 	m := newSelfMetrics(prometheus.NewRegistry())
 	r := &runner{exp: exp, queue: make(chan *batch, 32), metrics: m, logger: slog.New(slog.DiscardHandler),
 		minBackoff: time.Millisecond, maxBackoff: time.Millisecond, clock: clock.Real}
 	ctx, cancel := context.WithCancel(context.Background())
 	rig := &runnerRig{r: r, track: &fileTrack{source: "s"}, done: make(chan struct{})}
-	go func() { r.run(ctx); close(rig.done) }()
-	rig.stop = sync.OnceFunc(func() { cancel(); close(r.queue); <-rig.done })
+	rig.start = sync.OnceFunc(func() { go func() { r.run(ctx); close(rig.done) }() })
+	rig.stop = sync.OnceFunc(func() { rig.start(); cancel(); close(r.queue); <-rig.done })
 	t.Cleanup(rig.stop)
 	return rig
 }
@@ -146,11 +157,12 @@ func (rig *runnerRig) count(result string) float64 {
 // safe.
 func TestPipelinedRunnerWindow(t *testing.T) {
 	exp := newStepExporter()
-	rig := newRunnerRig(t, exp)
+	rig := newIdleRunnerRig(t, exp)
 	n := int64(maxInFlight + 3)
 	for i := int64(1); i <= n; i++ {
 		rig.send(i)
 	}
+	rig.start()
 	waitUntil(t, "a full window", func() bool { return exp.logged(fmt.Sprintf("begin %d", maxInFlight)) })
 	if exp.logged(fmt.Sprintf("begin %d", maxInFlight+1)) {
 		t.Fatalf("more than %d batches begun before one was safe: %v", maxInFlight, exp.calls())
