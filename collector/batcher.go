@@ -27,10 +27,10 @@ type batcher struct {
 	// Nil for sources without files.
 	marks func(*batch) bool
 	// streams are the source's live streams, for their counters.
-	streams func() iter.Seq[*parsers.Stream]
+	streams iter.Seq[*parsers.Stream]
 }
 
-func newBatcher(cfg SourceConfig, deps sourceDeps, streams func() iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
+func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
 	return batcher{
 		source: cfg.Name, format: cfg.Format, deps: deps, streams: streams, marks: marks,
 		stats: map[*parsers.Stream]parsers.Stats{},
@@ -53,7 +53,7 @@ func (b *batcher) add(recs []record.Record) {
 func (b *batcher) send() {
 	out := &batch{records: b.recs, source: b.source}
 	marked := b.marks != nil && b.marks(out)
-	for st := range b.streams() {
+	for st := range b.streams {
 		b.count(st)
 	}
 	if len(b.recs) == 0 && !marked {

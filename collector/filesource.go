@@ -70,7 +70,7 @@ func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
 		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{},
 	}
-	s.batcher = newBatcher(cfg, deps, s.liveStreams, s.markFiles)
+	s.batcher = newBatcher(cfg, deps, s.liveStreams(), s.markFiles)
 	s.globs = func() []string { return cfg.Include }
 	s.meta = func(path string) parsers.Meta {
 		return parsers.Meta{Source: cfg.Name, Path: path, Kubernetes: deps.kubernetes}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
-	"iter"
 	"os"
 	"os/exec"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -148,7 +146,13 @@ type lineSource struct {
 
 func newLineSource(cfg SourceConfig, deps sourceDeps, streamNames ...string) *lineSource {
 	s := &lineSource{cfg: cfg, deps: deps}
-	s.batcher = newBatcher(cfg, deps, func() iter.Seq[*parsers.Stream] { return slices.Values(s.streams) }, nil)
+	s.batcher = newBatcher(cfg, deps, func(yield func(*parsers.Stream) bool) {
+		for _, st := range s.streams {
+			if !yield(st) {
+				return
+			}
+		}
+	}, nil)
 	for _, name := range streamNames {
 		st, err := parsers.NewStream(cfg.Config, parsers.Meta{Source: cfg.Name, Stream: name, Kubernetes: deps.kubernetes})
 		if err != nil {
