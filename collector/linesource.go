@@ -189,19 +189,26 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 			}
 			break
 		}
-		var deadline <-chan time.Time
+		// Wake for the earliest held record's timeout, if any.
+		var earliest time.Time
 		for _, st := range s.streams {
-			if d, ok := st.Deadline(); ok {
-				t := s.deps.clock.NewTimer(max(d.Sub(now), time.Millisecond))
-				defer t.Stop()
-				deadline = t.C()
-				break
+			if d, ok := st.Deadline(); ok && (earliest.IsZero() || d.Before(earliest)) {
+				earliest = d
 			}
+		}
+		var deadline <-chan time.Time
+		var t clock.Timer
+		if !earliest.IsZero() {
+			t = s.deps.clock.NewTimer(max(earliest.Sub(now), time.Millisecond))
+			deadline = t.C()
 		}
 		select {
 		case <-q.notify:
 		case <-deadline:
 		case <-ctx.Done():
+		}
+		if t != nil {
+			t.Stop()
 		}
 	}
 	now := s.deps.clock.Now()
