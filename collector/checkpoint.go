@@ -72,6 +72,11 @@ func saveCheckpoints(dir string, entries []checkpointEntry) error {
 	if err != nil {
 		return err
 	}
+	// state_dir may be a fresh emptyDir subpath: make it rather than lose
+	// every checkpoint to "no such file or directory".
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
 	tmp, err := os.CreateTemp(dir, checkpointFile+".tmp*")
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

@@ -5,6 +5,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -225,22 +226,24 @@ func start(base context.Context, run func(context.Context)) task {
 	return t
 }
 
-// How long the last stages may take; the drain has its own configured
-// deadline.
-const (
-	exporterCloseTimeout = 5 * time.Second
-	httpShutdownTimeout  = 2 * time.Second
-)
-
-// shutdown stops everything in this order, the stages named as the logs
-// name them. Sources first, so everything they read reaches the pipeline;
-// then the pipeline drains; then the final checkpoint. One deadline
-// (shutdown.drain_timeout) covers the first three: a source may be blocked
-// handing a batch to a pipeline that a down aggregator keeps full, and
-// only cancelling the exports frees it. What is given up stays
+// shutdown stops everything within one deadline, shutdown.drain_timeout
+// from now (the grace period has passed before it), in stages named as the
+// logs name them. Sources first, so everything they read reaches the
+// pipeline; then the pipeline drains; then exporters close, the last
+// checkpoint is written and the HTTP server stops. The drain may use the
+// deadline less a reserve (a quarter, at most 2 s) that the last stages
+// share: a source may be blocked handing a batch to a pipeline that a down
+// aggregator keeps full, and only cancelling the exports frees it, and the
+// final checkpoint must not race the pod's SIGKILL. What is given up stays
 // unacknowledged, so files are read again after a restart.
 func (c *Collector) shutdown(r *running) {
-	drain := c.opts.Clock.NewTimer(c.cfg.Shutdown.DrainTimeout)
+	total := c.cfg.Shutdown.DrainTimeout
+	reserve := min(2*time.Second, total/4)
+	deadline := c.opts.Clock.Now().Add(total)
+	left := func(keep time.Duration) time.Duration {
+		return max(deadline.Sub(c.opts.Clock.Now())-keep, 0)
+	}
+	drain := c.opts.Clock.NewTimer(total - reserve)
 	defer drain.Stop()
 	expired := false
 	withinDrain := func(done <-chan struct{}) {
@@ -250,7 +253,7 @@ func (c *Collector) shutdown(r *running) {
 				return
 			case <-drain.C():
 				expired = true
-				c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", c.cfg.Shutdown.DrainTimeout)
+				c.logger.Warn("drain deadline reached, giving up on undelivered batches", "drain_timeout", total)
 				r.exports.cancel()
 			}
 		}
@@ -264,7 +267,8 @@ func (c *Collector) shutdown(r *running) {
 		{"stop process sampling", func() { r.procinfo.cancel(); withinDrain(r.procinfo.done) }},
 		{"drain the pipeline", func() { close(c.pipeline.in); withinDrain(r.exports.done); r.exports.cancel() }},
 		{"close exporters", func() {
-			ctx, cancel := context.WithTimeout(context.Background(), exporterCloseTimeout)
+			// Half the reserve stays for the checkpoint and the HTTP server.
+			ctx, cancel := context.WithTimeout(context.Background(), left(reserve/2))
 			defer cancel()
 			c.closeExporters(ctx)
 		}},
@@ -279,7 +283,7 @@ func (c *Collector) shutdown(r *running) {
 			}
 		}},
 		{"stop the HTTP server", func() {
-			ctx, cancel := context.WithTimeout(context.Background(), httpShutdownTimeout)
+			ctx, cancel := context.WithTimeout(context.Background(), left(0))
 			defer cancel()
 			r.srv.shutdown(ctx)
 		}},
@@ -290,9 +294,13 @@ func (c *Collector) shutdown(r *running) {
 	}
 }
 
+// closeExporters closes every exporter within ctx. An exporter's own count
+// of records it could not deliver (exporters.ErrUndelivered) is not logged
+// again: the pipeline's count of unsafe records, logged once at the end of
+// the shutdown, already holds them, so the log gives one number.
 func (c *Collector) closeExporters(ctx context.Context) {
 	for _, e := range c.exporters {
-		if err := e.Close(ctx); err != nil {
+		if err := e.Close(ctx); err != nil && !errors.Is(err, exporters.ErrUndelivered) {
 			c.logger.Error("closing exporter", "exporter", e.Name(), "err", err)
 		}
 	}

@@ -88,3 +88,9 @@ func IsPermanent(err error) bool {
 	var p permanentError
 	return errors.As(err, &p)
 }
+
+// ErrUndelivered is wrapped by a Close error that reports records the
+// exporter held but could not deliver before its deadline. Those records
+// belong to batches the pipeline already counts as not safe, so the
+// collector reports them once, from its own count.
+var ErrUndelivered = errors.New("records not delivered")

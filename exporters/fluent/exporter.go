@@ -234,7 +234,7 @@ func (e *Exporter) Close(ctx context.Context) error {
 	}
 	if lost > 0 {
 		e.metrics.records.WithLabelValues("failed").Add(float64(lost))
-		return fmt.Errorf("fluent: %d records not delivered before the shutdown deadline", lost)
+		return fmt.Errorf("fluent: %d %w before the shutdown deadline", lost, exporters.ErrUndelivered)
 	}
 	return nil
 }
