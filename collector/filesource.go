@@ -46,6 +46,14 @@ type fileSource struct {
 	rescanSoon bool
 	moreToRead bool          // a pass stopped at a file's read budget: read on without waiting
 	touched    []*tailedFile // files with lines in the batch being built
+
+	// A source that must find files (the pod source) reports when it has
+	// found none for emptyAfter; 0 for file sources, whose logs may come
+	// later.
+	emptyAfter  time.Duration
+	emptyHint   string
+	since       time.Time
+	emptyWarned bool
 	batcher
 	gen uint64
 }

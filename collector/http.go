@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"strings"
+
 	"github.com/obsadapter/obsadapter/parsers"
 
 	"context"
@@ -120,6 +122,21 @@ func (c *Collector) readyz(w http.ResponseWriter, _ *http.Request) {
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
 		return
 	}
+	c.mu.Lock()
+	srcs := c.sources
+	c.mu.Unlock()
+	var problems []string
+	for _, s := range srcs {
+		s.status.mu.Lock()
+		if p := s.status.problem; p != "" {
+			problems = append(problems, "source "+s.status.name+": "+p)
+		}
+		s.status.mu.Unlock()
+	}
+	if len(problems) > 0 {
+		http.Error(w, "not ready: "+strings.Join(problems, "; "), http.StatusServiceUnavailable)
+		return
+	}
 	fmt.Fprintln(w, "ready")
 }
 
@@ -132,6 +149,7 @@ type apiSource struct {
 	Records uint64             `json:"records"`
 	Samples []string           `json:"plain_samples,omitempty"`
 	Layouts []apiLayout        `json:"learned_layouts,omitempty"` // header layouts learned per file and stream
+	Problem string             `json:"problem,omitempty"`         // why the source reads nothing
 }
 
 type apiLayout struct {
@@ -169,6 +187,7 @@ func (c *Collector) sourcesAPI(w http.ResponseWriter, _ *http.Request) {
 			a.Formats[f] = float64(n) / float64(a.Records)
 		}
 		a.Samples = append([]string(nil), st.samples...)
+		a.Problem = st.problem
 		for path, ls := range st.layouts {
 			for _, l := range ls {
 				a.Layouts = append(a.Layouts, apiLayout{Path: path, LayoutInfo: l})

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
@@ -31,18 +32,31 @@ func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restore
 	if uid == "" {
 		uid = "*"
 	}
+	// logs_dir is the kubelet's log root, or the pod's own directory mounted
+	// alone (a hostPath narrowed with subPathExpr), under any mount path:
+	// then its subdirectories are containers. Both layouts are globbed; the
+	// narrowed one is told by a container directory right under logs_dir
+	// whose name is not a pod directory's.
 	podDir := filepath.Join(cfg.LogsDir, glob(ns)+"_"+glob(pod)+"_"+uid)
-	if isPodDir(cfg.LogsDir) { // the pod's own directory mounted alone (a narrowed hostPath)
+	if isPodDir(cfg.LogsDir) {
 		podDir = cfg.LogsDir
 	}
 	cfg.Include = []string{filepath.Join(podDir, "*", "*.log"), filepath.Join(podDir, "*", "*.log.*")}
+	if podDir != cfg.LogsDir {
+		cfg.Include = append(cfg.Include, filepath.Join(cfg.LogsDir, "*", "*.log"), filepath.Join(cfg.LogsDir, "*", "*.log.*"))
+	}
 	cfg.Exclude = append(cfg.Exclude, "*.gz", "*.tmp")
 	s := newFileSource(cfg, deps, restored, firstStart)
 	s.globs = func() []string { return cfg.Include }
 	s.accept = func(path string) bool {
 		c := filepath.Base(filepath.Dir(path))
+		if filepath.Dir(filepath.Dir(path)) == filepath.Clean(cfg.LogsDir) && podDir != cfg.LogsDir && isPodDir(c) {
+			return false // a pod directory's stray file, not a container
+		}
 		return c != self && (len(cfg.Containers) == 0 || slices.Contains(cfg.Containers, c))
 	}
+	s.emptyAfter = podEmptyAfter
+	s.emptyHint = " (logs_dir should be the kubelet's /var/log/pods with POD_NAMESPACE, POD_NAME and POD_UID set, or the pod's own directory mounted with subPathExpr: see docs/kubernetes.md, section 7)"
 	metas := map[string]*record.Kubernetes{}
 	s.meta = func(path string) parsers.Meta {
 		c := filepath.Base(filepath.Dir(path))
@@ -63,6 +77,11 @@ func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restore
 	}
 	return s
 }
+
+// podEmptyAfter is how long a pod source may find no container log file
+// before it says so: the kubelet creates a container's directory when the
+// container starts, moments after the pod.
+const podEmptyAfter = 30 * time.Second
 
 // isPodDir tells whether a directory is one pod's kubelet log directory,
 // <namespace>_<pod>_<uid>: Kubernetes names cannot contain '_', so two of

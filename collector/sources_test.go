@@ -1,6 +1,9 @@
 package collector
 
 import (
+	"bytes"
+	"net/http/httptest"
+
 	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/clock/clocktest"
 
@@ -331,5 +334,66 @@ func TestPodSource(t *testing.T) {
 	}
 	if strings.Join(msgs, ",") != "db line" {
 		t.Fatalf("with containers: [sidecar-db] got %q", msgs)
+	}
+}
+
+// The pod's own directory mounted under any path (subPathExpr cannot name
+// the mount point after the pod) is read as such; a pod source that finds
+// nothing says so in the log, the sources API and readiness, and takes it
+// back once files appear.
+func TestPodSourceNarrowedMountAndNothingToRead(t *testing.T) {
+	mount := filepath.Join(t.TempDir(), "pod") // as docs/kubernetes.md §7 mounts it
+	cfg := defaultSource()
+	cfg.Name, cfg.Type, cfg.LogsDir, cfg.StartAt = "pod", "pod", mount, "beginning"
+	clk := clocktest.New(time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC))
+	out := make(chan *batch, 100)
+	status := newSourceStatus("pod", "pod")
+	var logs bytes.Buffer
+	deps := sourceDeps{logger: slog.New(slog.NewTextHandler(&logs, nil)), metrics: newSelfMetrics(prometheus.NewRegistry()), clock: clk, out: out, status: status, batchRecords: 100}
+	src := newPodSource(cfg, deps, KubernetesConfig{Namespace: "shop", Pod: "web-7d9f", UID: "0a1b2c"}, nil, true)
+	src.waker = manualWaker{}
+	c := &Collector{sources: []*runningSource{{status: status}}}
+	c.ready.Store(true)
+	readyz := func() (int, string) {
+		rec := httptest.NewRecorder()
+		c.readyz(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code, rec.Body.String()
+	}
+
+	src.pass(clk.Now())
+	if code, _ := readyz(); code != 200 {
+		t.Fatalf("readyz %d before the source had time to find files", code)
+	}
+	clk.Advance(podEmptyAfter)
+	src.pass(clk.Now())
+	if code, body := readyz(); code != 503 || !strings.Contains(body, "no log files found") {
+		t.Fatalf("readyz %d %q with nothing to read", code, body)
+	}
+	if !strings.Contains(logs.String(), "source reads nothing") {
+		t.Fatalf("nothing logged:\n%s", logs.String())
+	}
+	rec := httptest.NewRecorder()
+	c.sourcesAPI(rec, httptest.NewRequest("GET", "/api/v1/sources", nil))
+	if !strings.Contains(rec.Body.String(), `"problem": "no log files found`) {
+		t.Fatalf("sources API without the problem:\n%s", rec.Body.String())
+	}
+
+	os.MkdirAll(filepath.Join(mount, "app"), 0o755)
+	os.WriteFile(filepath.Join(mount, "app", "0.log"), []byte("2026-11-23T20:31:02Z stdout F narrowed line\n"), 0o644)
+	for range 3 {
+		clk.Advance(5 * time.Second)
+		src.pass(clk.Now())
+	}
+	var msgs []string
+	for len(out) > 0 {
+		for _, r := range (<-out).records {
+			msgs = append(msgs, r.Message+" "+r.Kubernetes.Namespace+"/"+r.Kubernetes.Pod+"/"+r.Kubernetes.Container)
+		}
+	}
+	if strings.Join(msgs, ",") != "narrowed line //app" && strings.Join(msgs, ",") != "narrowed line shop/web-7d9f/app" {
+		t.Fatalf("narrowed mount read %q", msgs)
+	}
+	if code, body := readyz(); code != 200 {
+		t.Fatalf("readyz %d %q once files appeared", code, body)
 	}
 }

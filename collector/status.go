@@ -20,6 +20,7 @@ type sourceStatus struct {
 	samples []string                        // the last lines that fell through to plain text (http.expose_samples)
 	layouts map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts
 	ended   bool
+	problem string // why the source reads nothing, for the API and readiness
 
 	// for /healthz: a file source that is neither passing nor waiting on the
 	// pipeline is wedged.
@@ -55,6 +56,13 @@ func (st *sourceStatus) setLayouts(path string, l []parsers.LayoutInfo) {
 		st.layouts = map[string][]parsers.LayoutInfo{}
 	}
 	st.layouts[path] = l
+	st.mu.Unlock()
+}
+
+// setProblem records (or, with "", clears) why the source reads nothing.
+func (st *sourceStatus) setProblem(p string) {
+	st.mu.Lock()
+	st.problem = p
 	st.mu.Unlock()
 }
 

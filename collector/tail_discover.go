@@ -71,6 +71,32 @@ func (s *fileSource) scan(now time.Time) {
 	}
 	s.firstStart = false // start_at applies to the first scan only
 	s.watchDirs()
+	if s.emptyAfter > 0 {
+		s.checkEmpty(now)
+	}
+}
+
+// checkEmpty says so, once, in the log, the sources API and readiness, when a
+// source that must find files (the pod source) has found none for
+// emptyAfter; it takes the problem back when files appear.
+func (s *fileSource) checkEmpty(now time.Time) {
+	if s.since.IsZero() {
+		s.since = now
+	}
+	if len(s.files) > 0 || len(s.pending) > 0 {
+		if s.emptyWarned {
+			s.deps.status.setProblem("")
+			s.emptyWarned = false
+		}
+		return
+	}
+	if s.emptyWarned || now.Sub(s.since) < s.emptyAfter {
+		return
+	}
+	s.emptyWarned = true
+	problem := "no log files found under " + strings.Join(s.globs(), " or ") + " for " + s.emptyAfter.String() + s.emptyHint
+	s.deps.logger.Warn("source reads nothing", "source", s.cfg.Name, "problem", problem)
+	s.deps.status.setProblem(problem)
 }
 
 // adoptEarly takes a file the waker opened on creation as pending, unless it

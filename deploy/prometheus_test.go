@@ -25,21 +25,40 @@ func TestScrapeConfigRelabeling(t *testing.T) {
 	if err != nil {
 		t.Skip("skipped: prometheus not installed (Debian package prometheus; CI installs it)")
 	}
-	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "obsadapter_up 1")
-	}))
+	})
+	app := httptest.NewServer(handler)
 	defer app.Close()
 	port := app.Listener.Addr().(*net.TCPAddr).Port
+	// An IPv6 pod too, where the machine has IPv6 loopback: the address
+	// rewrite must bracket it.
+	var port6 int
+	if l6, err := net.Listen("tcp", "[::1]:0"); err == nil {
+		app6 := httptest.NewUnstartedServer(handler)
+		app6.Listener.Close()
+		app6.Listener = l6
+		app6.Start()
+		defer app6.Close()
+		port6 = l6.Addr().(*net.TCPAddr).Port
+	} else {
+		t.Logf("no IPv6 loopback here (%v): the IPv6 pod is left out", err)
+	}
 
 	dir := t.TempDir()
-	pod := func(name, scrape, phase string) map[string]any {
+	pod := func(name, scrape, phase, ip string, port int) map[string]any {
+		target := ip + ":8080"
+		if strings.Contains(ip, ":") {
+			target = "[" + ip + "]:8080"
+		}
 		return map[string]any{
 			// Kubernetes discovery gives one target per container port: here the app's 8080, which
 			// the annotation's port must replace.
-			"targets": []string{"127.0.0.1:8080"},
+			"targets": []string{target},
 			"labels": map[string]string{
 				"__meta_kubernetes_namespace":                           "default",
 				"__meta_kubernetes_pod_name":                            name,
+				"__meta_kubernetes_pod_ip":                              ip,
 				"__meta_kubernetes_pod_node_name":                       "node-1",
 				"__meta_kubernetes_pod_phase":                           phase,
 				"__meta_kubernetes_pod_annotation_prometheus_io_scrape": scrape,
@@ -48,7 +67,13 @@ func TestScrapeConfigRelabeling(t *testing.T) {
 			},
 		}
 	}
-	sd, _ := json.Marshal([]any{pod("demo-0", "true", "Running"), pod("other-0", "", "Running"), pod("demo-1", "true", "Pending")})
+	pods := []any{pod("demo-0", "true", "Running", "127.0.0.1", port), pod("other-0", "", "Running", "127.0.0.1", port), pod("demo-1", "true", "Pending", "127.0.0.1", port)}
+	wantActive := map[string]string{"demo-0": fmt.Sprintf("http://127.0.0.1:%d/metrics", port)}
+	if port6 != 0 {
+		pods = append(pods, pod("demo-6", "true", "Running", "::1", port6))
+		wantActive["demo-6"] = fmt.Sprintf("http://[::1]:%d/metrics", port6)
+	}
+	sd, _ := json.Marshal(pods)
 	if err := os.WriteFile(filepath.Join(dir, "pods.json"), sd, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +110,6 @@ func TestScrapeConfigRelabeling(t *testing.T) {
 		cmd.Wait()
 	}()
 
-	type target struct {
-		ScrapeURL string            `json:"scrapeUrl"`
-		Labels    map[string]string `json:"labels"`
-		Health    string            `json:"health"`
-	}
 	var active []target
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -103,28 +123,50 @@ func TestScrapeConfigRelabeling(t *testing.T) {
 			err = json.NewDecoder(r.Body).Decode(&resp)
 			r.Body.Close()
 			// Wait for the first scrape too, so "health" says whether the URL was right.
-			if err == nil && len(resp.Data.Active)+len(resp.Data.Dropped) == 3 && len(resp.Data.Active) > 0 && resp.Data.Active[0].Health != "unknown" {
+			if err == nil && len(resp.Data.Active)+len(resp.Data.Dropped) == len(pods) && len(resp.Data.Active) > 0 && allScraped(resp.Data.Active) {
 				active = resp.Data.Active
 				break
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus did not discover the three pods within a minute\n%s", out.String())
+			t.Fatalf("Prometheus did not discover the %d pods within a minute\n%s", len(pods), out.String())
 		}
 		time.Sleep(100 * time.Millisecond) // poll interval: Prometheus offers nothing to wait on
 	}
-	want := fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
-	if len(active) != 1 || active[0].ScrapeURL != want || active[0].Health != "up" {
-		t.Fatalf("active targets %+v; want only demo-0 at %s, up", active, want)
+	if len(active) != len(wantActive) {
+		t.Fatalf("active targets %+v; want %v, up", active, wantActive)
 	}
-	for k, v := range map[string]string{"namespace": "default", "pod": "demo-0", "node": "node-1"} {
-		if active[0].Labels[k] != v {
-			t.Errorf("label %s = %q, want %q (labels %v)", k, active[0].Labels[k], v, active[0].Labels)
+	for _, a := range active {
+		if want := wantActive[a.Labels["pod"]]; a.ScrapeURL != want || a.Health != "up" {
+			t.Errorf("target %+v; want %s, up", a, want)
+		}
+		for k, v := range map[string]string{"namespace": "default", "node": "node-1"} {
+			if a.Labels[k] != v {
+				t.Errorf("label %s = %q, want %q (labels %v)", k, a.Labels[k], v, a.Labels)
+			}
 		}
 	}
 	if strings.Contains(out.String(), "level=error") {
 		t.Errorf("Prometheus logged errors:\n%s", out.String())
 	}
+}
+
+// target is one of Prometheus's active targets.
+type target struct {
+	ScrapeURL string            `json:"scrapeUrl"`
+	Labels    map[string]string `json:"labels"`
+	Health    string            `json:"health"`
+}
+
+// allScraped reports whether every target has been scraped once, so its
+// health says whether its URL was right.
+func allScraped(ts []target) bool {
+	for _, t := range ts {
+		if t.Health == "unknown" {
+			return false
+		}
+	}
+	return true
 }
 
 // syncBuffer collects a child's output while the test reads it.
