@@ -64,8 +64,10 @@ Lines no named format claims go to the header learner (` + "`learned`" + `), whi
 ## Levels, times, messages
 
 - ` + "`level`" + ` is one of ` + "`trace debug info warn error fatal`" + ` with ` + "`severity`" + ` the OpenTelemetry SeverityNumber:
-  trace/finest 1, finer 2, debug/fine/verbose 5, config 8, info 9, notice 10, warn/warning 13, error/err/severe/fail 17,
-  dpanic 19, fatal/crit/critical/panic 21, alert 22, emerg 23; klog and logcat letters V D I W E F; syslog priorities
+  trace/finest/silly/vrb 1, finer 2, debug/fine 5 and the word verbose 5 (winston's and Java's verbose sit just
+  above debug), config 8, info/success 9, notice 10, warn/warning 13, error/err/severe/fail 17, dpanic 19,
+  fatal/crit/critical/panic/pnc 21, alert 22, emerg 23; klog and logcat letters: V (verbose, below debug) is trace
+  1, then D I W E F; syslog priorities
   by severity; bunyan/pino 10…60. Lines that state no level get none (access logs included).
 - ` + "`time`" + ` is the line's own timestamp as an instant. Zone-less times use ` + "`timezone`" + ` (default: the process's,
   ` + "`TZ`" + ` honoured); year-less times (syslog, klog, logcat, month-day headers) take the reading clock's year
