@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/obsadapter/obsadapter/exporters/prometheus/promtest"
+	"github.com/obsadapter/obsadapter/internal/testpeer"
 )
 
 // accessRequests is the access log the Prometheus test feeds: each row is
@@ -150,9 +151,7 @@ procinfo: {enabled: false}
 // built-in log metrics, the access-log metrics and the rule metrics, and
 // promtool's verdict on /metrics.
 func TestPrometheusScrapesAdapter(t *testing.T) {
-	if _, err := exec.LookPath("prometheus"); err != nil {
-		t.Skip("prometheus not on PATH (install Debian's prometheus package); skipping the end-to-end test with a real Prometheus")
-	}
+	testpeer.LookPath(t, "prometheus", "install Debian's prometheus package; CI installs it")
 	dir := t.TempDir()
 	writeAccessLog(t, filepath.Join(dir, "access.log"))
 	if err := os.WriteFile(filepath.Join(dir, "mixed.log"), []byte(mixedLog), 0o644); err != nil {
@@ -240,10 +239,7 @@ func TestPrometheusScrapesAdapter(t *testing.T) {
 	}
 
 	t.Run("promtool check metrics", func(t *testing.T) {
-		promtool, err := exec.LookPath("promtool")
-		if err != nil {
-			t.Skip("promtool not on PATH (Debian package prometheus); skipping promtool check metrics; CI installs it")
-		}
+		promtool := testpeer.LookPath(t, "promtool", "install Debian's prometheus package; CI installs it")
 		code, body := d.get("/metrics")
 		if code != 200 {
 			t.Fatalf("/metrics = %d %s", code, body)

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/obsadapter/obsadapter/internal/testpeer"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -231,10 +232,7 @@ obsadapter_build_info{goversion="` + runtime.Version() + `",revision="abc123",ve
 // TestPromtoolCheckMetrics lints a real scrape of the handler with the
 // promtool that CI installs (Debian package prometheus).
 func TestPromtoolCheckMetrics(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not on PATH (install Debian's prometheus package); skipping the lint of /metrics")
-	}
+	promtool := testpeer.LookPath(t, "promtool", "install Debian's prometheus package; CI installs it")
 	srv := httptest.NewServer(Handler(scrapeTarget(t), DefaultConfig(), nil))
 	defer srv.Close()
 	res, err := http.Get(srv.URL)

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,16 +16,83 @@ import (
 	"github.com/obsadapter/obsadapter/record"
 )
 
-// fixtureDir holds real Fluent Bit 5.1 / Fluentd 1.17 captures (see its README).
-const fixtureDir = "../../../../shared/fixtures/forward"
+// fixtureDir holds real Fluent Bit 5.1 / Fluentd 1.17 captures (see its
+// README). They are part of the repository, so a missing one is a failure,
+// never a skip.
+const fixtureDir = "../testdata/forward"
 
 func fixture(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
 	if err != nil {
-		t.Skipf("fixture %s not available: %v", name, err)
+		t.Fatalf("fixture %s: %v (the captures live in exporters/fluent/testdata/forward)", name, err)
 	}
 	return b
+}
+
+// TestFixturesInRepository checks that the captures are in the repository
+// (README and every client/server pair, none empty but the one Fluentd
+// answered with nothing), and that no test, script or doc still looks for
+// them outside it, where a clone does not have them.
+func TestFixturesInRepository(t *testing.T) {
+	entries, err := os.ReadDir(fixtureDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := 0
+	have := map[string]bool{}
+	for _, e := range entries {
+		have[e.Name()] = true
+	}
+	if !have["README.md"] {
+		t.Error("README.md missing: the captures need their description")
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".client.bin") {
+			continue
+		}
+		clients++
+		server := strings.TrimSuffix(name, ".client.bin") + ".server.bin"
+		if !have[server] {
+			t.Errorf("%s has no %s", name, server)
+		}
+		if info, err := e.Info(); err != nil || info.Size() == 0 {
+			t.Errorf("%s is empty or unreadable (%v)", name, err)
+		}
+	}
+	if clients < 10 {
+		t.Errorf("%d client captures in %s, want the 10 of its README", clients, fixtureDir)
+	}
+
+	// The old location, spelled so this file does not match itself.
+	old := "shared/" + "fixtures"
+	root := filepath.Join("..", "..", "..")
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); n == ".git" || n == "testdata" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") && !strings.HasSuffix(path, ".md") && !strings.HasSuffix(path, ".sh") && d.Name() != "run" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(b, []byte(old)) {
+			t.Errorf("%s refers to %s, outside the repository; use exporters/fluent/testdata/forward", path, old)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func unhex(t *testing.T, s string) []byte {

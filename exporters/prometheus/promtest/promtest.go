@@ -6,6 +6,7 @@ package promtest
 
 import (
 	"github.com/obsadapter/obsadapter/clock"
+	"github.com/obsadapter/obsadapter/internal/testpeer"
 
 	"bytes"
 	"context"
@@ -44,10 +45,7 @@ type Server struct {
 // PATH; the server stops when the test ends.
 func Start(t testing.TB, target string) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not on PATH (install Debian's prometheus package); skipping the end-to-end test with a real Prometheus")
-	}
+	bin := testpeer.LookPath(t, "prometheus", "install Debian's prometheus package; CI installs it")
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`global:
   scrape_interval: 1s
