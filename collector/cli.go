@@ -17,8 +17,11 @@ type Flags struct {
 	Listen  string   // http.listen
 }
 
-// ApplyFlags lays the command-line flags over a config.
+// ApplyFlags lays the command-line flags over a config. The keys they set
+// are marked as set by the flag, so a problem with one names the flag, not
+// a line of the file.
 func ApplyFlags(cfg *Config, f Flags) {
+	set := map[string]string{}
 	if len(f.Include) > 0 {
 		i := -1
 		for j, s := range cfg.Sources {
@@ -32,22 +35,31 @@ func ApplyFlags(cfg *Config, f Flags) {
 			s.Name, s.Type = "app", "file"
 			cfg.Sources = append(cfg.Sources, s)
 			i = len(cfg.Sources) - 1
+			set[fmt.Sprintf("sources[%d]", i)] = "--include"
 		}
 		cfg.Sources[i].Include = f.Include
+		set[fmt.Sprintf("sources[%d].include", i)] = "--include"
 	}
 	if f.StartAt != "" {
 		for i := range cfg.Sources {
 			if t := cfg.Sources[i].Type; t == "file" || t == "pod" {
 				cfg.Sources[i].StartAt = f.StartAt
+				set[fmt.Sprintf("sources[%d].start_at", i)] = "--start-at"
 			}
 		}
 	}
 	if f.Fluent != "" {
 		cfg.Exporters.Fluent.Enabled = true
 		cfg.Exporters.Fluent.Address = f.Fluent
+		set["exporters.fluent.address"] = "--fluent"
+		set["exporters.fluent.enabled"] = "--fluent"
 	}
 	if f.Listen != "" {
 		cfg.HTTP.Listen = f.Listen
+		set["http.listen"] = "--listen"
+	}
+	if len(set) > 0 {
+		cfg.Origin = cfg.Origin.withFlags(set)
 	}
 }
 

@@ -1,11 +1,9 @@
 package collector
 
 import (
-	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +38,11 @@ type Config struct {
 	Kubernetes         KubernetesConfig `yaml:"kubernetes"`
 	Shutdown           ShutdownConfig   `yaml:"shutdown"`
 	Log                LogConfig        `yaml:"log"`
+
+	// Origin, set by ParseConfig, lets Validate give each problem the line
+	// of its key in the file. It is not a setting: never decoded, and any
+	// two origins compare deeply equal.
+	Origin *ConfigOrigin `yaml:"-" json:"-"`
 }
 
 // SourceConfig is one entry of `sources`. Keys that only some types use are
@@ -157,24 +160,34 @@ func defaultSource() SourceConfig {
 	}
 }
 
-// ParseConfig decodes a YAML document strictly over the defaults: unknown
-// keys and wrong types are errors naming the key path and line; ${VAR},
-// ${VAR:-default} and $$ are expanded in values.
+// ParseConfig decodes a YAML document strictly over the defaults; ${VAR},
+// ${VAR:-default} and $$ are expanded in values. Unknown keys (with the
+// known key a near miss was meant to be), values of the wrong type,
+// durations, sizes and environment references are checked in one pass: the
+// error is a *ConfigError listing every problem with its line and key path,
+// and, when there is one, the rest of the file is validated too so that one
+// run shows everything. A config that decodes is not validated here
+// (flags may still change it); its Validate gives lines as well.
 func ParseConfig(data []byte) (Config, error) {
 	cfg := DefaultConfig()
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+		return cfg, syntaxError(err, data)
 	}
 	if len(doc.Content) == 0 {
 		return cfg, errors.New("config: the file is empty")
 	}
 	root := doc.Content[0]
-	if err := checkNode(root, "", typeOfConfig); err != nil {
-		return cfg, err
+	ix := indexLines(root)
+	cfg.Origin = newOrigin(ix)
+	var c checker
+	if root.Kind != yaml.MappingNode {
+		c.add(root, "", "the file must be a section of keys (sources:, exporters:, ...), not %s", describe(root))
+		return cfg, newConfigError(c.problems)
 	}
+	c.check(root, "", typeOfConfig)
 	if err := root.Decode(&cfg); err != nil {
-		return cfg, withKeyPaths(err, root)
+		c.problems = append(c.problems, decodeProblems(err, ix)...)
 	}
 	// Each source is decoded over its own defaults.
 	if srcs := findKey(root, "sources"); srcs != nil && srcs.Kind == yaml.SequenceNode {
@@ -182,65 +195,82 @@ func ParseConfig(data []byte) (Config, error) {
 		for i, n := range srcs.Content {
 			cfg.Sources[i] = defaultSource()
 			if err := n.Decode(&cfg.Sources[i]); err != nil {
-				return cfg, withKeyPaths(err, root)
+				c.problems = append(c.problems, decodeProblems(err, ix)...)
 			}
 		}
 	}
-	return cfg, nil
+	if len(c.problems) == 0 {
+		return cfg, nil
+	}
+	// The keys with a problem were left out, so the rest decoded over the
+	// defaults: validate it too, except what those problems make moot.
+	problems := c.problems
+	var ce *ConfigError
+	if err := cfg.Validate(); errors.As(err, &ce) {
+	next:
+		for _, p := range ce.Problems {
+			for _, q := range c.problems {
+				if covers(q.Path, p.Path) {
+					continue next
+				}
+			}
+			problems = append(problems, p)
+		}
+	}
+	return cfg, newConfigError(problems)
 }
 
-// withKeyPaths rewrites yaml.v3's type errors, which name only a line, to
-// name the key path too: "sources[0].max_line_bytes (line 5): cannot …".
-func withKeyPaths(err error, root *yaml.Node) error {
+// syntaxError reports a file that is not YAML at all, with its line.
+func syntaxError(err error, data []byte) error {
+	msg := err.Error()
+	var line int
+	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr != nil {
+		return fmt.Errorf("config: the file is not valid YAML: %w", err)
+	}
+	msg = "not valid YAML: " + stripLine(msg)
+	if lines := strings.Split(string(data), "\n"); line-1 < len(lines) && strings.Contains(lines[line-1], "\t") {
+		msg += " (YAML indents with spaces; this line has a tab)"
+	}
+	return &ConfigError{Problems: []Problem{{Line: line, Message: msg}}}
+}
+
+// decodeProblems turns the decoder's own type errors, which name only a
+// line, into problems with their key paths. The checker leaves the decoder
+// nothing to reject, so this is a safety net.
+func decodeProblems(err error, ix *lineIndex) []Problem {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return fmt.Errorf("config: %w", err)
+		return []Problem{{Message: stripLine(err.Error())}}
 	}
 	paths := map[int]string{}
-	var walk func(n *yaml.Node, path string)
-	walk = func(n *yaml.Node, path string) {
-		switch n.Kind {
-		case yaml.MappingNode:
-			for i := 0; i+1 < len(n.Content); i += 2 {
-				p := join(path, n.Content[i].Value)
-				paths[n.Content[i].Line] = p
-				paths[n.Content[i+1].Line] = p
-				walk(n.Content[i+1], p)
-			}
-		case yaml.SequenceNode:
-			for i, c := range n.Content {
-				p := fmt.Sprintf("%s[%d]", path, i)
-				if _, ok := paths[c.Line]; !ok {
-					paths[c.Line] = p
-				}
-				walk(c, p)
-			}
+	for p, l := range ix.lines {
+		if q, ok := paths[l]; !ok || len(p) > len(q) {
+			paths[l] = p
 		}
 	}
-	walk(root, "")
-	msgs := make([]string, 0, len(te.Errors))
+	out := make([]Problem, 0, len(te.Errors))
 	for _, e := range te.Errors {
 		var line int
-		if _, scanErr := fmt.Sscanf(e, "line %d:", &line); scanErr == nil && paths[line] != "" {
-			_, rest, _ := strings.Cut(e, ":")
-			e = fmt.Sprintf("%s (line %d):%s", paths[line], line, rest)
-		}
-		msgs = append(msgs, e)
+		fmt.Sscanf(e, "line %d:", &line)
+		out = append(out, Problem{Line: line, Path: paths[line], Message: stripLine(e)})
 	}
-	return fmt.Errorf("config: %s", strings.Join(msgs, "\n"))
+	return out
 }
 
 // LoadConfig reads and parses a configuration file; it does not validate.
+// A *ConfigError lists the file's problems without naming the file: the
+// caller knows it, and each problem names its line.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	cfg, err := ParseConfig(data)
-	if err != nil {
+	var ce *ConfigError
+	if err != nil && !errors.As(err, &ce) {
 		return cfg, fmt.Errorf("%s: %w", path, err)
 	}
-	return cfg, nil
+	return cfg, err
 }
 
 func findKey(m *yaml.Node, key string) *yaml.Node {
@@ -257,65 +287,96 @@ func findKey(m *yaml.Node, key string) *yaml.Node {
 
 var sourceTypes = []string{"file", "stdin", "exec", "pod"}
 
-// Validate checks the whole configuration and returns every problem found,
-// one per line, each naming its key path.
+// Validate checks the whole configuration and returns every problem found
+// as a *ConfigError: one per line, each naming its key path and, for a
+// config read from a file, the key's line (or the flag that set it).
 func (c *Config) Validate() error {
-	var errs []error
-	add := func(prefix string, err error) {
-		if err != nil {
-			errs = append(errs, prefixErr(prefix, err))
+	var ps []Problem
+	own := map[string]bool{} // paths checked here; the packages' messages for them are left out
+	add := func(path, format string, args ...any) {
+		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+		own[path] = true
+	}
+	sub := func(prefix string, err error) {
+		if err == nil {
+			return
+		}
+		for _, p := range problemsOf(prefix, err) {
+			if !own[p.Path] {
+				ps = append(ps, p)
+			}
 		}
 	}
 	if c.CheckpointInterval <= 0 {
-		errs = append(errs, fmt.Errorf("checkpoint_interval: must be positive, got %s", c.CheckpointInterval))
+		add("checkpoint_interval", "must be positive, got %s", c.CheckpointInterval)
 	}
 	if len(c.Sources) == 0 {
-		errs = append(errs, errors.New("sources: at least one source is required"))
+		add("sources", "at least one source is required")
 	}
 	names := map[string]int{}
 	stdins := 0
 	for i, s := range c.Sources {
 		p := fmt.Sprintf("sources[%d]", i)
 		if prev, dup := names[s.Name]; dup && s.Name != "" {
-			errs = append(errs, fmt.Errorf("%s.name: %q is already the name of sources[%d]", p, s.Name, prev))
+			add(p+".name", "%q is already the name of sources[%d]", s.Name, prev)
 		}
 		names[s.Name] = i
 		if s.Type == "stdin" {
 			stdins++
 			if stdins > 1 {
-				errs = append(errs, fmt.Errorf("%s.type: only one stdin source is possible", p))
+				add(p+".type", "only one stdin source is possible")
 			}
 		}
-		add(p, s.validate())
+		sub(p, s.validate())
 	}
-	add("pipeline", c.Pipeline.validate())
-	add("exporters.prometheus", c.Exporters.Prometheus.Validate())
-	add("exporters.fluent", c.Exporters.Fluent.Validate())
+	sub("pipeline", c.Pipeline.validate())
+	if msg := addressProblem(c.Exporters.Fluent.Address, false); msg != "" {
+		add("exporters.fluent.address", "%s", msg)
+	}
+	for i, a := range c.Exporters.Fluent.Failover {
+		if msg := addressProblem(a, false); msg != "" {
+			add(fmt.Sprintf("exporters.fluent.failover[%d]", i), "%s", msg)
+		}
+	}
+	sub("exporters.prometheus", c.Exporters.Prometheus.Validate())
+	sub("exporters.fluent", c.Exporters.Fluent.Validate())
 	if c.Exporters.Fluent.Enabled && c.Exporters.Fluent.Buffer.Type == "file" && c.StateDir == "" {
-		errs = append(errs, errors.New("exporters.fluent.buffer.type: \"file\" needs state_dir to be set"))
+		add("exporters.fluent.buffer.type", "\"file\" needs state_dir to be set")
 	}
 	if !c.Exporters.Stdout.Enabled && !c.Exporters.Prometheus.Enabled && !c.Exporters.Fluent.Enabled {
-		errs = append(errs, errors.New("exporters: every exporter is disabled, records would go nowhere"))
+		add("exporters", "every exporter is disabled, records would go nowhere")
 	}
-	add("procinfo", c.Procinfo.Validate())
-	if err := validateListen(c.HTTP.Listen); err != nil {
-		errs = append(errs, fmt.Errorf("http.listen: %w", err))
+	if c.Procinfo.Listen != "" {
+		if msg := addressProblem(c.Procinfo.Listen, true); msg != "" {
+			add("procinfo.listen", "%s", msg)
+		}
+	}
+	sub("procinfo", c.Procinfo.Validate())
+	if msg := addressProblem(c.HTTP.Listen, true); msg != "" {
+		add("http.listen", "%s", msg)
 	}
 	if c.HTTP.WebConfigFile != "" {
 		if _, err := os.Stat(c.HTTP.WebConfigFile); err != nil {
-			errs = append(errs, fmt.Errorf("http.web_config_file: %w", err))
+			add("http.web_config_file", "%v", err)
 		}
 	}
-	if c.Shutdown.GracePeriod < 0 || c.Shutdown.DrainTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("shutdown: grace_period must be ≥ 0 and drain_timeout > 0, got %s and %s", c.Shutdown.GracePeriod, c.Shutdown.DrainTimeout))
+	if c.Shutdown.GracePeriod < 0 {
+		add("shutdown.grace_period", "must not be negative, got %s", c.Shutdown.GracePeriod)
+	}
+	if c.Shutdown.DrainTimeout <= 0 {
+		add("shutdown.drain_timeout", "must be positive, got %s", c.Shutdown.DrainTimeout)
 	}
 	if _, err := parseLogLevel(c.Log.Level); err != nil {
-		errs = append(errs, fmt.Errorf("log.level: %w", err))
+		add("log.level", "%v", err)
 	}
 	if c.Log.Format != "json" && c.Log.Format != "text" {
-		errs = append(errs, fmt.Errorf("log.format: %q is not json or text", c.Log.Format))
+		add("log.format", "%q is not json or text", c.Log.Format)
 	}
-	return errors.Join(errs...)
+	ix := c.Origin.index()
+	for i := range ps {
+		ix.locate(&ps[i])
+	}
+	return newConfigError(ps)
 }
 
 func (s *SourceConfig) validate() error {
@@ -342,9 +403,14 @@ func (s *SourceConfig) validate() error {
 		if len(s.Include) == 0 {
 			errs = append(errs, errors.New("include: at least one glob is required for a file source"))
 		}
-		for i, g := range append(slices.Clone(s.Include), s.Exclude...) {
-			if _, err := filepath.Match(g, ""); err != nil {
-				errs = append(errs, fmt.Errorf("include/exclude[%d]: bad glob %q: %w", i, g, err))
+		for _, k := range []struct {
+			key   string
+			globs []string
+		}{{"include", s.Include}, {"exclude", s.Exclude}} {
+			for i, g := range k.globs {
+				if _, err := filepath.Match(g, ""); err != nil {
+					errs = append(errs, fmt.Errorf("%s[%d]: bad glob %q: %w", k.key, i, g, err))
+				}
 			}
 		}
 	case "exec":
@@ -364,11 +430,17 @@ func (s *SourceConfig) validate() error {
 	if s.MaxLineBytes < 64 {
 		errs = append(errs, fmt.Errorf("max_line_bytes: %d is too small (minimum 64)", s.MaxLineBytes))
 	}
-	if s.PollInterval <= 0 || s.RotateWait < 0 {
-		errs = append(errs, fmt.Errorf("poll_interval must be positive and rotate_wait ≥ 0, got %s and %s", s.PollInterval, s.RotateWait))
+	if s.PollInterval <= 0 {
+		errs = append(errs, fmt.Errorf("poll_interval: must be positive, got %s", s.PollInterval))
 	}
-	if s.Buffer.MaxLines <= 0 || s.Buffer.MaxBytes <= 0 {
-		errs = append(errs, errors.New("buffer: max_lines and max_bytes must be positive"))
+	if s.RotateWait < 0 {
+		errs = append(errs, fmt.Errorf("rotate_wait: must not be negative, got %s", s.RotateWait))
+	}
+	if s.Buffer.MaxLines <= 0 {
+		errs = append(errs, fmt.Errorf("buffer.max_lines: must be positive, got %d", s.Buffer.MaxLines))
+	}
+	if s.Buffer.MaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("buffer.max_bytes: must be positive, got %d", s.Buffer.MaxBytes))
 	}
 	if s.Buffer.OnFull != "block" && s.Buffer.OnFull != "drop_oldest" {
 		errs = append(errs, fmt.Errorf("buffer.on_full: %q is not block or drop_oldest", s.Buffer.OnFull))
@@ -382,35 +454,12 @@ func (s *SourceConfig) validate() error {
 var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 func (p PipelineConfig) validate() error {
-	if p.BatchRecords <= 0 || p.QueueBatches <= 0 {
-		return fmt.Errorf("batch_records and queue_batches must be positive, got %d and %d", p.BatchRecords, p.QueueBatches)
+	var errs []error
+	if p.BatchRecords <= 0 {
+		errs = append(errs, fmt.Errorf("batch_records: must be positive, got %d", p.BatchRecords))
 	}
-	return nil
-}
-
-func validateListen(addr string) error {
-	if addr == "" {
-		return errors.New("required, e.g. \":9725\"")
+	if p.QueueBatches <= 0 {
+		errs = append(errs, fmt.Errorf("queue_batches: must be positive, got %d", p.QueueBatches))
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("%q is not host:port: %w", addr, err)
-	}
-	return nil
-}
-
-// prefixErr puts "prefix." before every line of a (possibly joined) error.
-func prefixErr(prefix string, err error) error {
-	lines := strings.Split(err.Error(), "\n")
-	var b bytes.Buffer
-	for i, l := range lines {
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		b.WriteString(prefix)
-		if !strings.HasPrefix(l, "[") {
-			b.WriteByte('.')
-		}
-		b.WriteString(l)
-	}
-	return errors.New(b.String())
+	return errors.Join(errs...)
 }

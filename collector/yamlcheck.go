@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -12,26 +14,45 @@ import (
 var (
 	typeOfConfig      = reflect.TypeOf(Config{})
 	typeOfUnmarshaler = reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()
+	typeOfDuration    = reflect.TypeOf(time.Duration(0))
 )
 
-// checkNode walks the YAML tree beside the Go type it decodes into. It rejects
-// unknown keys with their full path and line (yaml.v3's own KnownFields error
-// names neither), and expands environment references in scalar values before
-// they are decoded.
-func checkNode(n *yaml.Node, path string, t reflect.Type) error {
+// checker walks the YAML tree beside the Go type it decodes into and collects
+// every problem it finds, each with its key path and line: unknown keys (with
+// a suggestion for a near miss), values of the wrong shape or type, duplicate
+// keys, aliases and environment references that cannot be expanded. It
+// expands environment references in scalar values before they are decoded.
+//
+// A node with a problem is taken out of the tree (a mapping loses the pair, a
+// list item becomes null so that the indexes of the others stay), so that
+// what remains decodes cleanly over the defaults and can be validated too:
+// one run reports everything.
+type checker struct {
+	problems []Problem
+}
+
+func (c *checker) add(n *yaml.Node, path, format string, args ...any) {
+	c.problems = append(c.problems, Problem{Line: n.Line, Path: orRoot(path), Message: fmt.Sprintf(format, args...)})
+}
+
+// check reports whether n is fit to decode into t; when it is not, the
+// problem has been recorded and the caller drops n.
+func (c *checker) check(n *yaml.Node, path string, t reflect.Type) bool {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.AliasNode {
-		return fmt.Errorf("%s (line %d): YAML aliases are not supported in the config", orRoot(path), n.Line)
+		c.add(n, path, "YAML aliases (*%s) are not supported in the config; write the value out", n.Value)
+		return false
 	}
 	if n.Kind == yaml.ScalarNode {
 		if n.Tag == "!!null" {
-			return nil
+			return true
 		}
 		v, err := expandEnv(n.Value)
 		if err != nil {
-			return fmt.Errorf("%s (line %d): %w", orRoot(path), n.Line, err)
+			c.add(n, path, "%v", err)
+			return false
 		}
 		if v != n.Value {
 			n.Value = v
@@ -40,63 +61,112 @@ func checkNode(n *yaml.Node, path string, t reflect.Type) error {
 		}
 	}
 	if reflect.PointerTo(t).Implements(typeOfUnmarshaler) {
-		return expandAll(n, path)
+		if !c.expandAll(n, path) {
+			return false
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			c.add(n, path, "%s", stripLine(err.Error()))
+			return false
+		}
+		return true
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		if n.Kind != yaml.MappingNode {
-			return nil // the decoder reports the type error
+			c.add(n, path, "must be a section of keys (%s), not %s", keyExamples(t), describe(n))
+			return false
 		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			ft, ok := fields[k.Value]
-			if !ok {
-				return fmt.Errorf("%s (line %d): unknown key (known keys: %s)", join(path, k.Value), k.Line, strings.Join(sortedKeys(fields), ", "))
-			}
-			if err := checkNode(v, join(path, k.Value), ft); err != nil {
-				return err
-			}
-		}
+		c.mapping(n, path, yamlFields(t))
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return nil
+			c.add(n, path, "%s", listMessage(n, path, t))
+			return false
 		}
 		for i, item := range n.Content {
-			if err := checkNode(item, fmt.Sprintf("%s[%d]", path, i), t.Elem()); err != nil {
-				return err
+			if !c.check(item, fmt.Sprintf("%s[%d]", path, i), t.Elem()) {
+				n.Content[i] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: item.Line, Column: item.Column}
 			}
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return nil
+			c.add(n, path, "must be a mapping of names to values, e.g. {name: value}, not %s", describe(n))
+			return false
 		}
+		c.mapping(n, path, nil)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if err := checkNode(n.Content[i+1], join(path, n.Content[i].Value), t.Elem()); err != nil {
-				return err
+			if !c.check(n.Content[i+1], join(path, n.Content[i].Value), t.Elem()) {
+				n.Content = append(n.Content[:i], n.Content[i+2:]...)
+				i -= 2
 			}
 		}
+	default:
+		if n.Kind != yaml.ScalarNode {
+			c.add(n, path, "must be a single value (%s), not %s", scalarNoun(path, t), describe(n))
+			return false
+		}
+		if n.Tag == "!!null" {
+			return true
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			c.add(n, path, "%s", scalarMessage(n, path, t))
+			return false
+		}
 	}
-	return nil
+	return true
+}
+
+// mapping checks the keys of a mapping: duplicates, and, when fields is not
+// nil (a struct), unknown keys and each value against its field's type.
+func (c *checker) mapping(n *yaml.Node, path string, fields map[string]reflect.Type) {
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		p := join(path, k.Value)
+		ok := true
+		switch ft, known := fields[k.Value]; {
+		case k.Kind != yaml.ScalarNode:
+			c.add(k, path, "a key must be a plain name, not %s", describe(k))
+			ok = false
+		case seen[k.Value] > 0:
+			c.add(k, p, "appears twice in the same section (first on line %d); keep one", seen[k.Value])
+			ok = false
+		case fields != nil && !known:
+			c.add(k, p, "%s", unknownKeyMessage(k.Value, fields))
+			ok = false
+		case fields != nil:
+			ok = c.check(v, p, ft)
+		}
+		if k.Kind == yaml.ScalarNode && seen[k.Value] == 0 {
+			seen[k.Value] = k.Line
+		}
+		if !ok {
+			n.Content = append(n.Content[:i], n.Content[i+2:]...)
+			i -= 2
+		}
+	}
 }
 
 // expandAll expands environment references below a node whose type decodes
 // itself, so ${VAR} works there too.
-func expandAll(n *yaml.Node, path string) error {
+func (c *checker) expandAll(n *yaml.Node, path string) bool {
+	if n.Kind == yaml.AliasNode {
+		c.add(n, path, "YAML aliases (*%s) are not supported in the config; write the value out", n.Value)
+		return false
+	}
 	if n.Kind == yaml.ScalarNode {
 		v, err := expandEnv(n.Value)
 		if err != nil {
-			return fmt.Errorf("%s (line %d): %w", orRoot(path), n.Line, err)
+			c.add(n, path, "%v", err)
+			return false
 		}
 		n.Value = v
-		return nil
+		return true
 	}
-	for _, c := range n.Content {
-		if err := expandAll(c, path); err != nil {
-			return err
-		}
+	ok := true
+	for _, ch := range n.Content {
+		ok = c.expandAll(ch, path) && ok
 	}
-	return nil
+	return ok
 }
 
 // yamlFields maps each YAML key of a struct, including inlined structs, to
@@ -151,6 +221,20 @@ func orRoot(path string) string {
 		return "(top level)"
 	}
 	return path
+}
+
+// stripLine drops the "line N: " (and "yaml: ") that yaml.v3 and custom
+// unmarshalers put before a message: the problem carries its line already.
+func stripLine(msg string) string {
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ": "); i > 0 {
+			if _, err := strconv.Atoi(rest[:i]); err == nil {
+				return rest[i+2:]
+			}
+		}
+	}
+	return msg
 }
 
 // expandEnv replaces ${VAR} (an unset variable is an error), ${VAR:-default}
