@@ -31,6 +31,9 @@ type Config struct {
 	RestartWindow time.Duration `yaml:"restart_window"`
 	MinLifetime   time.Duration `yaml:"min_lifetime"`
 	Events        bool          `yaml:"events"`
+	// EventsScope chooses the processes lifecycle records are made for (one
+	// of the Scope constants); the API and metrics always cover every process.
+	EventsScope string `yaml:"events_scope"`
 	// Listen, when set, asks the composition root to serve Handler on its own
 	// address (with the same web config as /metrics) instead of the main listener.
 	Listen string `yaml:"listen"`
@@ -50,6 +53,20 @@ const (
 	GroupByCmdline = "cmdline"
 )
 
+// Event scopes: which processes lifecycle records are made for.
+const (
+	// ScopeAuto is ScopePod when PID 1 is a pod's pause process (a shared
+	// process namespace), else ScopeChildren.
+	ScopeAuto = "auto"
+	// ScopePod is every process in the PID namespace but kernel threads: with
+	// shareProcessNamespace, the pod's containers.
+	ScopePod = "pod"
+	// ScopeChildren is the adapter's own descendants (children, grandchildren).
+	ScopeChildren = "children"
+	// ScopeAll is every process the proc root shows, kernel threads included.
+	ScopeAll = "all"
+)
+
 // DefaultConfig is the sidecar's default: on, 5 s snapshots, secrets redacted.
 func DefaultConfig() Config {
 	return Config{
@@ -63,6 +80,7 @@ func DefaultConfig() Config {
 		RestartWindow: 30 * time.Second,
 		MinLifetime:   5 * time.Second,
 		Events:        true,
+		EventsScope:   ScopeAuto,
 	}
 }
 
@@ -105,6 +123,11 @@ func (c Config) Validate() error {
 	}
 	if c.MinLifetime < 0 {
 		errs = append(errs, fmt.Errorf("min_lifetime: %s must not be negative", c.MinLifetime))
+	}
+	switch c.EventsScope {
+	case ScopeAuto, ScopePod, ScopeChildren, ScopeAll:
+	default:
+		errs = append(errs, fmt.Errorf("events_scope: %q is not one of auto, pod, children, all", c.EventsScope))
 	}
 	if c.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Listen); err != nil {

@@ -27,6 +27,9 @@ func TestConfigValidate(t *testing.T) {
 		{"no groups", func(c *Config) { c.MaxGroups = 0 }, []string{"max_groups: "}},
 		{"negative durations", func(c *Config) { c.RestartWindow, c.MinLifetime = -1, -1 }, []string{"restart_window: ", "min_lifetime: "}},
 		{"bad listen", func(c *Config) { c.Listen = "localhost" }, []string{"listen: "}},
+		{"every events scope", func(c *Config) { c.EventsScope = ScopeChildren }, nil},
+		{"unknown events scope", func(c *Config) { c.EventsScope = "host" }, []string{"events_scope: "}},
+		{"empty events scope", func(c *Config) { c.EventsScope = "" }, []string{"events_scope: "}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -73,6 +76,7 @@ max_groups: 20
 restart_window: 1m
 min_lifetime: 10s
 events: false
+events_scope: pod
 listen: 127.0.0.1:9726
 `
 	c := DefaultConfig()
@@ -84,7 +88,7 @@ listen: 127.0.0.1:9726
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Interval != 2*time.Second || c.RestartWindow != time.Minute || c.MaxGroups != 20 || c.Events || c.Listen != "127.0.0.1:9726" {
+	if c.Interval != 2*time.Second || c.RestartWindow != time.Minute || c.MaxGroups != 20 || c.Events || c.EventsScope != ScopePod || c.Listen != "127.0.0.1:9726" {
 		t.Errorf("decoded %+v", c)
 	}
 }

@@ -51,6 +51,15 @@ type Provider struct {
 	pending  []record.Record
 	overflow int // distinct groups folded into OverflowGroup in the last snapshot
 	wake     chan struct{}
+
+	// Lifecycle state of the processes of the events scope, bounded by the
+	// live processes: those not yet announced (younger than min_lifetime) and
+	// those that are restarts (with their run of restarts in a row).
+	unannounced map[procKey]struct{}
+	restarted   map[procKey]int
+	churn       churnState
+	scope       string // events scope in force: pod, children or all
+	selfPID     int    // the adapter, as the proc root numbers it
 }
 
 // groupState holds what a group's counters must remember across process
@@ -66,6 +75,7 @@ type recentExit struct {
 	pid      int
 	at       time.Time
 	lifetime time.Duration
+	chain    int // restarts in a row that led to this process; 0: not a restart
 }
 
 // New builds a provider and registers its metrics. It does not read any
@@ -90,6 +100,15 @@ func New(cfg Config, deps Deps) (*Provider, error) {
 		ctx:    context.WithValue(context.Background(), common.EnvKey, common.EnvMap{common.HostProcEnvKey: cfg.ProcRoot, common.HostSysEnvKey: cfg.SysRoot}),
 		groups: map[string]*groupState{},
 		wake:   make(chan struct{}, 1),
+
+		unannounced: map[procKey]struct{}{},
+		restarted:   map[procKey]int{},
+		selfPID:     selfPID(cfg.ProcRoot),
+	}
+	var why string
+	p.scope, why = resolveScope(cfg)
+	if cfg.Events {
+		deps.Logger.Info("process events", "scope", p.scope, "reason", why, "self_pid", p.selfPID)
 	}
 	if cfg.GroupBy == GroupByCmdline {
 		p.groupRe = regexp.MustCompile(cfg.GroupRegex) // checked by Validate
@@ -272,7 +291,11 @@ func (p *Provider) state(group string) *groupState {
 // lifecycle compares two snapshots: exits and starts become records, exited
 // processes' counters move into their group, and an exit followed within
 // restart_window by a start of the same name and command line is a restart.
+// Every process counts for the metrics; records are made for the events
+// scope only, and a start is announced once the process has lived
+// min_lifetime (see events.go).
 func (p *Provider) lifecycle(prev, cur *Snapshot) []record.Record {
+	p.markScope(prev, cur)
 	if prev == nil {
 		return nil
 	}
@@ -280,7 +303,8 @@ func (p *Provider) lifecycle(prev, cur *Snapshot) []record.Record {
 	var recs []record.Record
 	for i := range prev.Processes {
 		old := &prev.Processes[i]
-		if _, ok := cur.byKey[procKey{old.PID, old.start}]; ok {
+		key := procKey{old.PID, old.start}
+		if _, ok := cur.byKey[key]; ok {
 			continue
 		}
 		if g := p.state(old.group); g != nil {
@@ -291,11 +315,23 @@ func (p *Provider) lifecycle(prev, cur *Snapshot) []record.Record {
 				g.exitedWritten += old.IO.WriteBytes
 			}
 		}
+		chain, wasRestart := p.restarted[key]
+		delete(p.restarted, key)
+		_, young := p.unannounced[key]
+		delete(p.unannounced, key)
 		lifetime := prev.Time.Sub(old.StartTime) // at least; it was alive then
-		if lifetime >= p.cfg.MinLifetime {
-			p.exits = append(p.exits, recentExit{key: restartKey(old), pid: old.PID, at: now, lifetime: lifetime})
+		// A short-lived process does not make the next start a restart,
+		// unless it was itself a restart: that is how a crash loop goes.
+		if lifetime >= p.cfg.MinLifetime || wasRestart {
+			p.exits = append(p.exits, recentExit{key: restartKey(old), pid: old.PID, at: now, lifetime: lifetime, chain: chain})
 		}
-		recs = append(recs, p.exitRecord(old, now, lifetime))
+		switch {
+		case !old.inScope:
+		case young:
+			p.countShortLived(old, prev.Time)
+		default:
+			recs = append(recs, p.exitRecord(old, now, lifetime))
+		}
 	}
 	// forget exits older than the window; the slice stays bounded by how many
 	// processes can exit within it
@@ -308,7 +344,12 @@ func (p *Provider) lifecycle(prev, cur *Snapshot) []record.Record {
 	p.exits = keep
 	for i := range cur.Processes {
 		pr := &cur.Processes[i]
-		if _, ok := prev.byKey[procKey{pr.PID, pr.start}]; ok {
+		key := procKey{pr.PID, pr.start}
+		if _, ok := prev.byKey[key]; ok {
+			if _, young := p.unannounced[key]; young && now.Sub(pr.StartTime) >= p.cfg.MinLifetime {
+				delete(p.unannounced, key)
+				recs = append(recs, p.startRecord(pr, now))
+			}
 			continue
 		}
 		if j := p.matchExit(pr); j >= 0 {
@@ -317,10 +358,26 @@ func (p *Provider) lifecycle(prev, cur *Snapshot) []record.Record {
 			if g := p.state(pr.group); g != nil {
 				g.restarts++
 			}
-			recs = append(recs, p.restartRecord(pr, e, now))
+			chain := 1
+			if e.chain > 0 && e.lifetime < crashLoopLifetime {
+				chain = e.chain + 1
+			}
+			p.restarted[key] = chain
+			if pr.inScope {
+				recs = append(recs, p.restartRecord(pr, e, chain, now))
+			}
 			continue
 		}
-		recs = append(recs, p.startRecord(pr, now))
+		switch {
+		case !pr.inScope:
+		case now.Sub(pr.StartTime) < p.cfg.MinLifetime:
+			p.unannounced[key] = struct{}{}
+		default:
+			recs = append(recs, p.startRecord(pr, now))
+		}
+	}
+	if r, ok := p.churnSummary(now); ok {
+		recs = append(recs, r)
 	}
 	return recs
 }
@@ -374,23 +431,24 @@ func (p *Provider) startRecord(pr *Process, now time.Time) record.Record {
 	return r
 }
 
+// exitRecord is info unless the exit is known to have failed: an unknown
+// status is the common case (the exit code is readable only from a zombie),
+// not a fault.
 func (p *Provider) exitRecord(pr *Process, now time.Time, lifetime time.Duration) record.Record {
-	sev := record.SeverityWarn
+	sev := record.SeverityInfo
 	msg := fmt.Sprintf("process %d (%s) exited, exit status unknown", pr.PID, pr.Name)
 	var extra []record.Field
-	// The status is known only if we last saw it as a zombie and could read
-	// it (the kernel shows exit_code to ptrace-capable readers only).
-	if pr.State == "zombie" && pr.openFiles != nil {
-		if sig := pr.exit & 0x7f; sig != 0 {
-			msg = fmt.Sprintf("process %d (%s) was killed by signal %d", pr.PID, pr.Name, sig)
-			extra = append(extra, record.Field{Key: "signal", Value: record.IntValue(int64(sig))})
-		} else {
-			code := pr.exit >> 8 & 0xff
-			msg = fmt.Sprintf("process %d (%s) exited with code %d", pr.PID, pr.Name, code)
-			extra = append(extra, record.Field{Key: "exit_code", Value: record.IntValue(int64(code))})
-			if code == 0 {
-				sev = record.SeverityInfo
-			}
+	switch code, sig, known := exitStatus(pr); {
+	case !known:
+	case sig != 0:
+		sev = record.SeverityWarn
+		msg = fmt.Sprintf("process %d (%s) was killed by signal %d", pr.PID, pr.Name, sig)
+		extra = append(extra, record.Field{Key: "signal", Value: record.IntValue(int64(sig))})
+	default:
+		msg = fmt.Sprintf("process %d (%s) exited with code %d", pr.PID, pr.Name, code)
+		extra = append(extra, record.Field{Key: "exit_code", Value: record.IntValue(int64(code))})
+		if code != 0 {
+			sev = record.SeverityWarn
 		}
 	}
 	r := p.baseRecord(pr, now, sev, "exit", msg)
@@ -399,12 +457,20 @@ func (p *Provider) exitRecord(pr *Process, now time.Time, lifetime time.Duration
 	return r
 }
 
-func (p *Provider) restartRecord(pr *Process, e recentExit, now time.Time) record.Record {
-	r := p.baseRecord(pr, now, record.SeverityWarn, "restart",
-		fmt.Sprintf("process %s restarted: pid %d replaced pid %d", pr.Name, pr.PID, e.pid))
+// restartRecord is a warning, an error for the crashLoopRestarts-th restart
+// in a row.
+func (p *Provider) restartRecord(pr *Process, e recentExit, chain int, now time.Time) record.Record {
+	sev := record.SeverityWarn
+	msg := fmt.Sprintf("process %s restarted: pid %d replaced pid %d", pr.Name, pr.PID, e.pid)
+	if chain >= crashLoopRestarts {
+		sev = record.SeverityError
+		msg = fmt.Sprintf("process %s is crash-looping: restarted %d times in a row, pid %d replaced pid %d", pr.Name, chain, pr.PID, e.pid)
+	}
+	r := p.baseRecord(pr, now, sev, "restart", msg)
 	r.Fields = append(r.Fields,
 		record.Field{Key: "previous_pid", Value: record.IntValue(int64(e.pid))},
 		record.Field{Key: "previous_lifetime_seconds", Value: record.FloatValue(e.lifetime.Seconds())},
+		record.Field{Key: "restarts_in_a_row", Value: record.IntValue(int64(chain))},
 	)
 	return r
 }

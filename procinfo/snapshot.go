@@ -36,6 +36,7 @@ type Process struct {
 	start     uint64     // start ticks: (pid, start) identifies a process across snapshots
 	exit      uint64     // wait status of a zombie, when readable
 	group     string
+	inScope   bool // of the events scope: lifecycle records are made for it
 }
 
 // CPU is the CPU time used so far and the share of one core over the last
