@@ -2,6 +2,7 @@ package procinfo
 
 import (
 	"github.com/obsadapter/obsadapter/clock/clocktest"
+	"github.com/obsadapter/obsadapter/internal/testpeer"
 
 	"bufio"
 	"context"
@@ -256,11 +257,7 @@ func TestLiveProcesses(t *testing.T) {
 
 func mustLookPath(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not on PATH", name)
-	}
-	return p
+	return testpeer.LookPath(t, name, "a standard tool the live tests run")
 }
 
 func containsSocket(list []Socket, s Socket) bool {

@@ -2,6 +2,7 @@ package procinfo
 
 import (
 	"github.com/obsadapter/obsadapter/clock/clocktest"
+	"github.com/obsadapter/obsadapter/internal/testpeer"
 
 	"bytes"
 	"os/exec"
@@ -67,10 +68,7 @@ obsadapter_process_overflow_groups 0
 // TestPromtool runs `promtool check metrics` over the exposition of the live
 // machine's processes.
 func TestPromtool(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skip("promtool not on PATH (Debian package prometheus); CI installs it")
-	}
+	promtool := testpeer.LookPath(t, "promtool", "Debian package prometheus; CI installs it")
 	cfg := DefaultConfig()
 	cfg.MaxGroups = 5 // make sure the overflow group is exercised
 	_, reg := newTestProvider(t, cfg, clocktest.New(fixtureTime), nil)
