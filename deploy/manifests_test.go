@@ -553,7 +553,7 @@ func TestFluentdConfigMatchesAdapter(t *testing.T) {
 func TestPrometheusScrapeConfig(t *testing.T) {
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Skip("skipped: promtool not installed (Debian package prometheus; CI installs it)")
+		missingPeer(t, "promtool not installed (Debian package prometheus; CI installs it)")
 	}
 	data, err := os.ReadFile("kubernetes/prometheus/scrape-config.yml")
 	if err != nil {
