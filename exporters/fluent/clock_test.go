@@ -2,10 +2,14 @@ package fluent
 
 import (
 	"context"
+	"math"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/obsadapter/obsadapter/clock/clocktest"
 	"github.com/obsadapter/obsadapter/exporters"
@@ -44,4 +48,68 @@ func TestBackoffIsSteppedByTheClock(t *testing.T) {
 	if err := e.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestBackoffGrowsAcrossConnectThenFail: a receiver that accepts every
+// connection but answers each chunk with a wrong ack. Backoff must grow
+// across these connect-then-fail cycles (a successful dial is not a
+// success), so in 30 s of clock time the chunk is resent at most
+// ⌈log2(30 s / retry.initial)⌉ + 2 times, not once per retry.initial.
+func TestBackoffGrowsAcrossConnectThenFail(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var conns atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					// {"ack": "wrong"}: well-formed, never the chunk's id.
+					c.Write([]byte{0x81, 0xa3, 'a', 'c', 'k', 0xa5, 'w', 'r', 'o', 'n', 'g'})
+				}
+			}()
+		}
+	}()
+	clk := clocktest.New(baseTime)
+	cfg := testConfig(ln.Addr().String())
+	cfg.Retry = RetryConfig{Initial: time.Second, Max: time.Minute}
+	reg := prometheus.NewRegistry()
+	e, err := New(cfg, Deps{Deps: exporters.Deps{Registerer: reg, Clock: clk}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Export(ctx, numbered(0, 5)) }()
+	for clk.Now().Sub(baseTime) < 30*time.Second {
+		if !clk.BlockUntil(1) {
+			t.Fatal("the exporter never waited for a backoff")
+		}
+		clk.Advance(clk.Deadlines()[0].Sub(clk.Now()))
+	}
+	resends := int(conns.Load()) - 1
+	if limit := int(math.Ceil(math.Log2(30))) + 2; resends > limit {
+		t.Errorf("%d resends in 30s of clock time with retry.initial 1s, want at most %d", resends, limit)
+	}
+	t.Logf("%d resends in 30s of clock time", resends)
+	if n := testutil.ToFloat64(e.metrics.connErrors.WithLabelValues(ln.Addr().String(), "ack")); n < 1 {
+		t.Errorf("wrong acks not counted: %v", n)
+	}
+	cancel()
+	<-done
+	closeCtx, stop := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer stop()
+	e.Close(closeCtx)
 }

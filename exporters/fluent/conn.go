@@ -146,7 +146,9 @@ func (s *sender) connect(ctx context.Context) error {
 			}
 			s.close()
 			s.conn, s.cur = c, i
-			t.failures = 0
+			// The failure count is not reset here: a receiver that accepts
+			// connections but answers wrongly would otherwise be retried at
+			// retry.initial forever. Only an acknowledged chunk resets it.
 			s.metrics.up.WithLabelValues(t.addr).Set(1)
 			return nil
 		}
@@ -281,6 +283,7 @@ func (s *sender) send(ctx context.Context, c *chunk) error {
 	if string(id) != c.ID {
 		return s.fail(t, "ack", fmt.Errorf("ack %q does not match chunk %q", id, c.ID))
 	}
+	t.failures = 0
 	return nil
 }
 
