@@ -1,10 +1,6 @@
 package collector
 
 import (
-	"strings"
-
-	"github.com/obsadapter/obsadapter/parsers"
-
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,11 +8,14 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/exporter-toolkit/web"
 
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
+	"github.com/obsadapter/obsadapter/parsers"
 )
 
 type httpServers struct {
@@ -65,7 +64,7 @@ func (c *Collector) startHTTP() (*httpServers, error) {
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		srv, ln := scrapeServer(h, ln, c.metrics.httpRejected.Inc)
 		webCfg := c.cfg.HTTP.WebConfigFile
 		flags := &web.FlagConfig{WebConfigFile: &webCfg}
 		go func() {
@@ -220,4 +219,57 @@ func (c *Collector) reloadHandler(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "reloaded")
+}
+
+// scrapeServer serves h on ln with a scrape target's limits: a client has
+// 10 s to send its headers and 30 s for the whole request, a response 60 s
+// to go out, an idle keep-alive connection 30 s (a scrape interval's worth,
+// so Prometheus keeps its connection), and beyond maxConnections open ones
+// a new connection is closed at once and counted by rejected.
+func scrapeServer(h http.Handler, ln net.Listener, rejected func()) (*http.Server, net.Listener) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
+	return srv, &limitListener{Listener: ln, slots: make(chan struct{}, maxConnections), rejected: rejected}
+}
+
+// maxConnections bounds the connections open on one HTTP listener: a
+// Prometheus or two, kubelet probes and a few people are a handful.
+const maxConnections = 128
+
+// limitListener closes connections beyond its slots at once instead of
+// letting them queue, so idle or slow clients cannot hold descriptors
+// without bound or starve a scrape for long.
+type limitListener struct {
+	net.Listener
+	slots    chan struct{}
+	rejected func()
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.slots <- struct{}{}:
+			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
+		default:
+			c.Close()
+			l.rejected()
+		}
+	}
+}
+
+// slotConn gives its slot back once, when closed.
+type slotConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *slotConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

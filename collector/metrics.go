@@ -19,6 +19,7 @@ type selfMetrics struct {
 	checkpointWrites *prometheus.CounterVec
 	execExits        *prometheus.CounterVec
 	reloads          *prometheus.CounterVec
+	httpRejected     prometheus.Counter
 }
 
 func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
@@ -56,6 +57,9 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 		exporterRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "obsadapter_exporter_records_total", Help: "Records per exporter by result: sent (safe), retried (an attempt failed), dropped (permanent error), failed (given up at shutdown).",
 		}, []string{"exporter", "result"}),
+		httpRejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "obsadapter_http_connections_rejected_total", Help: "Connections to the HTTP listeners closed at once because max_connections were open.",
+		}),
 		checkpointWrites: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "obsadapter_checkpoint_writes_total", Help: "Checkpoint file writes by result.",
 		}, []string{"result"}),
@@ -67,7 +71,7 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.bytesRead, m.linesRead, m.filesWatched, m.rotations, m.recordsDropped, m.parseFailures,
-		m.multiline, m.sourceErrors, m.queueBatches, m.bufferLines, m.exporterRecords, m.checkpointWrites,
+		m.multiline, m.sourceErrors, m.queueBatches, m.bufferLines, m.exporterRecords, m.checkpointWrites, m.httpRejected,
 		m.execExits, m.reloads)
 	return m
 }
