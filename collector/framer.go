@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 const readChunk = 64 << 10
@@ -22,7 +23,25 @@ type framer struct {
 }
 
 func newFramer(offset int64, maxLine int) *framer {
-	return &framer{buf: make([]byte, min(readChunk, maxLine+1)), pos: offset, last: offset, maxLine: maxLine}
+	return &framer{pos: offset, last: offset, maxLine: maxLine}
+}
+
+// chunks lends read buffers of readChunk bytes: a file holds one only while
+// it is being read, so thousands of idle files hold none.
+var chunks = sync.Pool{New: func() any { b := make([]byte, readChunk); return &b }}
+
+// release lends the buffer back when nothing is pending in it (no partial
+// line), so an idle file costs no read buffer; the next fill takes one.
+func (f *framer) release() {
+	if f.buf == nil || f.start != f.end || f.discarding {
+		return
+	}
+	if len(f.buf) == readChunk {
+		b := f.buf[:readChunk]
+		chunks.Put(&b)
+	}
+	f.buf, f.start, f.end = nil, 0, 0
+	f.long = nil
 }
 
 // next returns the next complete line without its newline (and without a
@@ -67,6 +86,13 @@ func (f *framer) holdPartial() {
 
 // fill reads once from r, compacting and growing the buffer as needed.
 func (f *framer) fill(r io.Reader) (int, error) {
+	if f.buf == nil {
+		if f.maxLine+1 >= readChunk {
+			f.buf = *chunks.Get().(*[]byte)
+		} else {
+			f.buf = make([]byte, f.maxLine+1)
+		}
+	}
 	if f.start > 0 {
 		n := copy(f.buf, f.buf[f.start:f.end])
 		f.start, f.end = 0, n

@@ -84,3 +84,32 @@ func TestFramer(t *testing.T) {
 		})
 	}
 }
+
+// An idle framer holds no read buffer: it lends it back once nothing is
+// pending, and takes one again on the next read. A partial line keeps it.
+func TestFramerReleasesItsBufferWhenIdle(t *testing.T) {
+	f := newFramer(0, 1<<20)
+	if _, err := f.fill(strings.NewReader("a\nb\n")); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, _, _, ok := f.next(); !ok {
+			break
+		}
+	}
+	f.release()
+	if f.buf != nil {
+		t.Fatal("idle framer kept its buffer")
+	}
+	f.fill(strings.NewReader("partial"))
+	f.next()
+	f.release()
+	if f.buf == nil {
+		t.Fatal("released the buffer of a pending partial line")
+	}
+	f.fill(strings.NewReader(" line\n"))
+	line, end, _, ok := f.next()
+	if !ok || string(line) != "partial line" || end != 17 {
+		t.Fatalf("after a release and a new read: %q %d %v", line, end, ok)
+	}
+}

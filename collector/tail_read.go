@@ -55,6 +55,7 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 		}
 	}
 	s.noteRead(tf, start, now)
+	tf.fr.release() // at its end: an idle file keeps no read buffer
 }
 
 func (s *fileSource) noteRead(tf *tailedFile, start int64, now time.Time) {
