@@ -28,7 +28,17 @@ func TestRedact(t *testing.T) {
 		{"bearer header", nil, "curl|-H|Authorization: Bearer eyJhbGciOi", "curl|-H|Authorization: Bearer ***"},
 		{"inside sh -c", nil, "sh|-c|mysql --password=x -h db && echo token=y", "sh|-c|mysql --password=*** -h db && echo token=***"},
 		{"mysql -p attached", nil, "/usr/bin/mysql|-uroot|-psecret|db", "/usr/bin/mysql|-uroot|-p***|db"},
-		{"mysql -p alone prompts", nil, "mysql|-p|db", "mysql|-p|db"},
+		// "mysql -p db" prompts and names the database db, but "mysql -p
+		// hunter4" is how passwords reach process lists (issue 15): the word
+		// after a bare -p is masked unless it is a flag.
+		{"mysql -p, value next", nil, "mysql|-p|hunter4", "mysql|-p|***"},
+		{"mysql -p before a flag prompts", nil, "mysql|-p|-h|db", "mysql|-p|-h|db"},
+		{"mysql -p attached, short", nil, "mysql|-phunter5", "mysql|-p***"},
+		{"PGPASSWORD assignment", nil, "env|PGPASSWORD=pg777|psql", "env|PGPASSWORD=***|psql"},
+		{"MYSQL_PWD assignment", nil, "env|MYSQL_PWD=x|mysql", "env|MYSQL_PWD=***|mysql"},
+		{"java -Dpassword", nil, "java|-Dpassword=jp555|-jar|a.jar", "java|-Dpassword=***|-jar|a.jar"},
+		{"JSON argument", nil, `app|{"password":"js666"}`, `app|{"password":"***"}`},
+		{"keyboard layout is kept", nil, "env|KEYBOARD=us|app", "env|KEYBOARD=us|app"},
 		{"sshpass -p", nil, "sshpass|-p|secret|ssh|host", "sshpass|-p|***|ssh|host"},
 		{"redis-cli -a", nil, "redis-cli|-a|secret|ping", "redis-cli|-a|***|ping"},
 		{"ssh -p is a port", nil, "ssh|-p|2222|host", "ssh|-p|2222|host"},
