@@ -14,7 +14,7 @@ import (
 var formatNotes = map[string]string{
 	"cri":           "Container runtime (containerd, CRI-O) envelope of kubelet's `/var/log/pods`: `<RFC3339Nano> <stdout|stderr> <P|F> <line>`. Unwrapped first; `P` fragments are rejoined per stream; `stream` is set and the runtime's time is used when the inner line has none. `format` is the inner line's format.",
 	"docker":        "Docker json-file envelope `{\"log\":…,\"stream\":…,\"time\":…}`. A `log` without a trailing newline is a fragment, rejoined with the next ones of its stream. `format` is the inner line's format.",
-	"json":          "One JSON object per line from any logger. Level from `level`, `log.level`, `lvl`, `severity`, `levelname`, `@l` … (words, bunyan/pino numbers 10–60, syslog numbers 0–7); message from `msg`, `message`, `@m`, then `@mt`, `event`, `log`, `text`; time from `time`, `ts`, `timestamp`, `@timestamp`, `@t`, then `datetime`, `date`, `timeMillis`, log4j2's `instant`, Google's `{seconds,nanos}` (RFC 3339 strings, or epoch seconds/ms/µs/ns by magnitude). Other keys stay fields with their nesting and types.",
+	"json":          "One JSON object per line from any logger. Level from `level`, `log.level`, `lvl`, `severity`, `levelname`, `@l` … (words, bunyan/pino numbers 10–60, syslog numbers 0–7); message from `msg`, `message`, `@m`, then `@mt`, `event`, `log`, `text`; time from `time`, `ts`, `timestamp`, `@timestamp`, `@t`, then `datetime`, `date`, `timeMillis`, log4j2's `instant`, Google's `{seconds,nanos}` (RFC 3339 strings, or epoch seconds/ms/µs/ns by magnitude). Other keys stay fields with their nesting and types. A key repeated in one object (at any depth) is kept once, with its last value, in the place of its first occurrence, as jq, JavaScript and Python read such objects: `{\"a\":1,\"b\":2,\"a\":3}` gives `{\"a\":3,\"b\":2}`; a repeated level, message or time key gives its last value too.",
 	"logfmt":        "`key=value` pairs (slog TextHandler, logrus, go-kit, Heroku). Every token must be a pair. Values are strings; `level`/`lvl`/`severity`, `msg`/`message` and `time`/`ts`/`t`/`timestamp` fill the record.",
 	"klog":          "klog/glog (Kubernetes): `Lmmdd hh:mm:ss.uuuuuu threadid file:line] msg`, letter I W E F. The year follows the year-less rule above. Structured klog (`\"msg\" k=v …`) has its pairs split into fields.",
 	"rails":         "Ruby's `Logger` (Rails, Sidekiq, Puma): `L, [time #pid]  LEVEL -- progname: msg`. Zone-less time: the configured timezone.",
@@ -75,6 +75,11 @@ Lines no named format claims go to the header learner (` + "`learned`" + `), whi
   future. (The day of slack absorbs clock skew, so a line stamped minutes after New Year and read minutes before
   it keeps the new year.) Times of day alone take the nearest day. A time that does not parse is left out; the line is never dropped.
 - ` + "`message`" + ` is the text without the header; ANSI colour codes are removed and invalid UTF-8 becomes U+FFFD.
+- A record's JSON form is at most 4 KiB longer than the larger of ` + "`max_record_bytes`" + ` and its line (itself at most
+  ` + "`max_line_bytes`" + `): with the defaults, 1 MiB + 4 KiB. Escaping can make text up to six times longer (a NUL byte is
+  ` + "`\\u0000`" + ` in JSON), so a record whose escaped form would exceed that has its longest strings (message or field
+  values, at any depth) cut at a character boundary to a common length, short ones kept whole, and is marked
+  ` + "`truncated`" + ` and counted like any other cut record.
 
 ## Multiline
 

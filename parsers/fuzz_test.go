@@ -23,6 +23,9 @@ func checkRecord(t *testing.T, r record.Record, maxMsg int) {
 	if !json.Valid(js) {
 		t.Fatalf("invalid JSON: %q", js)
 	}
+	if n := r.JSONSize(); n != len(js) {
+		t.Fatalf("JSONSize %d, AppendJSON %d bytes: %q", n, len(js), js)
+	}
 	if !utf8.ValidString(r.Message) {
 		t.Fatalf("message is not UTF-8: %q", r.Message)
 	}
@@ -36,11 +39,14 @@ func checkRecord(t *testing.T, r record.Record, maxMsg int) {
 
 // FuzzStream feeds the input's lines (envelopes, multiline, any format)
 // through auto-detection, reusing the caller's buffer, and checks that
-// records are valid, bounded and do not alias that buffer.
+// records are valid, bounded (their JSON too: within the larger of
+// MaxRecordBytes and the input's length, plus slack, however much escaping
+// would expand them) and do not alias that buffer.
 func FuzzStream(f *testing.F) {
 	f.Add([]byte("2026-11-23T20:31:02Z stdout P {\"a\":\n2026-11-23T20:31:02Z stdout F 1}\n"))
 	f.Add([]byte("{\"log\":\"x\",\"stream\":\"stderr\",\"time\":\"2026-11-23T20:31:02Z\"}\n"))
 	f.Add([]byte("ERROR:app:boom\nTraceback (most recent call last):\n  File \"x\"\nValueError: v\n"))
+	f.Add([]byte(strings.Repeat("\x00", 1000) + "\n{\"msg\":\"" + strings.Repeat("\x01\"", 500) + "\",\"a\":\"\x02\x02\"}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg := DefaultConfig()
 		cfg.Timezone = "UTC"
@@ -50,6 +56,14 @@ func FuzzStream(f *testing.F) {
 			t.Fatal(err)
 		}
 		maxMsg := cfg.MaxRecordBytes + len(data)*3 + 16
+		maxJSON := max(cfg.MaxRecordBytes, len(data)) + slack
+		check := func(r record.Record) {
+			t.Helper()
+			checkRecord(t, r, maxMsg)
+			if n := r.JSONSize(); n > maxJSON {
+				t.Fatalf("%d bytes of JSON, over the bound %d", n, maxJSON)
+			}
+		}
 		buf := make([]byte, 0, 256)
 		var kept []record.Record
 		var snapshots [][]byte
@@ -57,7 +71,7 @@ func FuzzStream(f *testing.F) {
 		for line := range bytes.Lines(data) {
 			buf = append(buf[:0], bytes.TrimSuffix(line, []byte("\n"))...)
 			for _, r := range s.Feed(buf, record.Position{}, false, now) {
-				checkRecord(t, r, maxMsg)
+				check(r)
 				kept = append(kept, r)
 				snapshots = append(snapshots, r.AppendJSON(nil))
 			}
@@ -66,11 +80,11 @@ func FuzzStream(f *testing.F) {
 			}
 			now = now.Add(300 * time.Millisecond)
 			for _, r := range s.Flush(now) {
-				checkRecord(t, r, maxMsg)
+				check(r)
 			}
 		}
 		for _, r := range s.FlushAll(now) {
-			checkRecord(t, r, maxMsg)
+			check(r)
 		}
 		for i := range kept {
 			if got := kept[i].AppendJSON(nil); !bytes.Equal(got, snapshots[i]) {
@@ -114,11 +128,13 @@ func newFuzzParser() *parser {
 	return &parser{loc: time.UTC, now: testNow, buf: &buf}
 }
 
-// FuzzJSON checks that every JSON object encoding/json accepts is accepted
-// and that parsing never panics.
+// FuzzJSON checks that every JSON object encoding/json accepts is accepted,
+// that parsing never panics and that no object, at any level, keeps a key
+// twice.
 func FuzzJSON(f *testing.F) {
 	f.Add(`{"level":"info","msg":"x","n":[1,2.5,{"a":null}],"t":true}`)
 	f.Add(`{"ts":1795466662.5,"lvl":40,"message":"\ud83d\ude00 \"q\""}`)
+	f.Add(`{"a":1,"b":{"c":1,"c":[{"d":1,"d":2}]},"a":2,"msg":"x","msg":"y"}`)
 	f.Fuzz(func(t *testing.T, line string) {
 		p := newFuzzParser()
 		var r record.Record
@@ -129,6 +145,7 @@ func FuzzJSON(f *testing.F) {
 		}
 		if ok {
 			checkRecordParts(t, r)
+			assertNoDupKeys(t, r.Fields)
 		}
 	})
 }

@@ -223,6 +223,13 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		j.i++
 		return []record.Field{}, true
 	}
+	// Duplicate keys: the last value wins, in the key's first position
+	// (as jq, JavaScript and Python read them). seen has a bit per key
+	// hash; only a key whose bit is already set is looked for among the
+	// keys before it, so objects without duplicates pay a few operations a
+	// key. Large objects look keys up in an index instead.
+	var seen uint64
+	var index map[string]int
 	// Compact JSON has no spaces between tokens: ws is called only where
 	// the next byte is not the expected one.
 	for {
@@ -244,7 +251,16 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 			j.p.popFields(mark)
 			return nil, false
 		}
-		j.p.fields = append(j.p.fields, record.Field{Key: key, Value: v})
+		bit := keyBit(key)
+		if seen&bit == 0 && index == nil && len(j.p.fields)-mark < indexAbove {
+			seen |= bit
+			j.p.fields = append(j.p.fields, record.Field{Key: key, Value: v})
+		} else if k := j.p.dupKey(mark, key, bit&seen != 0, &index); k >= 0 {
+			j.p.fields[k].Value = v
+		} else {
+			seen |= bit
+			j.p.fields = append(j.p.fields, record.Field{Key: key, Value: v})
+		}
 		if j.i < len(j.s) && j.s[j.i] <= ' ' {
 			j.ws()
 		}
@@ -266,6 +282,50 @@ func (j *jsonScanner) objectOn(depth int, onStack bool) ([]record.Field, bool) {
 		}
 		return j.p.takeFields(mark), true
 	}
+}
+
+// indexAbove is the number of keys above which an object's keys are
+// looked up in a map: 64 keys fill the bits of seen, and a linear scan per
+// key would make a hostile line of 100,000 keys quadratic.
+const indexAbove = 64
+
+// dupKey is the scratch-stack index of the earlier field of the object
+// starting at mark whose key is key, or -1 when key is new; suspect says
+// the key's bit was set. From indexAbove keys on, keys are looked up in
+// *index, which a new key joins as the field about to be appended.
+func (p *parser) dupKey(mark int, key string, suspect bool, index *map[string]int) int {
+	if *index == nil && len(p.fields)-mark >= indexAbove {
+		m := make(map[string]int, 2*indexAbove)
+		for k := mark; k < len(p.fields); k++ {
+			m[p.fields[k].Key] = k
+		}
+		*index = m
+	}
+	if *index != nil {
+		if k, ok := (*index)[key]; ok {
+			return k
+		}
+		(*index)[key] = len(p.fields)
+		return -1
+	}
+	if suspect {
+		for k := mark; k < len(p.fields); k++ {
+			if p.fields[k].Key == key {
+				return k
+			}
+		}
+	}
+	return -1
+}
+
+// keyBit is a bit chosen by a key's length and its first and last bytes,
+// which tell apart most keys of one object.
+func keyBit(k string) uint64 {
+	if k == "" {
+		return 1
+	}
+	x := uint32(len(k)) | uint32(k[0])<<8 | uint32(k[len(k)-1])<<16
+	return 1 << (x * 0x9E3779B1 >> 26)
 }
 
 // expect consumes c, after spaces.

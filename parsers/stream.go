@@ -43,6 +43,7 @@ type Stream struct {
 	out        []record.Record
 	last       record.Position // end of the previous line fed
 	stats      Stats
+	metaBound  int // an upper bound of the JSON size of what stamp sets
 }
 
 // substream is the state of one of the streams interleaved in a file: the
@@ -70,6 +71,7 @@ type substream struct {
 	heldSince  time.Time
 	kind       mlKind
 	more       []byte // continuation lines, each preceded by '\n'
+	raw        int    // the length of the held record's first line
 	lines      int
 	blanks     int // blank lines seen since the last continuation
 }
@@ -115,6 +117,11 @@ func NewStream(cfg Config, meta Meta) (*Stream, error) {
 		s.subs[i].name = streamNames[i]
 	}
 	s.p.buf = &s.buf
+	// The record's own keys, times and level take under 300 bytes.
+	s.metaBound = 6*(len(meta.Source)+len(meta.Path)+len("stdout")) + 512
+	if k := meta.Kubernetes; k != nil {
+		s.metaBound += 6*(len(k.Namespace)+len(k.Pod)+len(k.Container)+len(k.Node)) + 128
+	}
 	return s, nil
 }
 
@@ -311,6 +318,7 @@ func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string,
 		s.emit(sub)
 	}
 	if s.cfg.Multiline.Mode == MultilineOff {
+		s.bound(r, len(line))
 		s.push(r)
 		return
 	}
@@ -321,6 +329,7 @@ func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string,
 		sub.kind = f.errorStack
 	}
 	sub.more = sub.more[:0]
+	sub.raw = len(line)
 	sub.lines, sub.blanks = 1, 0
 }
 
@@ -399,12 +408,37 @@ func (s *Stream) emit(sub *substream) {
 		}
 		s.stats.Multiline++
 	}
+	s.bound(r, sub.raw+len(sub.more))
 	if r.Truncated {
 		s.stats.Truncated++
 	}
 	sub.held = false
 	sub.more = sub.more[:0]
 	sub.kind, sub.lines, sub.blanks = mlNone, 0, 0
+}
+
+// slack is what an encoded record may exceed its text's bound by.
+const slack = 4 << 10
+
+// maxExpansion bounds how many bytes of JSON one byte of a line becomes:
+// a control character is escaped in six (\u0000), and a byte is in at most
+// two strings (clf's request line is the message and, split, fields);
+// numbers such as 1e20 spell out in at most six bytes per byte. Records
+// whose line is short enough by this bound are not measured.
+const maxExpansion = 16
+
+// bound cuts a record whose JSON form would exceed the larger of
+// MaxRecordBytes and its text's length (raw, which the framer bounds at
+// max_line_bytes) by more than slack: escaping can make a line of control
+// characters six times longer. The record is marked truncated, and counted
+// as such by the caller. Only records whose text is long enough that the
+// expansion could matter are measured.
+func (s *Stream) bound(r *record.Record, raw int) {
+	limit := max(s.cfg.MaxRecordBytes, raw) + slack
+	if s.metaBound+maxExpansion*raw <= limit {
+		return
+	}
+	r.FitJSON(limit)
 }
 
 // push appends a copy of r to the output and returns it for finishing
