@@ -499,7 +499,7 @@ func analyze(p *parser, line string, l *layout) bool {
 			}
 			brackets++
 			f := "thread"
-			if brackets > 1 || !haveTime && haveLevel && false {
+			if brackets > 1 {
 				f = "context"
 			}
 			inner := line[i+1 : end-1]
@@ -845,7 +845,6 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 			i++
 		}
 	}
-	msg := line[i:]
 	// The separator between header and message: "- ", "| ", ": ".
 	j, _ := skipBlanks(line, i)
 	if j < len(line) {
@@ -854,8 +853,6 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 		}
 	}
 	j, _ = skipBlanks(line, j)
-	msg = line[j:]
-	_ = msg
 	r.Time, r.Severity, r.Message = t, sev, line[j:]
 	r.Fields = p.takeFields(mark)
 	return true
