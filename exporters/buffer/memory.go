@@ -80,8 +80,10 @@ func (q *Memory) put(ctx context.Context, items []*Item) error {
 				q.items = q.items[1:]
 				q.records -= int64(old.Records)
 				q.bytes -= int64(len(old.Data))
-				old.done <- ErrDropped
+				// Counted before the waiter wakes, so whoever sees
+				// ErrDropped also sees the drop in the metric.
 				q.opt.OnDrop(old.Records)
+				old.done <- ErrDropped
 				q.notify()
 				q.mu.Unlock()
 				continue
