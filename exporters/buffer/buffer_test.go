@@ -324,3 +324,44 @@ func TestSpoolTornAndCorrupt(t *testing.T) {
 		t.Errorf("corrupt frames counted again when read: %d", corrupt)
 	}
 }
+
+// A segment dropped while the sender holds one of its chunks: that chunk
+// is counted as dropped only if it is never acknowledged.
+func TestSpoolDropCountsHeldChunkOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		settle      func(b *Spool, held *Item)
+		wantDropped int
+	}{
+		{"held chunk acknowledged", func(b *Spool, held *Item) { b.Ack(held) }, 5},
+		{"held chunk abandoned", func(b *Spool, held *Item) { b.Abandon(held) }, 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dropped := 0
+			b, _, err := OpenSpool(t.TempDir(), Options{MaxRecords: 10, MaxBytes: 1 << 20, DropOldest: true, OnDrop: func(n int) { dropped += n }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { b.Close(ErrClosed) })
+			if _, err := b.Put(context.Background(), items(0, 2, 5)); err != nil {
+				t.Fatal(err)
+			}
+			held := next(t, b)
+			// Ten records more: the first segment (the held chunk and one
+			// queued behind it) goes.
+			if _, err := b.Put(context.Background(), items(2, 1, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if dropped != 5 {
+				t.Fatalf("dropped %d at the drop, want 5 (the held chunk is not lost yet)", dropped)
+			}
+			tc.settle(b, held)
+			if dropped != tc.wantDropped {
+				t.Fatalf("dropped %d, want %d", dropped, tc.wantDropped)
+			}
+			if r, _ := b.Depth(); r != 10 {
+				t.Fatalf("depth %d, want 10", r)
+			}
+		})
+	}
+}

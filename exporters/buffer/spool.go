@@ -42,9 +42,12 @@ type segment struct {
 	readOff  int64 // next frame for the sender
 	records  int64 // records not yet acknowledged
 	inflight int   // chunks handed out, not acknowledged
-	sealed   bool  // no more writes
-	scanned  bool  // recovered at start: its bad frames are already counted
-	removed  bool
+	// inflightRecords are the records of those chunks: a dropped segment
+	// does not count them, since the sender still holds them.
+	inflightRecords int64
+	sealed          bool // no more writes
+	scanned         bool // recovered at start: its bad frames are already counted
+	removed         bool
 }
 
 // Spool is the durable Buffer: items are fsynced into segment files before
@@ -322,7 +325,9 @@ func (s *Spool) reserve(ctx context.Context, n, size int64) error {
 				}
 			}
 			old := s.segs[0]
-			s.opt.OnDrop(int(old.records))
+			// The chunks the sender holds may still be acknowledged; they
+			// count as dropped only if abandoned (see Abandon).
+			s.opt.OnDrop(int(old.records - old.inflightRecords))
 			s.remove(old)
 			s.notify()
 			s.mu.Unlock()
@@ -390,6 +395,7 @@ func (s *Spool) Next(ctx context.Context) (*Item, error) {
 			seg.inflight++
 			idLen := int(payload[4])
 			c := &Item{Records: int(binary.BigEndian.Uint32(payload)), ID: string(payload[5 : 5+idLen]), Data: payload[5+idLen:], seg: seg}
+			seg.inflightRecords += int64(c.Records)
 			s.mu.Unlock()
 			return c, nil
 		case errors.Is(err, errCorrupt):
@@ -416,6 +422,7 @@ func (s *Spool) Ack(c *Item) {
 	defer s.mu.Unlock()
 	seg := c.seg
 	seg.inflight--
+	seg.inflightRecords -= int64(c.Records)
 	if seg.removed {
 		return
 	}
@@ -429,8 +436,12 @@ func (s *Spool) Ack(c *Item) {
 // disk for the next start.
 func (s *Spool) Abandon(c *Item) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	c.seg.inflight--
-	s.mu.Unlock()
+	c.seg.inflightRecords -= int64(c.Records)
+	if c.seg.removed { // drop_oldest removed it from disk: nothing keeps it
+		s.opt.OnDrop(c.Records)
+	}
 }
 
 // Close closes the segment files, keeping the records not yet acknowledged
