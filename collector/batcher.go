@@ -106,4 +106,5 @@ func (b *batcher) count(st *parsers.Stream) {
 func (b *batcher) release(st *parsers.Stream) {
 	b.count(st)
 	delete(b.stats, st)
+	b.deps.status.dropLayouts(st.Path())
 }

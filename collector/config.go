@@ -59,6 +59,10 @@ type SourceConfig struct {
 	MaxLineBytes int           `yaml:"max_line_bytes"`
 	PollInterval time.Duration `yaml:"poll_interval"`
 	RotateWait   time.Duration `yaml:"rotate_wait"`
+	// MaxOpenFiles bounds the descriptors a file or pod source holds: idle
+	// files beyond it are closed and reopened, identity checked, when they
+	// change.
+	MaxOpenFiles int `yaml:"max_open_files"`
 
 	// stdin and exec: sources that cannot pause get a bounded line buffer.
 	Buffer BufferConfig `yaml:"buffer"`
@@ -153,6 +157,7 @@ func defaultSource() SourceConfig {
 		MaxLineBytes:   1 << 20,
 		PollInterval:   time.Second,
 		RotateWait:     5 * time.Second,
+		MaxOpenFiles:   1024,
 		Buffer:         BufferConfig{MaxLines: 10000, MaxBytes: 16 << 20, OnFull: "block"},
 		Restart:        "on_failure",
 		RestartBackoff: time.Second,
@@ -432,6 +437,9 @@ func (s *SourceConfig) validate() error {
 	}
 	if s.PollInterval <= 0 {
 		errs = append(errs, fmt.Errorf("poll_interval: must be positive, got %s", s.PollInterval))
+	}
+	if s.MaxOpenFiles < 1 {
+		errs = append(errs, fmt.Errorf("max_open_files: must be at least 1, got %d", s.MaxOpenFiles))
 	}
 	if s.RotateWait < 0 {
 		errs = append(errs, fmt.Errorf("rotate_wait: must not be negative, got %s", s.RotateWait))

@@ -186,9 +186,9 @@ type fileSnapshot struct {
 // checkpoints lists the source's files' safe offsets.
 func (st *sourceStatus) checkpoints() []checkpointEntry {
 	st.mu.Lock()
-	tracks := st.tracks
+	tracks, awaiting := st.tracks, st.awaiting
 	st.mu.Unlock()
-	return checkpointEntries(tracks)
+	return append(checkpointEntries(tracks), awaiting...)
 }
 
 // checkpointEntries are the files' low-water marks as checkpoint entries:

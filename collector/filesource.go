@@ -37,9 +37,15 @@ type fileSource struct {
 	scanned    bool
 	nextScan   time.Time
 
-	files      map[devIno]*tailedFile
-	retired    []*fileTrack            // closed files whose last marks are still in flight
-	restored   []checkpointEntry       // this source's checkpoint entries not yet matched to a file
+	files     map[devIno]*tailedFile
+	byPath    map[string]*tailedFile // the files by the matching path they are under, for written events
+	maxOpen   int                    // max_open_files, within the process's descriptor limit
+	tracksSet bool                   // files came or went since the last publish
+	retired   []*fileTrack           // closed files whose last marks are still in flight
+	restored  []checkpointEntry      // this source's checkpoint entries not yet matched to a file
+	// awaiting are checkpoint entries of files still under matching names
+	// that a scan has not opened yet (beyond max_open_files at start).
+	awaiting   map[devIno][]checkpointEntry
 	recent     []contentMark           // contents that were truncated away, for copytruncate copies
 	scratch    []byte                  // for comparing a file's first bytes with its fingerprint
 	pending    map[devIno]*pendingFile // new files held open until they can be judged (copies being made)
@@ -58,10 +64,17 @@ type fileSource struct {
 	gen uint64
 }
 
-// tailedFile is one open file being read.
+// tailedFile is one file being read. f is nil while the file is parked:
+// closed to stay within max_open_files, reopened when it changes.
 type tailedFile struct {
 	f         *os.File
 	key       devIno
+	path      string // where the source last found it (track.path is the API's copy)
+	target    string // what path links to, when it is a symlink
+	due       bool   // changed since it was last read: read it in this pass
+	unread    bool   // a pass stopped at its read budget
+	compacted bool   // idle: its stream and framer hold no buffers
+	uncounted bool   // its stream's counters moved since the batcher last counted them
 	track     *fileTrack
 	fr        *framer
 	stream    *parsers.Stream
@@ -76,7 +89,9 @@ type tailedFile struct {
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
-		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{},
+		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{}, byPath: map[string]*tailedFile{},
+		awaiting: map[devIno][]checkpointEntry{},
+		maxOpen:  openFileLimit(cfg.MaxOpenFiles, deps.logger, cfg.Name),
 	}
 	s.batcher = newBatcher(cfg, deps, s.liveStreams(), s.markFiles)
 	s.globs = func() []string { return cfg.Include }
@@ -105,7 +120,7 @@ func (s *fileSource) run(ctx context.Context) error {
 			s.moreToRead = false
 			continue
 		}
-		wait := s.cfg.PollInterval
+		wait := max(s.nextScan.Sub(s.deps.clock.Now()), time.Millisecond)
 		if s.rescanSoon {
 			wait = 10 * time.Millisecond // a deferred file is being written: look again shortly
 		}
@@ -144,24 +159,58 @@ func (s *fileSource) nextDeadline() (time.Time, bool) {
 // pass is one step of the tailer: rescan when due, read every file, flush
 // what timed out, let go of drained rotated files, hand over the batch.
 // Tests drive it directly with their own clock.
+//
+// Which files are read: with precise notifications, the files written
+// since the last pass, those a sweep found changed, rotated ones (written
+// through descriptors under names no longer watched) and those with a
+// backlog; otherwise every open file, as polling must. Idle files cost no
+// system call between sweeps.
 func (s *fileSource) pass(now time.Time) {
+	written, precise := s.waker.TakeWritten()
 	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() || s.rescanSoon {
 		s.rescanSoon = false
 		s.scan(now)
 		s.scanned = true
-		s.nextScan = now.Add(s.cfg.PollInterval)
+		s.nextScan = now.Add(s.sweepEvery(precise))
+	}
+	for path := range written {
+		if tf := s.byPath[path]; tf != nil {
+			tf.due = true
+		}
 	}
 	for _, tf := range s.openFiles() {
-		s.readFile(tf, now)
+		if !tf.due && !tf.unread && !tf.rotated && (precise || tf.f == nil) {
+			continue
+		}
+		if tf.f == nil && !s.reopen(tf) {
+			continue
+		}
+		tf.due, tf.unread = false, false
+		s.checkTruncation(tf, now)
+		s.readFile(s.files[tf.key], now) // a new state if it was truncated
 	}
 	for _, tf := range s.files {
 		s.add(tf, tf.stream.Flush(now))
 		if tf.rotated && !now.Before(tf.idleSince.Add(s.cfg.RotateWait)) {
 			s.closeFile(tf, now)
+		} else if !tf.compacted && now.Sub(tf.idleSince) >= s.cfg.PollInterval {
+			s.compact(tf)
 		}
 	}
+	s.park(s.openCount() - s.maxOpen)
+	s.deps.metrics.filesOpen.WithLabelValues(s.cfg.Name).Set(float64(s.openCount()))
 	s.send()
 	s.publish()
+}
+
+// sweepEvery is how often globs are matched and every file stat'ed: the
+// poll interval when that is how changes are found, ten times it as a
+// safety net when notifications report every write.
+func (s *fileSource) sweepEvery(precise bool) time.Duration {
+	if precise {
+		return 10 * s.cfg.PollInterval
+	}
+	return s.cfg.PollInterval
 }
 
 // openFiles lists the open files, for loops that may replace entries of
@@ -184,7 +233,11 @@ func (s *fileSource) openFiles() []*tailedFile {
 func (s *fileSource) finish(now time.Time) {
 	s.scan(now)
 	for _, tf := range s.openFiles() {
-		s.readFile(tf, now)
+		if tf.f == nil && (!tf.due || !s.reopen(tf)) {
+			continue // parked and unchanged: nothing to read
+		}
+		s.checkTruncation(tf, now)
+		s.readFile(s.files[tf.key], now)
 	}
 	for _, tf := range s.files {
 		s.add(tf, tf.stream.FlushAll(now))
@@ -196,7 +249,9 @@ func (s *fileSource) finish(now time.Time) {
 	}
 	s.send()
 	for _, tf := range s.files {
-		tf.f.Close()
+		if tf.f != nil {
+			tf.f.Close()
+		}
 	}
 	for _, pf := range s.pending { // never read: a restart judges them again
 		pf.f.Close()
@@ -208,6 +263,7 @@ func (s *fileSource) finish(now time.Time) {
 // publish updates what the sources API and the checkpoint writer see. Closed
 // files are dropped once everything read from them is acknowledged.
 func (s *fileSource) publish() {
+	before := len(s.retired)
 	kept := s.retired[:0]
 	for _, t := range s.retired {
 		if snap := t.snapshot(); !snap.Closed || snap.InFlight > 0 || snap.Acked < snap.Read {
@@ -215,14 +271,27 @@ func (s *fileSource) publish() {
 		}
 	}
 	s.retired = kept
+	if !s.tracksSet && len(kept) == before { // the same tracks: publishing 10,000 again each pass is waste
+		st := s.deps.status
+		st.mu.Lock()
+		st.lastPass = s.deps.clock.Now()
+		st.mu.Unlock()
+		return
+	}
+	s.tracksSet = false
 	tracks := make([]*fileTrack, 0, len(s.files)+len(s.retired))
 	for _, tf := range s.files {
 		tracks = append(tracks, tf.track)
 	}
 	tracks = append(tracks, s.retired...)
+	var awaiting []checkpointEntry
+	for _, es := range s.awaiting {
+		awaiting = append(awaiting, es...)
+	}
 	st := s.deps.status
 	st.mu.Lock()
 	st.tracks = tracks
+	st.awaiting = awaiting
 	st.lastPass = s.deps.clock.Now()
 	st.mu.Unlock()
 }

@@ -20,11 +20,12 @@ import (
 // manualWaker never fires: tests step the tailer with pass() themselves.
 type manualWaker struct{}
 
-func (manualWaker) C() <-chan struct{}      { return nil }
-func (manualWaker) TakeRescan() bool        { return false }
-func (manualWaker) Watch(string)            {}
-func (manualWaker) TakeOpened() []earlyFile { return nil }
-func (manualWaker) Close() error            { return nil }
+func (manualWaker) C() <-chan struct{}                       { return nil }
+func (manualWaker) TakeRescan() bool                         { return false }
+func (manualWaker) TakeWritten() (map[string]struct{}, bool) { return nil, false }
+func (manualWaker) Watch(string)                             {}
+func (manualWaker) TakeOpened() []earlyFile                  { return nil }
+func (manualWaker) Close() error                             { return nil }
 
 // tailHarness drives a fileSource on a temp dir with an injected clock and
 // acknowledges every batch, like a pipeline whose exporters all succeed.

@@ -8,6 +8,7 @@ type selfMetrics struct {
 	bytesRead        *prometheus.CounterVec
 	linesRead        *prometheus.CounterVec
 	filesWatched     *prometheus.GaugeVec
+	filesOpen        *prometheus.GaugeVec
 	rotations        *prometheus.CounterVec
 	recordsDropped   *prometheus.CounterVec
 	parseFailures    *prometheus.CounterVec
@@ -31,7 +32,10 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 			Name: "obsadapter_lines_read_total", Help: "Lines read from each source, before multiline joining.",
 		}, []string{"source"}),
 		filesWatched: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "obsadapter_files_watched", Help: "Files currently open for reading, per source.",
+			Name: "obsadapter_files_watched", Help: "Files currently tailed, per source (open or parked under max_open_files).",
+		}, []string{"source"}),
+		filesOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "obsadapter_files_open", Help: "File descriptors a source holds (at most its max_open_files); the other watched files are parked: closed, reopened when they change.",
 		}, []string{"source"}),
 		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "obsadapter_file_rotations_total", Help: "Rotations seen, by kind: rename, delete, truncate, copy (a copytruncate copy continued where its original was).",
@@ -70,7 +74,7 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 			Name: "obsadapter_config_reloads_total", Help: "Configuration reloads by result.",
 		}, []string{"result"}),
 	}
-	reg.MustRegister(m.bytesRead, m.linesRead, m.filesWatched, m.rotations, m.recordsDropped, m.parseFailures,
+	reg.MustRegister(m.bytesRead, m.linesRead, m.filesWatched, m.filesOpen, m.rotations, m.recordsDropped, m.parseFailures,
 		m.multiline, m.sourceErrors, m.queueBatches, m.bufferLines, m.exporterRecords, m.checkpointWrites, m.httpRejected,
 		m.execExits, m.reloads)
 	return m

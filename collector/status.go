@@ -14,13 +14,16 @@ import (
 type sourceStatus struct {
 	name, typ string
 
-	mu      sync.Mutex
-	tracks  []*fileTrack
-	formats map[string]uint64
-	samples []string                        // the last lines that fell through to plain text (http.expose_samples)
-	layouts map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts
-	ended   bool
-	problem string // why the source reads nothing, for the API and readiness
+	mu     sync.Mutex
+	tracks []*fileTrack
+	// awaiting are checkpoint entries of files not opened yet: kept until
+	// they are.
+	awaiting []checkpointEntry
+	formats  map[string]uint64
+	samples  []string                        // the last lines that fell through to plain text (http.expose_samples)
+	layouts  map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts
+	ended    bool
+	problem  string // why the source reads nothing, for the API and readiness
 
 	// for /healthz: a file source that is neither passing nor waiting on the
 	// pipeline is wedged.
@@ -56,6 +59,14 @@ func (st *sourceStatus) setLayouts(path string, l []parsers.LayoutInfo) {
 		st.layouts = map[string][]parsers.LayoutInfo{}
 	}
 	st.layouts[path] = l
+	st.mu.Unlock()
+}
+
+// dropLayouts forgets a stream's layouts once its file is let go, so
+// short-lived files do not pile up.
+func (st *sourceStatus) dropLayouts(path string) {
+	st.mu.Lock()
+	delete(st.layouts, path)
 	st.mu.Unlock()
 }
 

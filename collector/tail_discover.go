@@ -16,28 +16,48 @@ import (
 // scan matches the globs, opens new files and notices files that are no
 // longer under any matching path (renamed away or deleted).
 func (s *fileSource) scan(now time.Time) {
+	type found struct {
+		path string
+		st   os.FileInfo
+	}
+	var matched []found
+	for _, path := range s.matches() {
+		if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() {
+			matched = append(matched, found{path, st})
+		}
+	}
 	// Truncations first: a copytruncate copy found below must be able to
-	// match the content that was just truncated away.
+	// match the content that was just truncated away. A file whose size and
+	// time did not change costs nothing more.
+	for _, m := range matched {
+		tf := s.files[keyOf(m.st)]
+		if tf == nil || m.st.Size() == tf.lastSize && m.st.ModTime().Equal(tf.lastMod) {
+			continue
+		}
+		tf.due = true
+		if tf.f != nil || s.reopen(tf) {
+			s.checkTruncation(tf, now)
+		}
+	}
 	for _, tf := range s.openFiles() {
-		s.checkTruncation(tf, now)
+		if tf.rotated && tf.f != nil {
+			s.checkTruncation(tf, now)
+		}
 	}
 	for _, ef := range s.waker.TakeOpened() {
 		s.adoptEarly(ef, now)
 	}
 	seen := map[devIno]bool{}
-	for _, path := range s.matches() {
-		st, err := os.Stat(path)
-		if err != nil || !st.Mode().IsRegular() {
-			continue
-		}
-		key := keyOf(st)
+	var fresh []string
+	for _, m := range matched {
+		path, key := m.path, keyOf(m.st)
 		if seen[key] {
 			continue // the same file under a second matching name (symlink, hard link)
 		}
 		seen[key] = true
 		if tf := s.files[key]; tf != nil {
-			if tf.track.pathNow() != path {
-				tf.track.setPath(path)
+			if tf.path != path {
+				s.moveTo(tf, path)
 			}
 			if tf.rotated { // back under a matching name, e.g. renamed to app.log.1 with an app.log* glob
 				tf.rotated = false
@@ -48,7 +68,21 @@ func (s *fileSource) scan(now time.Time) {
 			pf.path, pf.seen = path, true
 			continue
 		}
+		fresh = append(fresh, path)
+	}
+	// Within max_open_files: idle files are parked to make room; what still
+	// does not fit is opened by a later scan, once the files just opened
+	// are read.
+	if room := s.maxOpen - s.openCount(); len(fresh) > room {
+		s.park(len(fresh) - room)
+	}
+	room := s.maxOpen - s.openCount()
+	deferred := len(fresh) > room
+	for _, path := range fresh[:min(len(fresh), max(room, 0))] {
 		s.open(path, now)
+	}
+	if deferred {
+		s.rescanSoon = true
 	}
 	for key, pf := range s.pending {
 		s.judge(pf, now, !pf.seen) // one no longer under a matching name must be read now
@@ -60,6 +94,10 @@ func (s *fileSource) scan(now time.Time) {
 		if seen[key] || tf.rotated {
 			continue
 		}
+		if tf.f == nil {
+			s.lostWhileParked(tf)
+			continue
+		}
 		tf.rotated, tf.idleSince = true, now
 		kind := "rename"
 		if st, err := tf.f.Stat(); err == nil {
@@ -69,7 +107,9 @@ func (s *fileSource) scan(now time.Time) {
 		}
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
 	}
-	s.firstStart = false // start_at applies to the first scan only
+	if !deferred {
+		s.firstStart = false // start_at applies to the first scan only (all of its files)
+	}
 	s.watchDirs()
 	if s.emptyAfter > 0 {
 		s.checkEmpty(now)
@@ -164,7 +204,10 @@ func (s *fileSource) watchDirs() {
 		s.waker.Watch(staticDir(g))
 	}
 	for _, tf := range s.files {
-		s.waker.Watch(filepath.Dir(tf.track.pathNow()))
+		s.waker.Watch(filepath.Dir(tf.path))
+		if tf.target != "" {
+			s.waker.Watch(filepath.Dir(tf.target))
+		}
 	}
 }
 

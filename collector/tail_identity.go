@@ -147,11 +147,11 @@ func (s *fileSource) attach(f *os.File, key devIno, path string, track *fileTrac
 	if err != nil { // the config was validated; this is a bug, not input
 		panic(fmt.Sprintf("parsers.NewStream with a validated config: %v", err))
 	}
-	tf := &tailedFile{f: f, key: key, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
+	tf := &tailedFile{f: f, key: key, path: path, due: true, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
 	if st, err := f.Stat(); err == nil {
 		tf.lastSize, tf.lastMod = st.Size(), st.ModTime()
 	}
-	s.files[key] = tf
+	s.track(tf)
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
 	s.publish() // at once: a pass blocked on a full pipeline must not hide the file from checkpoints
 	return tf
@@ -163,6 +163,11 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 	// The same inode may have several entries: the live file and contents
 	// truncated away from it that a copy may still continue. Its own is the
 	// longest fingerprint its first bytes still start with.
+	if es := s.awaiting[key]; len(es) > 0 { // its entries become candidates now that it is open
+		delete(s.awaiting, key)
+		s.restored = append(s.restored, es...)
+		s.tracksSet = true
+	}
 	best, sameInode := -1, false
 	for i, e := range s.restored {
 		if e.Dev != key.dev || e.Ino != key.ino {

@@ -29,6 +29,7 @@ func (s *fileSource) readFile(tf *tailedFile, now time.Time) {
 	defer func() {
 		if tf.fr.pos-start >= perFileReadBudget {
 			s.moreToRead = true
+			tf.unread = true
 		}
 	}()
 	for tf.fr.pos-start < perFileReadBudget {
@@ -64,6 +65,7 @@ func (s *fileSource) noteRead(tf *tailedFile, start int64, now time.Time) {
 		tf.track.read.Store(tf.fr.pos)
 		tf.track.size.Store(max(tf.track.size.Load(), tf.fr.pos))
 		tf.idleSince = now
+		tf.compacted = false
 	}
 }
 
@@ -103,6 +105,7 @@ func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
 // or up to where the record its stream still holds begins.
 func (s *fileSource) take(tf *tailedFile, read int64, recs []record.Record) {
 	tf.accounted = read
+	tf.uncounted = true
 	if r, held := tf.stream.Resume(); held {
 		tf.accounted = r.Offset
 	}
@@ -125,10 +128,15 @@ func (s *fileSource) markFiles(b *batch) bool {
 	return marked
 }
 
-// liveStreams are the open files' streams.
+// liveStreams are the streams whose counters moved since the batcher last
+// counted them: with thousands of idle files, the others are skipped.
 func (s *fileSource) liveStreams() iter.Seq[*parsers.Stream] {
 	return func(yield func(*parsers.Stream) bool) {
 		for _, tf := range s.files {
+			if !tf.uncounted {
+				continue
+			}
+			tf.uncounted = false
 			if !yield(tf.stream) {
 				return
 			}

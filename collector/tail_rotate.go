@@ -60,17 +60,19 @@ func (s *fileSource) truncated(tf *tailedFile, now time.Time) *tailedFile {
 	if claimable {
 		s.remember(contentMark{dev: tf.key.dev, fp: fp, offset: read, at: now, track: tf.track})
 	}
-	delete(s.files, tf.key)
-	s.rescanSoon = true                                               // its copy is judged at once, while the mark is fresh
-	return s.startFile(tf.f, tf.key, tf.track.pathNow(), nil, 0, now) // the fingerprint grows from what is read
+	s.rescanSoon = true                                    // its copy is judged at once, while the mark is fresh
+	return s.startFile(tf.f, tf.key, tf.path, nil, 0, now) // the fingerprint grows from what is read
 }
 
 // closeFile lets go of a rotated or deleted file once it has been drained
 // and stayed idle for rotate_wait; its unterminated last line is complete
-// now, since nobody will write to it under this name again.
+// now, since nobody will write to it under this name again. A parked file
+// (no descriptor) is let go with what was read.
 func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
-	s.readFile(tf, now)
-	tf = s.files[tf.key] // a new state if reading found the file truncated
+	if tf.f != nil {
+		s.readFile(tf, now)
+		tf = s.files[tf.key] // a new state if reading found the file truncated
+	}
 	if line, end, truncated, ok := tf.fr.rest(); ok {
 		s.feed(tf, line, end, truncated, now)
 	}
@@ -82,8 +84,9 @@ func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 	}
 	s.release(tf.stream)
 	s.retire(tf, true)
-	delete(s.files, tf.key)
-	tf.f.Close()
+	if tf.f != nil {
+		tf.f.Close()
+	}
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
 	s.deps.logger.Debug("file released", "source", s.cfg.Name, "path", tf.track.pathNow(), "offset", tf.fr.pos)
 }
@@ -95,6 +98,8 @@ func (s *fileSource) retire(tf *tailedFile, closed bool) {
 	tf.track.closed = closed
 	tf.track.mu.Unlock()
 	s.retired = append(s.retired, tf.track)
+	s.tracksSet = true
+	s.untrack(tf)
 }
 
 // drainOrphans handles files that were rotated while obsadapter was stopped:
@@ -114,8 +119,10 @@ func (s *fileSource) drainOrphans(now time.Time) {
 			}
 		}
 	}
+	wanted := map[devIno]bool{}
 	for _, e := range s.restored {
 		dirs[filepath.Dir(e.Path)] = true
+		wanted[devIno{e.Dev, e.Ino}] = true
 	}
 	for dir := range dirs {
 		entries, err := os.ReadDir(dir)
@@ -126,12 +133,15 @@ func (s *fileSource) drainOrphans(now time.Time) {
 			if !de.Type().IsRegular() || len(s.restored) == 0 {
 				continue
 			}
+			if s.matchesPath(filepath.Join(dir, de.Name())) {
+				continue // under a matching name: a scan opens it (later, beyond max_open_files)
+			}
 			info, err := de.Info()
 			if err != nil {
 				continue
 			}
 			key := keyOf(info)
-			if s.files[key] != nil || s.pending[key] != nil {
+			if !wanted[key] || s.files[key] != nil || s.pending[key] != nil {
 				continue
 			}
 			for i, e := range s.restored {
@@ -157,11 +167,19 @@ func (s *fileSource) drainOrphans(now time.Time) {
 			}
 		}
 	}
-	// What is left was truncated or deleted while stopped. Its copy, if one
-	// is still being written, can continue it for another rotate_wait.
+	// Entries of files still under their matching names that the first scan
+	// did not open (max_open_files) wait for a later scan. What is left was
+	// truncated or deleted while stopped. Its copy, if one is still being
+	// written, can continue it for another rotate_wait.
 	for _, e := range s.restored {
+		if st, err := os.Stat(e.Path); err == nil && keyOf(st) == (devIno{e.Dev, e.Ino}) && s.matchesPath(e.Path) {
+			s.awaiting[devIno{e.Dev, e.Ino}] = append(s.awaiting[devIno{e.Dev, e.Ino}], e)
+			s.tracksSet = true
+			continue
+		}
 		s.deps.logger.Info("checkpointed content not found; its unread end is lost unless a copy of it appears", "source", s.cfg.Name, "path", e.Path, "offset", e.Offset)
 		s.remember(contentMark{dev: e.Dev, fp: e.FP, offset: e.Offset, at: now})
 	}
 	s.restored = nil
+	s.publish()
 }

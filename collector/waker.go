@@ -16,6 +16,11 @@ type waker interface {
 	// TakeRescan reports (and clears) whether files were created, renamed or
 	// removed since the last call, so globs need matching again.
 	TakeRescan() bool
+	// TakeWritten hands over (and clears) the paths written since the last
+	// call. precise is false when the waker cannot tell (no notifications,
+	// a directory not watched, an event lost): then every file must be
+	// looked at, and sweeps run every poll_interval.
+	TakeWritten() (paths map[string]struct{}, precise bool)
 	Watch(dir string)
 	// TakeOpened hands over files opened the moment they were created, so a
 	// file rotated away or deleted before the source looks keeps its lines.
@@ -39,13 +44,24 @@ type fsWaker struct {
 	logger  *slog.Logger
 	mu      sync.Mutex
 	watched map[string]bool
-	warned  bool
-	match   func(path string) bool // whether a created file belongs to the source
-	opened  []earlyFile
+	// unwatched are directories that could not be watched (yet): files
+	// in them are found and read by polling only.
+	unwatched map[string]bool
+	warned    bool
+	match     func(path string) bool // whether a created file belongs to the source
+	opened    []earlyFile
+	written   map[string]struct{}
+	// lost: since the last TakeWritten an event may have been missed (the
+	// kernel queue overflowed, too many paths, a directory not watched).
+	lost bool
 }
 
+// maxWritten bounds the written paths kept between two passes; beyond it
+// the pass looks at every file, as when polling.
+const maxWritten = 4096
+
 func newFSWaker(logger *slog.Logger, match func(string) bool) *fsWaker {
-	fw := &fsWaker{c: make(chan struct{}, 1), logger: logger, watched: map[string]bool{}, match: match}
+	fw := &fsWaker{c: make(chan struct{}, 1), logger: logger, watched: map[string]bool{}, unwatched: map[string]bool{}, match: match, written: map[string]struct{}{}}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		logger.Warn("file notifications unavailable, polling only", "err", err)
@@ -76,12 +92,19 @@ func (fw *fsWaker) loop() {
 					fw.mu.Unlock()
 				}
 			}
+			fw.mu.Lock()
 			if ev.Has(fsnotify.Create) || ev.Has(fsnotify.Rename) || ev.Has(fsnotify.Remove) {
 				fw.rescan.Store(true)
-				fw.mu.Lock()
 				delete(fw.watched, ev.Name) // a removed directory loses its watch; watch it again if it returns
-				fw.mu.Unlock()
 			}
+			if ev.Has(fsnotify.Write) || ev.Has(fsnotify.Create) || ev.Has(fsnotify.Chmod) {
+				if len(fw.written) < maxWritten {
+					fw.written[ev.Name] = struct{}{}
+				} else {
+					fw.lost = true
+				}
+			}
+			fw.mu.Unlock()
 			select {
 			case fw.c <- struct{}{}:
 			default:
@@ -92,6 +115,9 @@ func (fw *fsWaker) loop() {
 			}
 			fw.logger.Warn("file notification error; polling covers it", "err", err)
 			fw.rescan.Store(true)
+			fw.mu.Lock()
+			fw.lost = true
+			fw.mu.Unlock()
 		}
 	}
 }
@@ -105,6 +131,22 @@ func (fw *fsWaker) TakeOpened() []earlyFile {
 	out := fw.opened
 	fw.opened = nil
 	return out
+}
+
+func (fw *fsWaker) TakeWritten() (map[string]struct{}, bool) {
+	if fw.w == nil {
+		return nil, false
+	}
+	fw.mu.Lock()
+	defer fw.mu.Unlock()
+	precise := !fw.lost && len(fw.unwatched) == 0
+	fw.lost = false
+	if len(fw.written) == 0 {
+		return nil, precise
+	}
+	out := fw.written
+	fw.written = make(map[string]struct{}, len(out))
+	return out, precise
 }
 
 func (fw *fsWaker) C() <-chan struct{} { return fw.c }
@@ -124,9 +166,14 @@ func (fw *fsWaker) Watch(dir string) {
 			fw.logger.Info("cannot watch directory yet, polling it", "dir", dir, "err", err)
 			fw.warned = true
 		}
+		fw.unwatched[dir] = true
 		return
 	}
 	fw.watched[dir] = true
+	if fw.unwatched[dir] {
+		delete(fw.unwatched, dir)
+		fw.lost = true // writes before the watch were not seen
+	}
 }
 
 func (fw *fsWaker) Close() error {

@@ -1,0 +1,157 @@
+package collector
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+)
+
+// Descriptors: a source holds at most max_open_files open. Beyond that the
+// files idle longest are parked: closed, keeping their offset, stream and
+// identity, and reopened by path when a written event or a sweep shows
+// them changed; the reopened file must be the same device and inode, and
+// the truncation check that follows compares its first bytes with the
+// fingerprint. Rotated files are never parked, so they are drained.
+
+var errLostWhileParked = errors.New("rotated away or deleted while closed for max_open_files: its unread end is lost")
+
+// fdReserve are descriptors left to the rest of the process (listeners,
+// connections, the spool, the inotify instance).
+const fdReserve = 64
+
+// openFileLimit is max_open_files, lowered to fit the process's descriptor
+// limit (Go raises the soft limit to the hard one at start).
+func openFileLimit(want int, logger *slog.Logger, source string) int {
+	var rl syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur > uint64(want+fdReserve) {
+		return want
+	}
+	limit := max(int(rl.Cur)-fdReserve, 16)
+	logger.Info("max_open_files lowered to fit the descriptor limit", "source", source, "max_open_files", want, "using", limit, "rlimit_nofile", rl.Cur)
+	return limit
+}
+
+// track registers a file under its path for written events, and under its
+// target's path when the path is a symlink (as /var/log/containers/*.log
+// are): written events name the directory the write happened in.
+func (s *fileSource) track(tf *tailedFile) {
+	s.files[tf.key] = tf
+	s.tracksSet = true
+	s.indexPath(tf)
+}
+
+func (s *fileSource) indexPath(tf *tailedFile) {
+	tf.target = ""
+	if fi, err := os.Lstat(tf.path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(tf.path); err == nil {
+			tf.target = target
+			s.byPath[target] = tf
+		}
+	}
+	s.byPath[tf.path] = tf
+}
+
+// untrack forgets a file that is let go or replaced by a new state.
+func (s *fileSource) untrack(tf *tailedFile) {
+	if s.files[tf.key] == tf {
+		delete(s.files, tf.key)
+	}
+	s.unindexPath(tf)
+}
+
+func (s *fileSource) unindexPath(tf *tailedFile) {
+	for _, p := range []string{tf.path, tf.target} {
+		if s.byPath[p] == tf {
+			delete(s.byPath, p)
+		}
+	}
+}
+
+// moveTo notes that a file is now found under path (renamed within the
+// globs, or found first under a second name).
+func (s *fileSource) moveTo(tf *tailedFile, path string) {
+	s.unindexPath(tf)
+	tf.path = path
+	s.indexPath(tf)
+	tf.track.setPath(path)
+}
+
+// openCount is how many descriptors the source holds.
+func (s *fileSource) openCount() int {
+	n := len(s.pending)
+	for _, tf := range s.files {
+		if tf.f != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// park closes up to n of the files idle longest: read to their end, not
+// rotated.
+func (s *fileSource) park(n int) {
+	if n <= 0 {
+		return
+	}
+	var idle []*tailedFile
+	for _, tf := range s.files {
+		if tf.f != nil && !tf.rotated && !tf.due && !tf.unread {
+			idle = append(idle, tf)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *tailedFile) int { return a.idleSince.Compare(b.idleSince) })
+	for _, tf := range idle[:min(n, len(idle))] {
+		s.compact(tf)
+		tf.f.Close()
+		tf.f = nil
+	}
+}
+
+// reopen opens a parked file again where reading stopped. A path that
+// names another file now means the parked one was rotated away or deleted
+// while closed: the sweep that follows treats it as gone.
+func (s *fileSource) reopen(tf *tailedFile) bool {
+	f, err := os.Open(tf.path)
+	if err != nil {
+		s.rescanSoon = true
+		return false
+	}
+	st, err := f.Stat()
+	if err != nil || keyOf(st) != tf.key {
+		f.Close()
+		s.rescanSoon = true
+		return false
+	}
+	if _, err := f.Seek(tf.fr.pos, io.SeekStart); err != nil {
+		f.Close()
+		s.sourceError("seek", tf.path, err)
+		return false
+	}
+	tf.f = f
+	s.park(s.openCount() - s.maxOpen) // another idle file makes room
+	return true
+}
+
+// lostWhileParked lets go of a parked file that is no longer under any
+// matching path: without a descriptor it cannot be drained. Bytes it had
+// beyond what was read when last seen are reported lost.
+func (s *fileSource) lostWhileParked(tf *tailedFile) {
+	if tf.lastSize > tf.fr.pos {
+		s.sourceError("drain", tf.path, errLostWhileParked)
+	}
+	s.closeFile(tf, s.deps.clock.Now())
+}
+
+// compact lets an idle file's buffers go: its framer's read buffer and its
+// stream's scratch.
+func (s *fileSource) compact(tf *tailedFile) {
+	if tf.compacted {
+		return
+	}
+	tf.fr.release()
+	tf.compacted = true
+}
