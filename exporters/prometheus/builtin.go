@@ -81,7 +81,7 @@ func newBuiltin(cfg Config, overflow *prometheus.CounterVec) *builtin {
 		}, []string{"source"}),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: nameTruncated,
-			Help: "Records cut at max_line_bytes or the multiline size bound.",
+			Help: "Records cut at max_line_bytes, the multiline size bound, or because their escaped JSON would exceed max_record_bytes.",
 		}, []string{"source"}),
 		httpReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: nameHTTPRequests,

@@ -88,7 +88,7 @@ obsadapter_http_requests_total{method="POST",source="app",status_class="other"} 
 # TYPE obsadapter_last_record_timestamp_seconds gauge
 obsadapter_last_record_timestamp_seconds{source="app"} 1.795464e+09
 obsadapter_last_record_timestamp_seconds{source="web"} 1.7954640015e+09
-# HELP obsadapter_lines_truncated_total Records cut at max_line_bytes or the multiline size bound.
+# HELP obsadapter_lines_truncated_total Records cut at max_line_bytes, the multiline size bound, or because their escaped JSON would exceed max_record_bytes.
 # TYPE obsadapter_lines_truncated_total counter
 obsadapter_lines_truncated_total{source="app"} 0
 obsadapter_lines_truncated_total{source="web"} 1
