@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -125,16 +126,30 @@ func (c *Collector) writeCheckpoints() {
 		return
 	}
 	c.mu.Lock()
+	// Nothing changed since the last write: with thousands of idle files,
+	// rewriting (and fsyncing) the same megabytes every interval is waste.
+	seen := make(map[*sourceStatus]uint64, len(c.sources))
+	for _, s := range c.sources {
+		seen[s.status] = s.status.changes.Load()
+	}
+	if c.written != nil && maps.Equal(seen, c.written) && len(c.restored) == c.writtenRestored {
+		c.mu.Unlock()
+		return
+	}
 	var entries []checkpointEntry
 	for _, s := range c.sources {
 		entries = append(entries, s.status.checkpoints()...)
 	}
 	entries = append(entries, c.restored...) // sources removed by a reload keep theirs until they return
+	restored := len(c.restored)
 	c.mu.Unlock()
 	if err := saveCheckpoints(c.cfg.StateDir, entries); err != nil {
 		c.metrics.checkpointWrites.WithLabelValues("error").Inc()
 		c.logger.Error("writing checkpoints", "err", err)
 		return
 	}
+	c.mu.Lock()
+	c.written, c.writtenRestored = seen, restored
+	c.mu.Unlock()
 	c.metrics.checkpointWrites.WithLabelValues("success").Inc()
 }

@@ -54,6 +54,10 @@ type Collector struct {
 	sources  []*runningSource
 	restored []checkpointEntry
 	first    bool
+	// what the last checkpoint written showed: each source's changes and
+	// how many entries of removed sources were carried
+	written         map[*sourceStatus]uint64
+	writtenRestored int
 
 	ready      atomic.Bool
 	stopped    chan struct{}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/obsadapter/obsadapter/record"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // syncBuffer collects the stdout exporter's NDJSON.
@@ -142,4 +143,53 @@ func TestReload(t *testing.T) {
 			t.Errorf("%s delivered %d times; all: %q", want, n, m)
 		}
 	}
+}
+
+// A checkpoint is written again only when an entry would change: thousands
+// of idle files must not be re-encoded and fsynced every interval.
+func TestCheckpointWrittenOnlyOnChange(t *testing.T) {
+	dir := t.TempDir()
+	aLog := filepath.Join(dir, "a.log")
+	appendLines(t, aLog, "a1")
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(reloadBase, aLog, "")+"state_dir: "+filepath.Join(dir, "state")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	c, err := New(cfg, Options{Stdout: out, ConfigPath: cfgPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	writes := func() float64 { return testutil.ToFloat64(c.metrics.checkpointWrites.WithLabelValues("success")) }
+	offset := func() int64 {
+		entries, _, err := loadCheckpoints(filepath.Join(dir, "state"))
+		if err != nil || len(entries) != 1 {
+			return -1
+		}
+		return entries[0].Offset
+	}
+	waitUntil(t, "a1", func() bool { return count(out.messages(t), "a:a1") == 1 })
+	waitUntil(t, "a1 checkpointed", func() bool {
+		c.writeCheckpoints()
+		return offset() == int64(len("a1\n"))
+	})
+	before := writes()
+	c.writeCheckpoints()
+	c.writeCheckpoints()
+	if n := writes() - before; n != 0 {
+		t.Fatalf("%v writes with nothing changed, want 0", n)
+	}
+	appendLines(t, aLog, "a2")
+	waitUntil(t, "a2 checkpointed", func() bool {
+		c.writeCheckpoints()
+		return offset() == int64(len("a1\na2\n"))
+	})
 }

@@ -80,6 +80,24 @@ type fileTrack struct {
 	size    atomic.Int64
 	closed  bool
 	idle    chan struct{} // closed when nothing is left in flight; made by drained
+	// changes counts, for the whole source, every change a checkpoint
+	// would show, so an unchanged checkpoint is not written again.
+	changes *atomic.Uint64
+}
+
+// changed notes a change the checkpoint shows; mu held.
+func (t *fileTrack) changed() {
+	if t.changes != nil {
+		t.changes.Add(1)
+	}
+}
+
+// setClosed says whether anything can still resume the file.
+func (t *fileTrack) setClosed(closed bool) {
+	t.mu.Lock()
+	t.closed = closed
+	t.changed()
+	t.mu.Unlock()
 }
 
 type mark struct {
@@ -94,6 +112,7 @@ func (t *fileTrack) push(offset int64) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.pending = append(t.pending, mark{offset: offset})
+	t.changed()
 	return t.base + uint64(len(t.pending)-1)
 }
 
@@ -105,6 +124,7 @@ func (t *fileTrack) ack(seq uint64, safe bool) {
 		return
 	}
 	t.pending[i].done, t.pending[i].safe = true, safe
+	t.changed()
 	n := 0
 	for n < len(t.pending) && t.pending[n].done && t.pending[n].safe {
 		if t.pending[n].offset > t.acked {
@@ -146,6 +166,7 @@ func (t *fileTrack) pathNow() string {
 func (t *fileTrack) setPath(p string) {
 	t.mu.Lock()
 	t.path = p
+	t.changed()
 	t.mu.Unlock()
 }
 
@@ -158,6 +179,7 @@ func (t *fileTrack) fpNow() []byte {
 func (t *fileTrack) setFP(fp []byte) {
 	t.mu.Lock()
 	t.fp = fp
+	t.changed()
 	t.mu.Unlock()
 }
 

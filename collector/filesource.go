@@ -292,6 +292,7 @@ func (s *fileSource) publish() {
 	st.mu.Lock()
 	st.tracks = tracks
 	st.awaiting = awaiting
+	st.changes.Add(1)
 	st.lastPass = s.deps.clock.Now()
 	st.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/obsadapter/obsadapter/parsers"
@@ -19,6 +20,7 @@ type sourceStatus struct {
 	// awaiting are checkpoint entries of files not opened yet: kept until
 	// they are.
 	awaiting []checkpointEntry
+	changes  atomic.Uint64 // bumped by every change its checkpoint entries show
 	formats  map[string]uint64
 	samples  []string                        // the last lines that fell through to plain text (http.expose_samples)
 	layouts  map[string][]parsers.LayoutInfo // per path ("" for stdin and exec): learned header layouts

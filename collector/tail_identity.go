@@ -116,7 +116,7 @@ func (s *fileSource) startFile(f *os.File, key devIno, path string, fp []byte, o
 	fmt.Fprint(h, s.gen)
 	track := &fileTrack{
 		source: s.cfg.Name, id: record.FileID{Dev: key.dev, Ino: key.ino, Fingerprint: h.Sum64()},
-		path: path, fp: fp, acked: offset,
+		path: path, fp: fp, acked: offset, changes: &s.deps.status.changes,
 	}
 	return s.attach(f, key, path, track, offset, now)
 }
@@ -132,9 +132,8 @@ func (s *fileSource) continueTrack(f *os.File, key devIno, path string, t *fileT
 			break
 		}
 	}
-	t.mu.Lock()
-	t.closed, t.path = false, path
-	t.mu.Unlock()
+	t.setClosed(false)
+	t.setPath(path)
 	return s.attach(f, key, path, t, offset, now)
 }
 
@@ -296,8 +295,6 @@ func (s *fileSource) expireMarks(now time.Time) {
 // forget lets the checkpoint drop a mark's track once it is delivered.
 func (s *fileSource) forget(c contentMark) {
 	if c.track != nil {
-		c.track.mu.Lock()
-		c.track.closed = true
-		c.track.mu.Unlock()
+		c.track.setClosed(true)
 	}
 }

@@ -94,9 +94,7 @@ func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 // retire lets go of a file's state; closed says nothing can resume it any
 // more (otherwise a copy may still claim it: see contentMark.track).
 func (s *fileSource) retire(tf *tailedFile, closed bool) {
-	tf.track.mu.Lock()
-	tf.track.closed = closed
-	tf.track.mu.Unlock()
+	tf.track.setClosed(closed)
 	s.retired = append(s.retired, tf.track)
 	s.tracksSet = true
 	s.untrack(tf)
