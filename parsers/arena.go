@@ -23,9 +23,15 @@ func unsafeString(b []byte) string {
 // record from it is left, which the pipeline's bounded queues bound.
 // Anything that keeps a record's string for long (a metric label, a sample)
 // clones it, as it would any substring of a line.
+//
+// A stream's first block (and its first after Compact) is small, and each
+// next one twice the last up to the full size: a file that gets a line now
+// and then must not keep a full block per file alive.
 const (
-	textBlock  = 32 << 10 // bytes
-	fieldBlock = 256      // fields, and array items
+	textBlock       = 32 << 10 // bytes
+	firstTextBlock  = 512
+	fieldBlock      = 256 // fields, and array items
+	firstFieldBlock = fieldBlock / 8
 )
 
 // slabs is a stream's current blocks.
@@ -43,7 +49,7 @@ func (sl *slabs) lineRoom(n, spare int) []byte {
 		return make([]byte, n, need)
 	}
 	if cap(sl.text)-len(sl.text) < need {
-		sl.text = make([]byte, 0, textBlock)
+		sl.text = make([]byte, 0, nextTextBlock(cap(sl.text), need))
 	}
 	start := len(sl.text)
 	return sl.text[start : start+n : start+need]
@@ -69,15 +75,27 @@ func (sl *slabs) newFields(n int) []record.Field { return carve(&sl.fields, n) }
 func (sl *slabs) newValues(n int) []record.Value { return carve(&sl.values, n) }
 
 // carve hands out n zeroed elements of *block, starting a new block when it
-// has no room; a request too large for a block gets its own array.
+// has no room; a request too large for the first block gets its own array.
+// (So a new block always has room, and carve stays small enough to inline.)
 func carve[T any](block *[]T, n int) []T {
-	if n > fieldBlock/8 {
+	if n > firstFieldBlock {
 		return make([]T, n)
 	}
 	if cap(*block)-len(*block) < n {
-		*block = make([]T, 0, fieldBlock)
+		*block = make([]T, 0, min(max(2*cap(*block), firstFieldBlock), fieldBlock))
 	}
 	start := len(*block)
 	*block = (*block)[:start+n]
 	return (*block)[start : start+n : start+n]
+}
+
+// nextTextBlock is the size of the text block after one of size last: twice
+// it, within firstTextBlock and textBlock, with room for need (at most
+// textBlock/4).
+func nextTextBlock(last, need int) int {
+	size := min(max(2*last, firstTextBlock), textBlock)
+	for size < need {
+		size *= 2
+	}
+	return size
 }

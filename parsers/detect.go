@@ -112,9 +112,9 @@ const stickyAfter = 3
 
 // detector is the per-stream detection state.
 type detector struct {
-	last  int // format of the previous line, -1 before the first
-	run   int // lines in a row the last format matched
-	learn learner
+	last  int      // format of the previous line, -1 before the first
+	run   int      // lines in a row the last format matched
+	learn *learner // nil until a layout is learned
 }
 
 // parser is the per-stream scratch that format functions share.
@@ -126,7 +126,7 @@ type parser struct {
 	buf       *[]byte        // the line being parsed, then room for keep
 	minute    minuteCache    // ISO times
 	clfMinute minuteCache    // access-log times
-	learn     *learner       // the substream's header learner
+	det       *detector      // the substream's, whose learner parseLearned makes
 	slabs
 }
 

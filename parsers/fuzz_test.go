@@ -304,7 +304,7 @@ func FuzzLearned(f *testing.F) {
 		if n, ok := scanStamp(line, &st); ok && (n <= 0 || n > len(line)) {
 			t.Fatalf("stamp length %d of %d", n, len(line))
 		}
-		p := &parser{loc: time.UTC, now: testNow}
+		p := &parser{loc: time.UTC, now: testNow, det: &detector{}}
 		var r record.Record
 		if parseLearned(p, line, &r) {
 			r.Format, r.ObservedTime = "learned", testNow
@@ -317,8 +317,8 @@ func FuzzLearned(f *testing.F) {
 				seen[f.Key] = true
 			}
 			var again record.Record
-			if !p.learn.cur.apply(p, line, &again) {
-				t.Fatalf("the layout %q learned from %q does not read it", p.learn.cur.String(), line)
+			if !p.det.learn.cur.apply(p, line, &again) {
+				t.Fatalf("the layout %q learned from %q does not read it", p.det.learn.cur.String(), line)
 			}
 			if again.Message != r.Message || !again.Time.Equal(r.Time) || again.Severity != r.Severity {
 				t.Fatalf("reading %q twice differs: %+v then %+v", line, r, again)

@@ -1,6 +1,7 @@
 package parsers
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -33,19 +34,19 @@ const (
 
 // slot is one token of a learned header.
 type slot struct {
-	kind  slotKind
 	field string // the field the token lands in, or ""
 	lit   string // a separator's text; a bracket's opening byte
-	colon bool   // the token ends with ':' (names); a level's decoration is stripped
-	glued bool   // no blank between this token and the next
+	kind  slotKind
+	colon bool // the token ends with ':' (names); a level's decoration is stripped
+	glued bool // no blank between this token and the next
 }
 
 const maxSlots = 24 // ten tokens, each with a glued separator, and a bracket's two ends
 
-// layout is a learned header layout.
+// layout is a learned header layout. analyze builds one in room for
+// maxSlots slots; the learner keeps a copy with just the slots it needs.
 type layout struct {
-	slots   [maxSlots]slot
-	n       int
+	slots   []slot
 	shape   uint64    // the timestamp's skeleton
 	allowed dateOrder // date orders the stream's lines still allow
 	order   dateOrder // the order in use
@@ -56,11 +57,11 @@ type layout struct {
 
 // lastIs reports whether the layout's last slot is of one of the kinds.
 func (l *layout) lastIs(kinds ...slotKind) bool {
-	if l.n == 0 {
+	if len(l.slots) == 0 {
 		return false
 	}
 	for _, k := range kinds {
-		if l.slots[l.n-1].kind == k {
+		if l.slots[len(l.slots)-1].kind == k {
 			return true
 		}
 	}
@@ -68,13 +69,14 @@ func (l *layout) lastIs(kinds ...slotKind) bool {
 }
 
 func (l *layout) add(s slot) bool {
-	if l.n == maxSlots {
+	n := len(l.slots)
+	if n == cap(l.slots) {
 		return false
 	}
 	if s.field != "" {
 		// One field per name: a second thread-like token is context,
 		// anything further is left in the header unrecorded.
-		for k := 0; k < l.n; k++ {
+		for k := range l.slots {
 			if l.slots[k].field == s.field {
 				s.field = "context"
 				if s.field == l.slots[k].field {
@@ -84,39 +86,71 @@ func (l *layout) add(s slot) bool {
 			}
 		}
 		if s.field == "context" {
-			for k := 0; k < l.n; k++ {
+			for k := range l.slots {
 				if l.slots[k].field == "context" {
 					s.field = ""
 				}
 			}
 		}
 	}
-	l.slots[l.n] = s
-	l.n++
+	// Within the room parseLearned gave: a reslice, not an append, keeps
+	// the room on its stack.
+	l.slots = l.slots[:n+1]
+	l.slots[n] = s
 	return true
 }
 
 // same reports whether two layouts read the same header.
 func (l *layout) same(o *layout) bool {
-	return l.n == o.n && l.shape == o.shape && l.slots == o.slots
+	return l.shape == o.shape && slices.Equal(l.slots, o.slots)
+}
+
+// set makes l a copy of o with slots of its own, o's being scratch, whose
+// text does not view o's line: the layout outlives the line, which must not
+// keep its block alive.
+func (l *layout) set(o *layout) {
+	l.slots = append(l.slots[:0], o.slots...)
+	for k := range l.slots {
+		l.slots[k].lit = constLit(l.slots[k].lit)
+	}
+	// Field by field, desc by value: escape analysis does not tell o's
+	// fields apart, and storing any pointer of o's would move its room to
+	// the heap.
+	l.shape, l.allowed, l.order, l.zoned, l.level = o.shape, o.allowed, o.order, o.zoned, o.level
+	if l.desc != o.desc {
+		l.desc = strings.Clone(o.desc)
+	}
+}
+
+// lits are the texts of separator and bracket slots.
+var lits = [...]string{"-", "|", ":", "--", "::", "||", "-->", "—", "»", ">", "=>", ",", "[", "(", "<", "]", ")"}
+
+// constLit is lit as a constant, or a copy of it.
+func constLit(lit string) string {
+	for _, c := range lits {
+		if c == lit {
+			return c
+		}
+	}
+	return strings.Clone(lit)
 }
 
 // levelled notes whether the layout has a level: a layout without one
 // re-reads a line whose message opens with a bracketed level word
 // ("… log [WRN] : …"), which only some lines of a stream carry.
 func (l *layout) levelled() {
-	for k := 0; k < l.n; k++ {
+	for k := range l.slots {
 		if l.slots[k].kind == slotLevel || l.slots[k].kind == slotLetter {
 			l.level = true
 		}
 	}
 }
 
-// learner is one substream's learning state.
+// learner is one substream's learning state, made when its first layout
+// is learned.
 type learner struct {
 	cur      layout
-	has      bool
-	cand     layout // the layout of the latest lines that did not fit cur
+	cand     *layout // the layout of the latest lines that did not fit cur
 	candRuns int
 	lines    uint64 // lines the learner read
 	fits     uint64 // of those, lines the current layout fitted
@@ -135,7 +169,7 @@ type LayoutInfo struct {
 }
 
 func (l *learner) info() (LayoutInfo, bool) {
-	if !l.has {
+	if l == nil {
 		return LayoutInfo{}, false
 	}
 	in := LayoutInfo{Layout: l.cur.String(), Lines: l.lines}
@@ -146,15 +180,11 @@ func (l *learner) info() (LayoutInfo, bool) {
 }
 
 func parseLearned(p *parser, line string, r *record.Record) bool {
-	l := p.learn
-	if l == nil {
-		l = &learner{}
-		p.learn = l
-	}
 	if len(line) < 6 || isSpace(line[0]) {
 		return false
 	}
-	if l.has {
+	l := p.det.learn
+	if l != nil {
 		mark := len(p.fields)
 		if l.cur.apply(p, line, r) && (l.cur.level || !decoratedLevelAhead(r.Message, 0)) {
 			l.lines++
@@ -164,7 +194,8 @@ func parseLearned(p *parser, line string, r *record.Record) bool {
 		p.popFields(mark)
 		clearParsed(r)
 	}
-	var nl layout
+	var room [maxSlots]slot
+	nl := layout{slots: room[:0]}
 	if !analyze(p, line, &nl) {
 		return false
 	}
@@ -174,20 +205,26 @@ func parseLearned(p *parser, line string, r *record.Record) bool {
 		clearParsed(r)
 		return false
 	}
+	if l == nil {
+		l = &learner{lines: 1, fits: 1}
+		l.cur.set(&nl)
+		p.det.learn = l
+		return true
+	}
 	l.lines++
 	switch {
-	case !l.has:
-		l.cur, l.has = nl, true
-		l.fits++
-	case nl.same(&l.cand):
+	case l.cand != nil && nl.same(l.cand):
 		l.candRuns++
 		if l.candRuns >= relearnAfter {
-			l.cur = nl
-			l.candRuns = 0
-			l.cand = layout{}
+			l.cur.set(&nl)
+			l.cand, l.candRuns = nil, 0
 		}
 	default:
-		l.cand, l.candRuns = nl, 1
+		if l.cand == nil {
+			l.cand = new(layout)
+		}
+		l.cand.set(&nl)
+		l.candRuns = 1
 	}
 	return true
 }
@@ -388,7 +425,7 @@ func analyze(p *parser, line string, l *layout) bool {
 	}
 	for tok := 0; tok < 10; tok++ {
 		j, blanks := skipBlanks(line, i)
-		if tok > 0 && blanks == 0 && (l.n == 0 || !l.slots[l.n-1].glued) && !(inside != 0 && j < len(line) && line[j] == inside) {
+		if tok > 0 && blanks == 0 && (len(l.slots) == 0 || !l.slots[len(l.slots)-1].glued) && !(inside != 0 && j < len(line) && line[j] == inside) {
 			break
 		}
 		i = j
@@ -509,7 +546,7 @@ func analyze(p *parser, line string, l *layout) bool {
 			l.add(slot{kind: slotBracket, field: f, lit: line[i : i+1]})
 			i = end
 			if end < len(line) && (line[end] == ':' || line[end] == ',') {
-				l.slots[l.n-1].glued = true
+				l.slots[len(l.slots)-1].glued = true
 				l.add(slot{kind: slotSep, lit: line[end : end+1]})
 				i++
 			}
@@ -679,14 +716,14 @@ func (l *layout) takeStamp(p *parser, st *stamp, haveTime bool, timeSlot *int) b
 		}
 	}
 	l.desc = st.describe(l.order)
-	*timeSlot = l.n
+	*timeSlot = len(l.slots)
 	return l.add(slot{kind: slotTime})
 }
 
 // gluedSep takes a ',' or ':' written right after a timestamp.
 func (l *layout) gluedSep(line string, i int) int {
 	if i < len(line) && (line[i] == ',' || line[i] == ':' || line[i] == '|') && (i+1 == len(line) || line[i+1] == ' ') {
-		l.slots[l.n-1].glued = true
+		l.slots[len(l.slots)-1].glued = true
 		l.add(slot{kind: slotSep, lit: line[i : i+1]})
 		return i + 1
 	}
@@ -694,7 +731,7 @@ func (l *layout) gluedSep(line string, i int) int {
 }
 
 func (l *layout) finish(haveTime bool, inside byte) bool {
-	if !haveTime || inside != 0 || l.n == 0 {
+	if !haveTime || inside != 0 || len(l.slots) == 0 {
 		return false
 	}
 	l.levelled()
@@ -711,9 +748,10 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 	var st stamp
 	var t time.Time
 	var sev record.Severity
-	for k := 0; k < l.n; k++ {
-		s := &l.slots[k]
-		if k > 0 && !l.slots[k-1].glued && s.kind != slotClose {
+	slots := l.slots // held in a register: stores to p.fields might alias l
+	for k := range slots {
+		s := &slots[k]
+		if k > 0 && !slots[k-1].glued && s.kind != slotClose {
 			j, n := skipBlanks(line, i)
 			if n == 0 {
 				return false
@@ -861,7 +899,7 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 // String is the layout in words: "time:yy/MM/dd HH:mm:ss level logger: message".
 func (l *layout) String() string {
 	var b strings.Builder
-	for k := 0; k < l.n; k++ {
+	for k := range l.slots {
 		s := &l.slots[k]
 		switch s.kind {
 		case slotTime:
@@ -892,7 +930,7 @@ func (l *layout) String() string {
 		case slotSep, slotOpen, slotClose:
 			b.WriteString(s.lit)
 		}
-		if !s.glued && k+1 < l.n && l.slots[k+1].kind != slotClose {
+		if !s.glued && k+1 < len(l.slots) && l.slots[k+1].kind != slotClose {
 			b.WriteByte(' ')
 		}
 	}

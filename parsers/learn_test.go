@@ -55,13 +55,13 @@ func TestLearnedTimestamps(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p := &parser{loc: time.UTC, now: layoutClock}
+			p := &parser{loc: time.UTC, now: layoutClock, det: &detector{}}
 			var r record.Record
 			if !parseLearned(p, tc.line, &r) {
 				t.Fatalf("not learned: %q", tc.line)
 			}
 			if !r.Time.Equal(tc.want) || r.Level() != tc.level {
-				t.Fatalf("%q: got %v %v, want %v %v (layout %s)", tc.line, r.Time.UTC(), r.Level(), tc.want, tc.level, p.learn.cur.String())
+				t.Fatalf("%q: got %v %v, want %v %v (layout %s)", tc.line, r.Time.UTC(), r.Level(), tc.want, tc.level, p.det.learn.cur.String())
 			}
 		})
 	}

@@ -1,8 +1,6 @@
 package parsers
 
 import (
-	"fmt"
-	"regexp"
 	"time"
 	"unicode/utf8"
 
@@ -28,22 +26,19 @@ type Stats struct {
 // exec's output). It is not safe for concurrent use: one goroutine per
 // source drives it.
 type Stream struct {
-	cfg        Config
+	c          *Compiled
 	meta       Meta
-	forced     int // index into formats, or -1 for detection
-	envelope   string
-	regex      *regexParser
-	start      *regexp.Regexp
 	p          parser
 	buf        []byte // the record being parsed owns this; room for parser.keep
 	scratchBuf []byte // the current line, cleaned
 	dec        []byte // docker's decoded log value
 	envTimes   minuteCache
-	subs       [3]substream
-	out        []record.Record
-	last       record.Position // end of the previous line fed
-	stats      Stats
-	metaBound  int // an upper bound of the JSON size of what stamp sets
+	// Made on a substream's first line: most files only ever have one.
+	subs      [3]*substream
+	out       []record.Record
+	last      record.Position // end of the previous line fed
+	stats     Stats
+	metaBound int // an upper bound of the JSON size of what stamp sets
 }
 
 // substream is the state of one of the streams interleaved in a file: the
@@ -62,10 +57,12 @@ type substream struct {
 
 	// The record waiting for its continuation lines is slots[cur]; the
 	// next line is parsed into the other slot, so records are not copied
-	// on their way through. heldFormat is its format's entry.
+	// on their way through. heldFormat is its format's entry. The slots
+	// are made on the first line and dropped by Compact when nothing is
+	// held: they are most of a substream's size.
 	held       bool
 	heldFormat *format
-	slots      [2]record.Record
+	slots      *[2]record.Record
 	cur        int
 	heldFrom   record.Position
 	heldSince  time.Time
@@ -76,53 +73,49 @@ type substream struct {
 	blanks     int // blank lines seen since the last continuation
 }
 
-// NewStream builds a stream for cfg, which must be valid.
 // rec is the held record.
 func (sub *substream) rec() *record.Record { return &sub.slots[sub.cur] }
 
 // spare is the slot the next record is parsed into.
-func (sub *substream) spare() *record.Record { return &sub.slots[1-sub.cur] }
+func (sub *substream) spare() *record.Record {
+	if sub.slots == nil {
+		sub.slots = new([2]record.Record)
+	}
+	return &sub.slots[1-sub.cur]
+}
 
+// sub returns substream i, made on its first use.
+func (s *Stream) sub(i int) *substream {
+	if sub := s.subs[i]; sub != nil {
+		return sub
+	}
+	sub := &substream{name: streamNames[i], det: detector{last: -1}}
+	s.subs[i] = sub
+	return sub
+}
+
+// NewStream builds a stream for cfg: Compile then Compiled.NewStream. A
+// source with many streams compiles once instead.
 func NewStream(cfg Config, meta Meta) (*Stream, error) {
-	if err := cfg.Validate(); err != nil {
+	c, err := Compile(cfg)
+	if err != nil {
 		return nil, err
 	}
-	s := &Stream{cfg: cfg, meta: meta, forced: -1}
-	s.p.loc = time.Local
-	if cfg.Timezone != "" {
-		loc, err := time.LoadLocation(cfg.Timezone)
-		if err != nil {
-			return nil, fmt.Errorf("timezone: %w", err)
-		}
-		s.p.loc = loc
-	}
-	switch cfg.Format {
-	case "", "auto":
-	case envelopeCRI, envelopeDocker:
-		s.envelope = cfg.Format
-	case "regex":
-		rp, err := newRegexParser(cfg.Regex, cfg.TimeLayout)
-		if err != nil {
-			return nil, err
-		}
-		s.regex = rp
-	default:
-		s.forced = formatIndex(cfg.Format)
-	}
-	if cfg.Multiline.Mode == MultilineStart {
-		s.start = regexp.MustCompile(cfg.Multiline.Start)
-	}
-	for i := range s.subs {
-		s.subs[i].det.last = -1
-		s.subs[i].name = streamNames[i]
-	}
+	return c.NewStream(meta), nil
+}
+
+// NewStream builds a stream sharing c's zone and patterns: one allocation,
+// no I/O.
+func (c *Compiled) NewStream(meta Meta) *Stream {
+	s := &Stream{c: c, meta: meta}
+	s.p.loc = c.loc
 	s.p.buf = &s.buf
 	// The record's own keys, times and level take under 300 bytes.
 	s.metaBound = 6*(len(meta.Source)+len(meta.Path)+len("stdout")) + 512
 	if k := meta.Kubernetes; k != nil {
 		s.metaBound += 6*(len(k.Namespace)+len(k.Pod)+len(k.Container)+len(k.Node)) + 128
 	}
-	return s, nil
+	return s
 }
 
 // Feed takes one line without its newline; the caller may reuse line's
@@ -138,23 +131,24 @@ func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time
 		env envelope
 		ok  bool
 	)
-	if s.envelope != envelopeDocker {
+	if s.c.envelope != envelopeDocker {
 		env, ok = parseCRI(line, &s.envTimes)
 	}
-	if !ok && s.envelope != envelopeCRI && len(line) > 0 && line[0] == '{' {
+	if !ok && s.c.envelope != envelopeCRI && len(line) > 0 && line[0] == '{' {
 		env, s.dec, ok = parseDocker(line, s.dec)
 	}
 	if !ok {
-		if s.envelope != "" {
+		sub := s.sub(streamNone)
+		if s.c.envelope != "" {
 			// The forced envelope is missing: keep the line as plain text.
 			s.stats.ParseFailures++
-			s.plainLine(&s.subs[streamNone], line, truncated, end, prev, now)
+			s.plainLine(sub, line, truncated, end, prev, now)
 			return s.out
 		}
-		s.inner(&s.subs[streamNone], line, time.Time{}, truncated, end, prev, now)
+		s.inner(sub, line, time.Time{}, truncated, end, prev, now)
 		return s.out
 	}
-	sub := &s.subs[env.stream]
+	sub := s.sub(env.stream)
 	if env.partial {
 		if !sub.partialOn {
 			sub.partialOn, sub.partialFrom, sub.partialTime = true, prev, env.time
@@ -182,7 +176,7 @@ func (s *Stream) resetPartial(sub *substream) {
 // appendBounded appends b to *dst up to MaxRecordBytes and reports whether
 // anything was cut.
 func (s *Stream) appendBounded(dst *[]byte, b []byte) bool {
-	room := s.cfg.MaxRecordBytes - len(*dst)
+	room := s.c.cfg.MaxRecordBytes - len(*dst)
 	if len(b) <= room {
 		*dst = append(*dst, b...)
 		return false
@@ -232,7 +226,7 @@ func (s *Stream) doneLine() {
 // record, or a new record.
 func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, truncated bool, end, from record.Position, now time.Time) {
 	line := s.loadLine(content)
-	if s.cfg.Multiline.Mode != MultilineOff && sub.held && s.continuation(sub, line) {
+	if s.c.cfg.Multiline.Mode != MultilineOff && sub.held && s.continuation(sub, line) {
 		s.join(sub, line, truncated, end, now)
 		return
 	}
@@ -249,19 +243,19 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	clearParsed(r)
 	r.Format = ""
 	s.p.now = now
-	s.p.learn = &sub.det.learn
+	s.p.det = &sub.det
 	f := plainFormat
 	switch {
-	case s.regex != nil:
-		if !s.p.try(s.regex.parse, line, r) {
+	case s.c.regex != nil:
+		if !s.p.try(s.c.regex.parse, line, r) {
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
 		} else {
 			f = regexFormat
 		}
-	case s.forced >= 0:
-		if s.p.try(formats[s.forced].parse, line, r) {
-			f = &formats[s.forced]
+	case s.c.forced >= 0:
+		if s.p.try(formats[s.c.forced].parse, line, r) {
+			f = &formats[s.c.forced]
 		} else {
 			s.stats.ParseFailures++
 			parsePlain(&s.p, line, r)
@@ -271,7 +265,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	}
 	r.Format = f.name
 	s.doneLine()
-	if s.cfg.AccessLogLevels && r.Severity == 0 && f.access {
+	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
 	}
 	if r.Time.IsZero() {
@@ -317,7 +311,7 @@ func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string,
 	if sub.held {
 		s.emit(sub)
 	}
-	if s.cfg.Multiline.Mode == MultilineOff {
+	if s.c.cfg.Multiline.Mode == MultilineOff {
 		s.bound(r, len(line))
 		s.push(r)
 		return
@@ -335,8 +329,8 @@ func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string,
 
 // continuation decides whether line continues the held record.
 func (s *Stream) continuation(sub *substream, line string) bool {
-	if s.start != nil {
-		return !s.start.MatchString(line)
+	if s.c.start != nil {
+		return !s.c.start.MatchString(line)
 	}
 	settled := sub.det.last >= 0 && &formats[sub.det.last] == sub.heldFormat && sub.det.run >= stickyAfter
 	return continues(&sub.kind, sub.rec(), sub.heldFormat, line, settled)
@@ -358,7 +352,7 @@ func (s *Stream) join(sub *substream, line string, truncated bool, end record.Po
 
 func (s *Stream) appendMore(sub *substream, line string) {
 	held := sub.rec()
-	room := s.cfg.MaxRecordBytes - len(held.Message) - len(sub.more) - 1
+	room := s.c.cfg.MaxRecordBytes - len(held.Message) - len(sub.more) - 1
 	if room < 0 {
 		held.Truncated = true
 		return
@@ -434,7 +428,7 @@ const maxExpansion = 16
 // as such by the caller. Only records whose text is long enough that the
 // expansion could matter are measured.
 func (s *Stream) bound(r *record.Record, raw int) {
-	limit := max(s.cfg.MaxRecordBytes, raw) + slack
+	limit := max(s.c.cfg.MaxRecordBytes, raw) + slack
 	if s.metaBound+maxExpansion*raw <= limit {
 		return
 	}
@@ -447,7 +441,7 @@ func (s *Stream) push(r *record.Record) *record.Record {
 	s.stats.Records++
 	s.out = append(s.out, *r)
 	out := &s.out[len(s.out)-1]
-	if s.cfg.Multiline.Mode == MultilineOff && out.Truncated {
+	if s.c.cfg.Multiline.Mode == MultilineOff && out.Truncated {
 		s.stats.Truncated++
 	}
 	return out
@@ -468,10 +462,9 @@ func (s *Stream) FlushAll(now time.Time) []record.Record {
 }
 
 func (s *Stream) flush(now time.Time, all bool) {
-	timeout := s.cfg.MultilineTimeout
-	for i := range s.subs {
-		sub := &s.subs[i]
-		if sub.partialOn && (all || !now.Before(sub.partialSince.Add(timeout))) {
+	timeout := s.c.cfg.MultilineTimeout
+	for _, sub := range s.subs {
+		if sub != nil && sub.partialOn && (all || !now.Before(sub.partialSince.Add(timeout))) {
 			// A fragment whose rest never came is a line of its own. Its end
 			// is the last line fed: fragments are consecutive lines.
 			s.inner(sub, sub.partial, sub.partialTime, sub.partialTrunc, s.last, sub.partialFrom, now)
@@ -482,9 +475,8 @@ func (s *Stream) flush(now time.Time, all bool) {
 	// as they were written.
 	for {
 		var next *substream
-		for i := range s.subs {
-			sub := &s.subs[i]
-			if sub.held && (all || !now.Before(sub.heldSince.Add(timeout))) &&
+		for _, sub := range s.subs {
+			if sub != nil && sub.held && (all || !now.Before(sub.heldSince.Add(timeout))) &&
 				(next == nil || sub.heldFrom.Offset < next.heldFrom.Offset) {
 				next = sub
 			}
@@ -501,14 +493,17 @@ func (s *Stream) flush(now time.Time, all bool) {
 func (s *Stream) Deadline() (time.Time, bool) {
 	var d time.Time
 	found := false
-	for i := range s.subs {
-		sub := &s.subs[i]
+	timeout := s.c.cfg.MultilineTimeout
+	for _, sub := range s.subs {
+		if sub == nil {
+			continue
+		}
 		for _, on := range [2]struct {
 			held  bool
 			since time.Time
 		}{{sub.partialOn, sub.partialSince}, {sub.held, sub.heldSince}} {
-			if on.held && (!found || on.since.Add(s.cfg.MultilineTimeout).Before(d)) {
-				d, found = on.since.Add(s.cfg.MultilineTimeout), true
+			if on.held && (!found || on.since.Add(timeout).Before(d)) {
+				d, found = on.since.Add(timeout), true
 			}
 		}
 	}
@@ -521,8 +516,10 @@ func (s *Stream) Deadline() (time.Time, bool) {
 func (s *Stream) Resume() (record.Position, bool) {
 	var p record.Position
 	found := false
-	for i := range s.subs {
-		sub := &s.subs[i]
+	for _, sub := range s.subs {
+		if sub == nil {
+			continue
+		}
 		if sub.partialOn && (!found || sub.partialFrom.Offset < p.Offset) {
 			p, found = sub.partialFrom, true
 		}
@@ -536,9 +533,12 @@ func (s *Stream) Resume() (record.Position, bool) {
 // Layouts returns the header layout learned for each substream that has one.
 func (s *Stream) Layouts() []LayoutInfo {
 	var out []LayoutInfo
-	for i := range s.subs {
-		if in, ok := s.subs[i].det.learn.info(); ok {
-			in.Stream = s.subs[i].name
+	for _, sub := range s.subs {
+		if sub == nil {
+			continue
+		}
+		if in, ok := sub.det.learn.info(); ok {
+			in.Stream = sub.name
 			out = append(out, in)
 		}
 	}
@@ -550,3 +550,37 @@ func (s *Stream) Path() string { return s.meta.Path }
 
 // Stats returns the stream's counters.
 func (s *Stream) Stats() Stats { return s.stats }
+
+// Compact drops what the stream keeps only to go fast: scratch buffers, the
+// output slice, its current text and field blocks (records handed out keep
+// theirs: a block is never written again where it was handed out). What is
+// left is the stream's state: the sticky format, learned layouts, a held
+// record or partial line, the counters. The tailer calls it on a file idle
+// at its end, so that thousands of idle files cost a little state each. It
+// is safe at any time; the next line makes what it needs again, starting
+// with small blocks.
+func (s *Stream) Compact() {
+	s.out, s.scratchBuf, s.dec = nil, nil, nil
+	s.p.fields, s.p.vals = nil, nil
+	s.p.slabs = slabs{}
+	for _, sub := range s.subs {
+		if sub != nil {
+			sub.compact()
+		}
+	}
+}
+
+func (sub *substream) compact() {
+	if !sub.partialOn {
+		sub.partial = nil
+	}
+	if !sub.held {
+		sub.slots, sub.more = nil, nil
+		return
+	}
+	// The spare slot is a copy of a record already emitted.
+	*sub.spare() = record.Record{}
+	if len(sub.more) == 0 {
+		sub.more = nil
+	}
+}
