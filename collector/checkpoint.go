@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -69,7 +70,7 @@ func saveCheckpoints(dir string, entries []checkpointEntry) error {
 		}
 		return entries[i].Path < entries[j].Path
 	})
-	data, err := json.MarshalIndent(checkpointDoc{Version: 1, Files: entries}, "", " ")
+	data, err := encodeCheckpoints(entries)
 	if err != nil {
 		return err
 	}
@@ -103,6 +104,27 @@ func saveCheckpoints(dir string, entries []checkpointEntry) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// encodeCheckpoints writes the document one entry per line: encoding it
+// whole would grow (and keep, in encoding/json's pool) one buffer the size
+// of the file, megabytes with thousands of files.
+func encodeCheckpoints(entries []checkpointEntry) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"version":1,"files":[`)
+	for i := range entries {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n ")
+		e, err := json.Marshal(&entries[i])
+		if err != nil {
+			return nil, err
+		}
+		b.Write(e)
+	}
+	b.WriteString("\n]}\n")
+	return b.Bytes(), nil
 }
 
 func (c *Collector) checkpointLoop(ctx context.Context) {

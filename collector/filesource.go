@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -26,11 +27,12 @@ import (
 // deleted files are drained before they are let go, and the offsets of what
 // every exporter has acknowledged are what the checkpoint keeps.
 type fileSource struct {
-	cfg    SourceConfig
-	deps   sourceDeps
-	meta   func(path string) parsers.Meta
-	globs  func() []string        // include patterns (the pod source computes its own)
-	accept func(path string) bool // a further filter on matches (the pod source's containers)
+	cfg     SourceConfig
+	deps    sourceDeps
+	parsing *parsers.Compiled // the parsing options, compiled once for every file's stream
+	meta    func(path string) parsers.Meta
+	globs   func() []string        // include patterns (the pod source computes its own)
+	accept  func(path string) bool // a further filter on matches (the pod source's containers)
 
 	waker      waker
 	firstStart bool // no checkpoint existed: start_at applies to files found by the first scan
@@ -39,6 +41,7 @@ type fileSource struct {
 
 	files     map[devIno]*tailedFile
 	byPath    map[string]*tailedFile // the files by the matching path they are under, for written events
+	fps       fpIndex                // the files by their first bytes, for copy detection
 	maxOpen   int                    // max_open_files, within the process's descriptor limit
 	tracksSet bool                   // files came or went since the last publish
 	retired   []*fileTrack           // closed files whose last marks are still in flight
@@ -71,6 +74,7 @@ type tailedFile struct {
 	key       devIno
 	path      string // where the source last found it (track.path is the API's copy)
 	target    string // what path links to, when it is a symlink
+	fp        []byte // track.fp, read here without its lock
 	due       bool   // changed since it was last read: read it in this pass
 	unread    bool   // a pass stopped at its read budget
 	compacted bool   // idle: its stream and framer hold no buffers
@@ -89,10 +93,15 @@ type tailedFile struct {
 func newFileSource(cfg SourceConfig, deps sourceDeps, restored []checkpointEntry, firstStart bool) *fileSource {
 	s := &fileSource{
 		cfg: cfg, deps: deps, restored: restored, firstStart: firstStart,
-		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{}, byPath: map[string]*tailedFile{},
+		files: map[devIno]*tailedFile{}, pending: map[devIno]*pendingFile{}, byPath: map[string]*tailedFile{}, fps: newFPIndex(),
 		awaiting: map[devIno][]checkpointEntry{},
 		maxOpen:  openFileLimit(cfg.MaxOpenFiles, deps.logger, cfg.Name),
 	}
+	parsing, err := parsers.Compile(cfg.Config)
+	if err != nil { // the config was validated; this is a bug, not input
+		panic(fmt.Sprintf("parsers.Compile with a validated config: %v", err))
+	}
+	s.parsing = parsing
 	s.batcher = newBatcher(cfg, deps, s.liveStreams(), s.markFiles)
 	s.globs = func() []string { return cfg.Include }
 	s.meta = func(path string) parsers.Meta {

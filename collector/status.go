@@ -60,6 +60,10 @@ func (st *sourceStatus) setLayouts(path string, l []parsers.LayoutInfo) {
 	if st.layouts == nil {
 		st.layouts = map[string][]parsers.LayoutInfo{}
 	}
+	if _, known := st.layouts[path]; !known && len(st.layouts) >= maxLayoutFiles {
+		st.mu.Unlock()
+		return
+	}
 	st.layouts[path] = l
 	st.mu.Unlock()
 }
@@ -84,6 +88,10 @@ func newSourceStatus(name, typ string) *sourceStatus {
 }
 
 const maxSamples = 5
+
+// maxLayoutFiles bounds the files whose learned layouts the sources API
+// lists: with thousands of files they would cost more than the files.
+const maxLayoutFiles = 100
 
 func (st *sourceStatus) setSending(v bool) {
 	st.mu.Lock()

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -69,7 +68,10 @@ func keyOf(st fs.FileInfo) devIno {
 func readPrefix(f *os.File) []byte {
 	buf := make([]byte, fingerprintSize)
 	n, _ := f.ReadAt(buf, 0)
-	return buf[:n]
+	if n < len(buf) { // kept per file: no unused capacity
+		return bytes.Clone(buf[:n])
+	}
+	return buf
 }
 
 // judge decides where a pending file starts, unless it must wait: while it
@@ -142,17 +144,13 @@ func (s *fileSource) attach(f *os.File, key devIno, path string, track *fileTrac
 		s.sourceError("seek", path, err)
 	}
 	track.read.Store(offset)
-	stream, err := parsers.NewStream(s.cfg.Config, s.meta(path))
-	if err != nil { // the config was validated; this is a bug, not input
-		panic(fmt.Sprintf("parsers.NewStream with a validated config: %v", err))
-	}
-	tf := &tailedFile{f: f, key: key, path: path, due: true, track: track, fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
+	stream := s.parsing.NewStream(s.meta(path))
+	tf := &tailedFile{f: f, key: key, path: path, due: true, track: track, fp: track.fpNow(), fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
 	if st, err := f.Stat(); err == nil {
 		tf.lastSize, tf.lastMod = st.Size(), st.ModTime()
 	}
 	s.track(tf)
 	s.deps.metrics.filesWatched.WithLabelValues(s.cfg.Name).Set(float64(len(s.files)))
-	s.publish() // at once: a pass blocked on a full pipeline must not hide the file from checkpoints
 	return tf
 }
 
@@ -215,14 +213,13 @@ func (s *fileSource) mayBeCopyInProgress(key devIno, size int64, fp []byte) bool
 		}
 		return bytes.HasPrefix(fp, known) && size < offset
 	}
-	for _, tf := range s.files {
-		known := tf.track.fpNow()
-		if partOf(tf.key.dev, known, 0) {
-			return true
-		}
-		if tf.key.dev == key.dev && !tf.rotated && len(known) >= minCopyFingerprint && bytes.HasPrefix(fp, known) {
-			return true
-		}
+	found := false
+	s.candidates(fp, func(tf *tailedFile) bool {
+		found = partOf(tf.key.dev, tf.fp, 0) || tf.key.dev == key.dev && !tf.rotated && bytes.HasPrefix(fp, tf.fp)
+		return !found
+	})
+	if found {
+		return true
 	}
 	for _, c := range s.recent {
 		if partOf(c.dev, c.fp, c.offset) {
@@ -246,10 +243,15 @@ func (s *fileSource) copyOf(key devIno, size int64, fp []byte) (int64, *fileTrac
 	match := func(dev uint64, old []byte) bool {
 		return dev == key.dev && len(old) >= minCopyFingerprint && bytes.HasPrefix(fp, old)
 	}
-	for _, tf := range s.files {
-		if match(tf.key.dev, tf.track.fpNow()) {
-			return min(tf.fr.last, size), nil, true
+	var from *tailedFile
+	s.candidates(fp, func(tf *tailedFile) bool {
+		if match(tf.key.dev, tf.fp) {
+			from = tf
 		}
+		return from == nil
+	})
+	if from != nil {
+		return min(from.fr.last, size), nil, true
 	}
 	for i := len(s.recent) - 1; i >= 0; i-- {
 		if c := s.recent[i]; match(c.dev, c.fp) {

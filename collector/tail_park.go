@@ -42,6 +42,7 @@ func (s *fileSource) track(tf *tailedFile) {
 	s.files[tf.key] = tf
 	s.tracksSet = true
 	s.indexPath(tf)
+	s.fps.add(tf)
 }
 
 func (s *fileSource) indexPath(tf *tailedFile) {
@@ -59,6 +60,7 @@ func (s *fileSource) indexPath(tf *tailedFile) {
 func (s *fileSource) untrack(tf *tailedFile) {
 	if s.files[tf.key] == tf {
 		delete(s.files, tf.key)
+		s.fps.remove(tf)
 	}
 	s.unindexPath(tf)
 }
@@ -153,5 +155,7 @@ func (s *fileSource) compact(tf *tailedFile) {
 		return
 	}
 	tf.fr.release()
-	tf.compacted = true
+	tf.stream.Compact()
+	_, held := tf.stream.Resume() // a held record keeps its blocks: compact again once it is out
+	tf.compacted = !held
 }

@@ -74,18 +74,18 @@ func (s *fileSource) noteRead(tf *tailedFile, start int64, now time.Time) {
 // recognised even if it was made between two scans, and a truncation
 // followed by new content is seen even past the old offset.
 func (s *fileSource) growFingerprint(tf *tailedFile, n int) {
-	fp := tf.track.fpNow()
+	fp := tf.fp
 	end := tf.fr.pos
 	if n == 0 || len(fp) >= fingerprintSize || int64(len(fp)) >= end {
 		return
 	}
 	if int64(len(fp)) < end-int64(n) { // started past a prefix taken when the file was shorter
-		tf.track.setFP(readPrefix(tf.f))
+		s.setFP(tf, readPrefix(tf.f))
 		return
 	}
 	take := int(min(end, fingerprintSize)) - len(fp)
 	start := tf.fr.end - int(end-int64(len(fp)))
-	tf.track.setFP(append(append(make([]byte, 0, len(fp)+take), fp...), tf.fr.buf[start:start+take]...))
+	s.setFP(tf, append(append(make([]byte, 0, len(fp)+take), fp...), tf.fr.buf[start:start+take]...))
 }
 
 func (s *fileSource) feed(tf *tailedFile, line []byte, end int64, truncated bool, now time.Time) {
@@ -98,6 +98,7 @@ func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
 	if len(recs) == 0 {
 		return
 	}
+	tf.compacted = false
 	s.take(tf, tf.fr.last, recs)
 }
 

@@ -32,7 +32,7 @@ func (s *fileSource) checkTruncation(tf *tailedFile, now time.Time) {
 // rewritten tells whether the file no longer starts with the bytes read
 // from it: it was truncated and written again.
 func (s *fileSource) rewritten(tf *tailedFile) bool {
-	fp := tf.track.fpNow()
+	fp := tf.fp
 	if len(fp) == 0 {
 		return false
 	}
@@ -54,14 +54,16 @@ func (s *fileSource) truncated(tf *tailedFile, now time.Time) *tailedFile {
 	s.add(tf, tf.stream.FlushAll(now))
 	s.release(tf.stream)
 	tf.track.read.Store(read)
-	fp := tf.track.fpNow()
+	fp := tf.fp
 	claimable := len(fp) >= minCopyFingerprint
 	s.retire(tf, !claimable)
 	if claimable {
 		s.remember(contentMark{dev: tf.key.dev, fp: fp, offset: read, at: now, track: tf.track})
 	}
-	s.rescanSoon = true                                    // its copy is judged at once, while the mark is fresh
-	return s.startFile(tf.f, tf.key, tf.path, nil, 0, now) // the fingerprint grows from what is read
+	s.rescanSoon = true                                   // its copy is judged at once, while the mark is fresh
+	nf := s.startFile(tf.f, tf.key, tf.path, nil, 0, now) // the fingerprint grows from what is read
+	s.publish()
+	return nf
 }
 
 // closeFile lets go of a rotated or deleted file once it has been drained
