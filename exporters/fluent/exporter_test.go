@@ -573,6 +573,13 @@ func TestSpoolBounded(t *testing.T) {
 		if len(got) < 3000-dropped || got[2999] != 1 {
 			t.Errorf("%d distinct records arrived (want at least %d), newest %d times", len(got), 3000-dropped, got[2999])
 		}
+		// The counters add up exactly: every record spooled was acknowledged
+		// or dropped, never both (a chunk in flight when its segment was
+		// dropped and then acknowledged counts as acked only).
+		spooled, acked, dropped := e.count("spooled"), e.count("acked"), e.count("dropped")
+		if spooled != 3000 || acked+dropped != spooled || acked != len(got) {
+			t.Errorf("spooled %d, acked %d, dropped %d, arrived %d: want spooled 3000 = acked + dropped and acked = arrived", spooled, acked, dropped, len(got))
+		}
 	})
 	t.Run("block", func(t *testing.T) {
 		e, s, _ := setup(t, "block")
