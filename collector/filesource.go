@@ -81,8 +81,8 @@ type tailedFile struct {
 	uncounted bool   // its stream's counters moved since the batcher last counted them
 	track     *fileTrack
 	fr        *framer
-	stream    *parsers.Stream
-	accounted int64 // offset below which every line's records were handed to a batch
+	stream    *parsers.Stream // nil while parked with nothing held: made again on reopen
+	accounted int64           // offset below which every line's records were handed to a batch
 	inBatch   bool
 	rotated   bool // no longer found under any matching path: drain, then close
 	idleSince time.Time
@@ -153,6 +153,9 @@ func (s *fileSource) run(ctx context.Context) error {
 func (s *fileSource) nextDeadline() (time.Time, bool) {
 	var first time.Time
 	for _, tf := range s.files {
+		if tf.stream == nil {
+			continue // parked and let go of its stream: nothing held
+		}
 		if d, ok := tf.stream.Deadline(); ok && (first.IsZero() || d.Before(first)) {
 			first = d
 		}
@@ -199,6 +202,9 @@ func (s *fileSource) pass(now time.Time) {
 		s.readFile(s.files[tf.key], now) // a new state if it was truncated
 	}
 	for _, tf := range s.files {
+		if tf.stream == nil {
+			continue
+		}
 		s.add(tf, tf.stream.Flush(now))
 		if tf.rotated && !now.Before(tf.idleSince.Add(s.cfg.RotateWait)) {
 			s.closeFile(tf, now)
@@ -249,7 +255,9 @@ func (s *fileSource) finish(now time.Time) {
 		s.readFile(s.files[tf.key], now)
 	}
 	for _, tf := range s.files {
-		s.add(tf, tf.stream.FlushAll(now))
+		if tf.stream != nil {
+			s.add(tf, tf.stream.FlushAll(now))
+		}
 	}
 	for _, tf := range s.files {
 		if tf.rotated { // drained just now and gone from the globs: nothing to resume

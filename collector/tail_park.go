@@ -107,9 +107,10 @@ func (s *fileSource) park(n int) {
 	}
 	slices.SortFunc(idle, func(a, b *tailedFile) int { return a.idleSince.Compare(b.idleSince) })
 	for _, tf := range idle[:min(n, len(idle))] {
-		s.compact(tf)
 		tf.f.Close()
 		tf.f = nil
+		tf.compacted = false // compacted while open, it may now let go of its stream
+		s.compact(tf)
 	}
 }
 
@@ -134,6 +135,9 @@ func (s *fileSource) reopen(tf *tailedFile) bool {
 		return false
 	}
 	tf.f = f
+	if tf.stream == nil {
+		tf.stream = s.parsing.NewStream(s.meta(tf.path))
+	}
 	s.park(s.openCount() - s.maxOpen) // another idle file makes room
 	return true
 }
@@ -149,12 +153,20 @@ func (s *fileSource) lostWhileParked(tf *tailedFile) {
 }
 
 // compact lets an idle file's buffers go: its framer's read buffer and its
-// stream's scratch.
+// stream's scratch. A parked file whose stream holds nothing (no record,
+// no partial line) lets go of the stream too, so it costs only its
+// identity and offsets; reopening makes a new one, which detects the
+// format (and learns a header layout) again from the next lines.
 func (s *fileSource) compact(tf *tailedFile) {
-	if tf.compacted {
+	if tf.compacted || tf.stream == nil {
 		return
 	}
 	tf.fr.release()
+	if _, held := tf.stream.Resume(); tf.f == nil && !held && tf.fr.buf == nil {
+		s.release(tf.stream)
+		tf.stream, tf.uncounted, tf.compacted = nil, false, true
+		return
+	}
 	tf.stream.Compact()
 	_, held := tf.stream.Resume() // a held record keeps its blocks: compact again once it is out
 	tf.compacted = !held

@@ -82,6 +82,11 @@ func TestTailMaxOpenFiles(t *testing.T) {
 	if len(h.src.files) != 10 {
 		t.Fatalf("%d files tailed, want 10", len(h.src.files))
 	}
+	for _, tf := range h.src.files {
+		if tf.f == nil && (tf.stream != nil || tf.fr.buf != nil) {
+			t.Fatalf("parked idle file %s still holds its stream or read buffer", tf.path)
+		}
+	}
 
 	for _, i := range []int{0, 5, 9} {
 		appendLines(t, paths[i], fmt.Sprintf("f%02d 2", i))

@@ -75,16 +75,18 @@ func (s *fileSource) closeFile(tf *tailedFile, now time.Time) {
 		s.readFile(tf, now)
 		tf = s.files[tf.key] // a new state if reading found the file truncated
 	}
-	if line, end, truncated, ok := tf.fr.rest(); ok {
-		s.feed(tf, line, end, truncated, now)
+	if tf.stream != nil { // a parked file without one held nothing, no partial line either
+		if line, end, truncated, ok := tf.fr.rest(); ok {
+			s.feed(tf, line, end, truncated, now)
+		}
+		s.add(tf, tf.stream.FlushAll(now))
+		s.release(tf.stream)
 	}
-	s.add(tf, tf.stream.FlushAll(now))
 	tf.accounted = tf.fr.pos
 	if !tf.inBatch {
 		tf.inBatch = true
 		s.touched = append(s.touched, tf)
 	}
-	s.release(tf.stream)
 	s.retire(tf, true)
 	if tf.f != nil {
 		tf.f.Close()
