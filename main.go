@@ -17,8 +17,6 @@ import (
 	"time"
 	_ "time/tzdata" // zone names work in a scratch image
 
-	_ "golang.org/x/crypto/x509roots/fallback" // CA roots for TLS to Fluentd in a scratch image
-
 	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/collector"
 	"github.com/obsadapter/obsadapter/parsers"

@@ -20,3 +20,9 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// The embedded roots are parsed once, however many TLS clients ask.
+func TestUseFallbackRootsTwice(t *testing.T) {
+	UseFallbackRoots()
+	UseFallbackRoots() // x509.SetFallbackRoots panics on a second call
+}

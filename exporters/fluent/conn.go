@@ -81,6 +81,8 @@ func tlsConfig(c TLSConfig) (*tls.Config, error) {
 			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
 		}
 		tc.RootCAs = pool
+	} else {
+		exporters.UseFallbackRoots() // the system's roots, or the embedded ones in a scratch image
 	}
 	if c.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
