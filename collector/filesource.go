@@ -36,8 +36,11 @@ type fileSource struct {
 
 	waker      waker
 	firstStart bool // no checkpoint existed: start_at applies to files found by the first scan
-	scanned    bool
-	nextScan   time.Time
+	// startAt are the sizes the first scan found files at, under start_at:
+	// end, for those it opens later (max_open_files).
+	startAt  map[devIno]int64
+	scanned  bool
+	nextScan time.Time
 
 	files     map[devIno]*tailedFile
 	byPath    map[string]*tailedFile // the files by the matching path they are under, for written events
@@ -53,6 +56,8 @@ type fileSource struct {
 	scratch    []byte                  // for comparing a file's first bytes with its fingerprint
 	pending    map[devIno]*pendingFile // new files held open until they can be judged (copies being made)
 	rescanSoon bool
+	judgeSoon  bool          // a pending file may be a copy being written: judge it again shortly, without a sweep
+	precise    bool          // the waker reported every write since the last pass
 	moreToRead bool          // a pass stopped at a file's read budget: read on without waiting
 	touched    []*tailedFile // files with lines in the batch being built
 
@@ -130,7 +135,7 @@ func (s *fileSource) run(ctx context.Context) error {
 			continue
 		}
 		wait := max(s.nextScan.Sub(s.deps.clock.Now()), time.Millisecond)
-		if s.rescanSoon {
+		if s.rescanSoon || s.judgeSoon {
 			wait = 10 * time.Millisecond // a deferred file is being written: look again shortly
 		}
 		if d, ok := s.nextDeadline(); ok {
@@ -179,27 +184,48 @@ func (s *fileSource) nextDeadline() (time.Time, bool) {
 // system call between sweeps.
 func (s *fileSource) pass(now time.Time) {
 	written, precise := s.waker.TakeWritten()
-	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() || s.rescanSoon {
-		s.rescanSoon = false
-		s.scan(now)
-		s.scanned = true
-		s.nextScan = now.Add(s.sweepEvery(precise))
+	s.precise = precise
+	if !precise && s.nextScan.After(now.Add(s.cfg.PollInterval)) {
+		s.nextScan = now // notifications just became unreliable: sweep now, then every poll_interval
 	}
+	// Before the sweep: a parked file written and then rotated away must be
+	// known as written when the sweep misses it.
 	for path := range written {
 		if tf := s.byPath[path]; tf != nil {
 			tf.due = true
 		}
 	}
+	if !s.scanned || !now.Before(s.nextScan) || s.waker.TakeRescan() || s.rescanSoon {
+		s.rescanSoon, s.judgeSoon = false, false
+		s.scan(now)
+		s.scanned = true
+		s.nextScan = now.Add(s.sweepEvery(precise))
+	} else if s.judgeSoon {
+		s.judgeSoon = false
+		for _, pf := range s.pending {
+			s.judge(pf, now, false)
+		}
+		s.publish()
+	}
+	open := s.openCount()
 	for _, tf := range s.openFiles() {
 		if !tf.due && !tf.unread && !tf.rotated && (precise || tf.f == nil) {
 			continue
 		}
-		if tf.f == nil && !s.reopen(tf) {
-			continue
+		reopened := tf.f == nil
+		if reopened {
+			if !s.reopen(tf) {
+				continue
+			}
+			open++
 		}
 		tf.due, tf.unread = false, false
 		s.checkTruncation(tf, now)
-		s.readFile(s.files[tf.key], now) // a new state if it was truncated
+		tf = s.files[tf.key] // a new state if it was truncated
+		s.readFile(tf, now)
+		if reopened && open > s.maxOpen && s.parkAgain(tf) {
+			open--
+		}
 	}
 	for _, tf := range s.files {
 		if tf.stream == nil {
@@ -248,11 +274,17 @@ func (s *fileSource) openFiles() []*tailedFile {
 func (s *fileSource) finish(now time.Time) {
 	s.scan(now)
 	for _, tf := range s.openFiles() {
-		if tf.f == nil && (!tf.due || !s.reopen(tf)) {
+		reopened := tf.f == nil
+		if reopened && (!tf.due || !s.reopen(tf)) {
 			continue // parked and unchanged: nothing to read
 		}
 		s.checkTruncation(tf, now)
-		s.readFile(s.files[tf.key], now)
+		tf = s.files[tf.key]
+		s.readFile(tf, now)
+		if reopened && tf.f != nil && !tf.rotated {
+			tf.f.Close() // read: no need to hold it until the end
+			tf.f = nil
+		}
 	}
 	for _, tf := range s.files {
 		if tf.stream != nil {

@@ -40,7 +40,7 @@ func (s *fileSource) scan(now time.Time) {
 			continue
 		}
 		tf.due = true
-		if tf.f != nil || s.reopen(tf) {
+		if tf.f != nil { // a parked one is reopened, checked and read by the pass, within max_open_files
 			s.checkTruncation(tf, now)
 		}
 	}
@@ -51,6 +51,12 @@ func (s *fileSource) scan(now time.Time) {
 	}
 	for _, ef := range s.waker.TakeOpened() {
 		s.adoptEarly(ef, now)
+	}
+	if s.firstStart && s.cfg.StartAt == "end" {
+		s.startAt = map[devIno]int64{}
+		for _, m := range matched {
+			s.startAt[m.key] = m.size
+		}
 	}
 	seen := map[devIno]bool{}
 	var fresh []string
@@ -95,12 +101,14 @@ func (s *fileSource) scan(now time.Time) {
 		seen[key] = seen[key] || s.files[key] != nil && !s.files[key].rotated
 	}
 	s.expireMarks(now)
+	var vanished []*tailedFile // parked files no longer under a matching name
+	defer func() { s.lostWhileParked(vanished, now) }()
 	for key, tf := range s.files {
 		if seen[key] || tf.rotated {
 			continue
 		}
 		if tf.f == nil {
-			s.lostWhileParked(tf)
+			vanished = append(vanished, tf)
 			continue
 		}
 		tf.rotated, tf.idleSince = true, now
@@ -112,9 +120,7 @@ func (s *fileSource) scan(now time.Time) {
 		}
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
 	}
-	if !deferred {
-		s.firstStart = false // start_at applies to the first scan only (all of its files)
-	}
+	s.firstStart = false // start_at applies to the first scan only
 	s.watchDirs()
 	if s.emptyAfter > 0 {
 		s.checkEmpty(now)
@@ -204,10 +210,19 @@ func (s *fileSource) matches() []string {
 }
 
 // watchDirs asks the waker to watch the directories that can hold matches:
-// each glob's fixed directory prefix and the directory of each open file.
+// each glob's fixed directory prefix, every directory its directory part
+// matches now (a container's directory that appears after the pod started
+// is watched as soon as a sweep or its create event finds it), and the
+// directory of each file.
 func (s *fileSource) watchDirs() {
 	for _, g := range s.globs() {
 		s.waker.Watch(staticDir(g))
+		if dir := filepath.Dir(g); dir != staticDir(g) {
+			dirs, _ := filepath.Glob(dir)
+			for _, d := range dirs {
+				s.waker.Watch(d)
+			}
+		}
 	}
 	for _, tf := range s.files {
 		s.waker.Watch(filepath.Dir(tf.path))

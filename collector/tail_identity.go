@@ -88,7 +88,7 @@ func (s *fileSource) judge(pf *pendingFile, now time.Time, vanished bool) {
 	key, size, fp := pf.key, st.Size(), readPrefix(pf.f)
 	forced := vanished || now.Sub(pf.since) >= s.cfg.RotateWait
 	if !forced && s.mayBeCopyInProgress(key, size, fp) {
-		s.rescanSoon = true
+		s.judgeSoon = true
 		return
 	}
 	delete(s.pending, key)
@@ -160,10 +160,25 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 	// The same inode may have several entries: the live file and contents
 	// truncated away from it that a copy may still continue. Its own is the
 	// longest fingerprint its first bytes still start with.
-	if es := s.awaiting[key]; len(es) > 0 { // its entries become candidates now that it is open
+	if es := s.awaiting[key]; len(es) > 0 { // opened later than the first scan (max_open_files)
 		delete(s.awaiting, key)
-		s.restored = append(s.restored, es...)
 		s.tracksSet = true
+		best := -1
+		for i, e := range es {
+			if bytes.HasPrefix(fp, e.FP) && e.Offset <= size && (best < 0 || len(e.FP) > len(es[best].FP)) {
+				best = i
+			}
+		}
+		for i, e := range es { // the others are contents truncated away: a copy may continue them, for a while
+			if i != best {
+				s.remember(contentMark{dev: e.Dev, fp: e.FP, offset: e.Offset, at: s.deps.clock.Now()})
+			}
+		}
+		if best >= 0 {
+			return es[best].Offset, "checkpoint", nil
+		}
+		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "truncate").Inc()
+		return 0, "truncated or replaced while stopped", nil
 	}
 	best, sameInode := -1, false
 	for i, e := range s.restored {
@@ -189,8 +204,9 @@ func (s *fileSource) startOffset(key devIno, size int64, fp []byte) (int64, stri
 	if off, prev, ok := s.copyOf(key, size, fp); ok {
 		return off, "copy", prev
 	}
-	if s.firstStart && s.cfg.StartAt == "end" {
-		return size, "end", nil
+	if at, ok := s.startAt[key]; ok { // found by the very first scan with start_at: end
+		delete(s.startAt, key)
+		return min(at, size), "end", nil
 	}
 	return 0, "beginning", nil
 }

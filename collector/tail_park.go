@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"syscall"
+	"time"
 )
 
 // Descriptors: a source holds at most max_open_files open. Beyond that the
@@ -93,6 +94,20 @@ func (s *fileSource) openCount() int {
 	return n
 }
 
+// parkAgain closes a file just reopened and read when the source holds
+// more than max_open_files: many parked files changing at once are read
+// one after another, each closed again at once, without a sort per file.
+func (s *fileSource) parkAgain(tf *tailedFile) bool {
+	if tf.f == nil || tf.rotated || tf.unread {
+		return false
+	}
+	tf.f.Close()
+	tf.f = nil
+	tf.compacted = false
+	s.compact(tf)
+	return true
+}
+
 // park closes up to n of the files idle longest: read to their end, not
 // rotated.
 func (s *fileSource) park(n int) {
@@ -138,18 +153,69 @@ func (s *fileSource) reopen(tf *tailedFile) bool {
 	if tf.stream == nil {
 		tf.stream = s.parsing.NewStream(s.meta(tf.path))
 	}
-	s.park(s.openCount() - s.maxOpen) // another idle file makes room
 	return true
 }
 
-// lostWhileParked lets go of a parked file that is no longer under any
-// matching path: without a descriptor it cannot be drained. Bytes it had
-// beyond what was read when last seen are reported lost.
-func (s *fileSource) lostWhileParked(tf *tailedFile) {
-	if tf.lastSize > tf.fr.pos {
-		s.sourceError("drain", tf.path, errLostWhileParked)
+// lostWhileParked handles parked files no longer under any matching path.
+// Those that may hold unread lines (written since they were parked, or
+// when writes are not reported) are looked for by identity where rotation
+// puts files (their directory, or their symlink target's), each directory
+// listed once, and drained from there as any rotated file; deleted, what
+// was written after they were parked is lost and reported. The others are
+// let go, remembering their content so that one coming back under a
+// matching name continues where it was.
+func (s *fileSource) lostWhileParked(files []*tailedFile, now time.Time) {
+	if len(files) == 0 {
+		return
 	}
-	s.closeFile(tf, s.deps.clock.Now())
+	wanted := map[devIno]*tailedFile{}
+	dirs := map[string]bool{}
+	for _, tf := range files {
+		if tf.due || tf.lastSize > tf.fr.pos || !s.precise {
+			wanted[tf.key] = tf
+			dirs[filepath.Dir(tf.path)] = true
+			if tf.target != "" {
+				dirs[filepath.Dir(tf.target)] = true
+			}
+		}
+	}
+	for dir := range dirs {
+		entries, _ := os.ReadDir(dir)
+		for _, de := range entries {
+			info, err := de.Info()
+			if err != nil || !info.Mode().IsRegular() {
+				continue
+			}
+			if tf := wanted[keyOf(info)]; tf != nil && s.reopenRotated(tf, filepath.Join(dir, de.Name()), now) {
+				delete(wanted, tf.key)
+			}
+		}
+	}
+	for _, tf := range files {
+		if s.files[tf.key] != tf || tf.f != nil {
+			continue // found and reopened
+		}
+		if wanted[tf.key] != nil && (tf.due || tf.lastSize > tf.fr.pos) {
+			s.sourceError("drain", tf.path, errLostWhileParked)
+		} else if len(tf.fp) >= minCopyFingerprint {
+			s.remember(contentMark{dev: tf.key.dev, fp: tf.fp, offset: tf.fr.last, at: now})
+		}
+		s.closeFile(tf, now)
+	}
+}
+
+// reopenRotated reopens a parked file under the name it was rotated to and
+// marks it rotated, so it is drained before it is let go.
+func (s *fileSource) reopenRotated(tf *tailedFile, path string, now time.Time) bool {
+	old := tf.path
+	s.moveTo(tf, path)
+	if !s.reopen(tf) {
+		s.moveTo(tf, old)
+		return false
+	}
+	tf.rotated, tf.idleSince, tf.due = true, now, true
+	s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, "rename").Inc()
+	return true
 }
 
 // compact lets an idle file's buffers go: its framer's read buffer and its

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -173,8 +174,17 @@ func (s *fileSource) drainOrphans(now time.Time) {
 	// did not open (max_open_files) wait for a later scan. What is left was
 	// truncated or deleted while stopped. Its copy, if one is still being
 	// written, can continue it for another rotate_wait.
+	live := map[devIno]bool{} // files under a matching name, perhaps not their checkpointed one
+	if len(s.restored) > 0 {
+		var st syscall.Stat_t
+		for _, p := range s.matches() {
+			if syscall.Stat(p, &st) == nil {
+				live[devIno{uint64(st.Dev), st.Ino}] = true
+			}
+		}
+	}
 	for _, e := range s.restored {
-		if st, err := os.Stat(e.Path); err == nil && keyOf(st) == (devIno{e.Dev, e.Ino}) && s.matchesPath(e.Path) {
+		if live[devIno{e.Dev, e.Ino}] {
 			s.awaiting[devIno{e.Dev, e.Ino}] = append(s.awaiting[devIno{e.Dev, e.Ino}], e)
 			s.tracksSet = true
 			continue

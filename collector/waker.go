@@ -102,6 +102,7 @@ func (fw *fsWaker) loop() {
 					fw.written[ev.Name] = struct{}{}
 				} else {
 					fw.lost = true
+					fw.rescan.Store(true) // which files changed is not known: sweep
 				}
 			}
 			fw.mu.Unlock()
