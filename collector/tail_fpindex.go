@@ -1,38 +1,46 @@
 package collector
 
+import "hash/maphash"
+
 // fpIndex finds the open files whose fingerprint a new file's first bytes
 // may extend or be part of (copies, copies in progress) without comparing
 // with every file: with 10,000 files, opening each was 10,000 comparisons.
 // Only fingerprints of at least minCopyFingerprint bytes take part in copy
-// detection, so they are filed under their first bytes.
+// detection, so they are filed under a hash of their first bytes (8 bytes
+// a file, not 80; a collision only adds a candidate that fails the compare).
 type fpIndex struct {
-	byHead  map[string][]*tailedFile // by the first minCopyFingerprint bytes
-	byShort map[string][]*tailedFile // by the first shortHead bytes
+	byHead  map[uint64][]*tailedFile // by the first minCopyFingerprint bytes
+	byShort map[uint64][]*tailedFile // by the first shortHead bytes
 }
+
+var fpSeed = maphash.MakeSeed()
+
+func head(fp []byte, n int) uint64 { return maphash.Bytes(fpSeed, fp[:n]) }
 
 // shortHead files fingerprints for new files shorter than
 // minCopyFingerprint; a new file shorter still is compared with every file.
 const shortHead = 16
 
 func newFPIndex() fpIndex {
-	return fpIndex{byHead: map[string][]*tailedFile{}, byShort: map[string][]*tailedFile{}}
+	return fpIndex{byHead: map[uint64][]*tailedFile{}, byShort: map[uint64][]*tailedFile{}}
 }
 
 func (x fpIndex) add(tf *tailedFile) {
 	if fp := tf.fp; len(fp) >= minCopyFingerprint {
-		x.byHead[string(fp[:minCopyFingerprint])] = append(x.byHead[string(fp[:minCopyFingerprint])], tf)
-		x.byShort[string(fp[:shortHead])] = append(x.byShort[string(fp[:shortHead])], tf)
+		h, sh := head(fp, minCopyFingerprint), head(fp, shortHead)
+		x.byHead[h] = append(x.byHead[h], tf)
+		x.byShort[sh] = append(x.byShort[sh], tf)
 	}
 }
 
 func (x fpIndex) remove(tf *tailedFile) {
 	if fp := tf.fp; len(fp) >= minCopyFingerprint {
-		drop(x.byHead, string(fp[:minCopyFingerprint]), tf)
-		drop(x.byShort, string(fp[:shortHead]), tf)
+		drop(x.byHead, head(fp, minCopyFingerprint), tf)
+		drop(x.byShort, head(fp, shortHead), tf)
 	}
 }
 
-func drop(m map[string][]*tailedFile, k string, tf *tailedFile) {
+func drop(m map[uint64][]*tailedFile, k uint64, tf *tailedFile) {
 	l := m[k]
 	for i, x := range l {
 		if x == tf {
@@ -55,9 +63,9 @@ func (s *fileSource) candidates(fp []byte, f func(*tailedFile) bool) {
 	var l []*tailedFile
 	switch {
 	case len(fp) >= minCopyFingerprint:
-		l = s.fps.byHead[string(fp[:minCopyFingerprint])]
+		l = s.fps.byHead[head(fp, minCopyFingerprint)]
 	case len(fp) >= shortHead:
-		l = s.fps.byShort[string(fp[:shortHead])]
+		l = s.fps.byShort[head(fp, shortHead)]
 	default:
 		for _, tf := range s.files {
 			if len(tf.fp) >= minCopyFingerprint && !f(tf) {
