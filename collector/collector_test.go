@@ -54,6 +54,25 @@ func count(msgs []string, want string) int {
 	return n
 }
 
+// runCollector runs a collector on the config file with stdout captured;
+// stop ends it and returns Run's error.
+func runCollector(t *testing.T, cfgPath string) (*Collector, *syncBuffer, func() error) {
+	t.Helper()
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	c, err := New(cfg, Options{Stdout: out, ConfigPath: cfgPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	return c, out, func() error { cancel(); return <-done }
+}
+
 const reloadBase = `
 sources:
   - {name: a, type: file, include: [%q], start_at: beginning, multiline: "off"}
@@ -81,18 +100,7 @@ func TestReload(t *testing.T) {
 	writeCfg("")
 	appendLines(t, aLog, "a1")
 	appendLines(t, bLog, "b1")
-	cfg, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	c, err := New(cfg, Options{Stdout: out, ConfigPath: cfgPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
+	c, out, stop := runCollector(t, cfgPath)
 	waitUntil(t, "a1", func() bool { return count(out.messages(t), "a:a1") == 1 })
 
 	// A new source: started, the unchanged one keeps its position.
@@ -133,8 +141,7 @@ func TestReload(t *testing.T) {
 		m := out.messages(t)
 		return count(m, "a:a3") == 1 && count(m, "b:b2") == 1
 	})
-	cancel()
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	m := out.messages(t)
@@ -155,19 +162,8 @@ func TestCheckpointWrittenOnlyOnChange(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(reloadBase, aLog, "")+"state_dir: "+filepath.Join(dir, "state")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := &syncBuffer{}
-	c, err := New(cfg, Options{Stdout: out, ConfigPath: cfgPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- c.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	c, out, stop := runCollector(t, cfgPath)
+	defer stop()
 	writes := func() float64 { return testutil.ToFloat64(c.metrics.checkpointWrites.WithLabelValues("success")) }
 	offset := func() int64 {
 		entries, _, err := loadCheckpoints(filepath.Join(dir, "state"))

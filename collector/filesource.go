@@ -18,14 +18,17 @@ import (
 //                     checkpoints resumed, copies (copytruncate) recognised;
 //   tail_rotate.go    files that change under us: truncation, rotation,
 //                     letting a drained file go;
+//   tail_park.go      max_open_files: parking idle files, reopening them;
+//   tail_fpindex.go   finding copy candidates by a fingerprint's first bytes;
 //   tail_read.go      reading lines and handing records to the batcher;
 //   batcher.go        batches and their checkpoint marks (every source type);
 //   delivery.go       what happens to the marks once exporters answer.
 
 // fileSource tails the files matching a source's globs: new files are found
-// by rescanning, every open file is read to its end on each pass, rotated and
-// deleted files are drained before they are let go, and the offsets of what
-// every exporter has acknowledged are what the checkpoint keeps.
+// by rescanning, the files written are read to their end on each pass,
+// rotated and deleted files are drained before they are let go, and the
+// offsets of what every exporter has acknowledged are what the checkpoint
+// keeps.
 type fileSource struct {
 	cfg     SourceConfig
 	deps    sourceDeps
@@ -223,7 +226,10 @@ func (s *fileSource) pass(now time.Time) {
 		s.checkTruncation(tf, now)
 		tf = s.files[tf.key] // a new state if it was truncated
 		s.readFile(tf, now)
-		if reopened && open > s.maxOpen && s.parkAgain(tf) {
+		// Many parked files changing at once are read one after another,
+		// each closed again at once, without a sort per file.
+		if reopened && open > s.maxOpen && parkable(tf) {
+			s.parkFile(tf)
 			open--
 		}
 	}
@@ -238,8 +244,9 @@ func (s *fileSource) pass(now time.Time) {
 			s.compact(tf)
 		}
 	}
-	s.park(s.openCount() - s.maxOpen)
-	s.deps.metrics.filesOpen.WithLabelValues(s.cfg.Name).Set(float64(s.openCount()))
+	open = s.openCount()
+	open -= s.park(open - s.maxOpen)
+	s.deps.metrics.filesOpen.WithLabelValues(s.cfg.Name).Set(float64(open))
 	s.send()
 	s.publish()
 }
@@ -281,9 +288,8 @@ func (s *fileSource) finish(now time.Time) {
 		s.checkTruncation(tf, now)
 		tf = s.files[tf.key]
 		s.readFile(tf, now)
-		if reopened && tf.f != nil && !tf.rotated {
-			tf.f.Close() // read: no need to hold it until the end
-			tf.f = nil
+		if reopened && parkable(tf) {
+			s.parkFile(tf) // read: no need to hold it until the end
 		}
 	}
 	for _, tf := range s.files {

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -89,5 +90,23 @@ func TestSourcesAPILearnedLayouts(t *testing.T) {
 	ls := body.Sources[0].Layouts
 	if len(ls) != 1 || ls[0].Path != "/var/log/app/spark.log" || ls[0].Layout != "time:yy/MM/dd HH:mm:ss level logger: message" || ls[0].Lines != 3 || ls[0].Fit != 1 {
 		t.Fatalf("learned_layouts = %+v", ls)
+	}
+}
+
+// Learned layouts are kept for at most maxLayoutFiles files, and forgotten
+// with their file, so thousands of short-lived files do not pile up.
+func TestStatusLayoutsBounded(t *testing.T) {
+	st := newSourceStatus("app", "file")
+	l := []parsers.LayoutInfo{{Layout: "time level message"}}
+	for i := range maxLayoutFiles + 50 {
+		st.setLayouts(fmt.Sprintf("/logs/job-%d.log", i), l)
+	}
+	if n := len(st.layouts); n != maxLayoutFiles {
+		t.Fatalf("layouts of %d files kept, want %d", n, maxLayoutFiles)
+	}
+	st.setLayouts("/logs/job-0.log", l) // a known file is updated, not refused
+	st.dropLayouts("/logs/job-0.log")
+	if _, ok := st.layouts["/logs/job-0.log"]; ok || len(st.layouts) != maxLayoutFiles-1 {
+		t.Fatalf("a released file's layouts were not forgotten (%d kept)", len(st.layouts))
 	}
 }

@@ -84,10 +84,8 @@ func (s *fileSource) scan(now time.Time) {
 	// Within max_open_files: idle files are parked to make room; what still
 	// does not fit is opened by a later scan, once the files just opened
 	// are read.
-	if room := s.maxOpen - s.openCount(); len(fresh) > room {
-		s.park(len(fresh) - room)
-	}
 	room := s.maxOpen - s.openCount()
+	room += s.park(len(fresh) - room)
 	deferred := len(fresh) > room
 	for _, path := range fresh[:min(len(fresh), max(room, 0))] {
 		s.open(path, now)
@@ -102,7 +100,6 @@ func (s *fileSource) scan(now time.Time) {
 	}
 	s.expireMarks(now)
 	var vanished []*tailedFile // parked files no longer under a matching name
-	defer func() { s.lostWhileParked(vanished, now) }()
 	for key, tf := range s.files {
 		if seen[key] || tf.rotated {
 			continue
@@ -120,6 +117,7 @@ func (s *fileSource) scan(now time.Time) {
 		}
 		s.deps.metrics.rotations.WithLabelValues(s.cfg.Name, kind).Inc()
 	}
+	s.lostWhileParked(vanished, now)
 	s.firstStart = false // start_at applies to the first scan only
 	s.watchDirs()
 	if s.emptyAfter > 0 {

@@ -94,39 +94,38 @@ func (s *fileSource) openCount() int {
 	return n
 }
 
-// parkAgain closes a file just reopened and read when the source holds
-// more than max_open_files: many parked files changing at once are read
-// one after another, each closed again at once, without a sort per file.
-func (s *fileSource) parkAgain(tf *tailedFile) bool {
-	if tf.f == nil || tf.rotated || tf.unread {
-		return false
-	}
-	tf.f.Close()
-	tf.f = nil
-	tf.compacted = false
-	s.compact(tf)
-	return true
+// parkable: open, read to its end and not rotated (rotated files are
+// drained through their descriptor).
+func parkable(tf *tailedFile) bool {
+	return tf.f != nil && !tf.rotated && !tf.due && !tf.unread
 }
 
-// park closes up to n of the files idle longest: read to their end, not
-// rotated.
-func (s *fileSource) park(n int) {
+// parkFile closes a parkable file, keeping its state.
+func (s *fileSource) parkFile(tf *tailedFile) {
+	tf.f.Close()
+	tf.f = nil
+	tf.compacted = false // compacted while open, it may now let go of its stream
+	s.compact(tf)
+}
+
+// park closes up to n of the files idle longest and returns how many it
+// closed.
+func (s *fileSource) park(n int) int {
 	if n <= 0 {
-		return
+		return 0
 	}
 	var idle []*tailedFile
 	for _, tf := range s.files {
-		if tf.f != nil && !tf.rotated && !tf.due && !tf.unread {
+		if parkable(tf) {
 			idle = append(idle, tf)
 		}
 	}
 	slices.SortFunc(idle, func(a, b *tailedFile) int { return a.idleSince.Compare(b.idleSince) })
-	for _, tf := range idle[:min(n, len(idle))] {
-		tf.f.Close()
-		tf.f = nil
-		tf.compacted = false // compacted while open, it may now let go of its stream
-		s.compact(tf)
+	idle = idle[:min(n, len(idle))]
+	for _, tf := range idle {
+		s.parkFile(tf)
 	}
+	return len(idle)
 }
 
 // reopen opens a parked file again where reading stopped. A path that

@@ -6,12 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -90,7 +88,7 @@ func BenchmarkSidecar(b *testing.B) {
 			go func() {
 				defer close(done)
 				for {
-					if v := rssOrZero(cmd.Process.Pid, "VmHWM:"); v > peak {
+					if v := procMemory(cmd.Process.Pid, "VmHWM:"); v > peak {
 						peak = v
 					}
 					select {
@@ -125,7 +123,7 @@ func BenchmarkSidecar(b *testing.B) {
 			before := cpuSeconds(d.pid)
 			time.Sleep(60 * time.Second)
 			b.ReportMetric(cpuSeconds(d.pid)-before, "idle-cpu-s/60s")
-			b.ReportMetric(float64(rss(b, d.pid, "VmRSS:"))/(1<<20), "rss-MiB")
+			b.ReportMetric(float64(procMemory(d.pid, "VmRSS:"))/(1<<20), "rss-MiB")
 			d.stop()
 		}
 	})
@@ -141,7 +139,7 @@ type job struct {
 // and extra source keys.
 func startJob(b *testing.B, include, exporters, sourceKeys string) *job {
 	b.Helper()
-	addr := freeAddrB(b)
+	addr := freeAddr(b)
 	cfg := filepath.Join(b.TempDir(), "bench.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`sources:
   - name: bench
@@ -190,7 +188,7 @@ func (d *job) report(b *testing.B, lines int) {
 	cpu := cpuSeconds(d.pid)
 	b.ReportMetric(cpu, "cpu-s")
 	b.ReportMetric(float64(lines)/cpu, "lines/cpu-s")
-	b.ReportMetric(float64(rss(b, d.pid, "VmHWM:"))/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(procMemory(d.pid, "VmHWM:"))/(1<<20), "peak-rss-MiB")
 	d.stop()
 }
 
@@ -199,15 +197,6 @@ func (d *job) stop() {
 		d.cmd.Process.Signal(syscall.SIGTERM)
 		d.cmd.Wait()
 	}
-}
-
-func freeAddrB(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func countLines(b *testing.B, path string) int {
@@ -223,30 +212,6 @@ func countLines(b *testing.B, path string) int {
 		n++
 	}
 	return n
-}
-
-// rss reads a memory line (VmRSS:, VmHWM:) of /proc/PID/status in bytes.
-func rss(b *testing.B, pid int, key string) int64 {
-	v := rssOrZero(pid, key)
-	if v == 0 {
-		b.Fatalf("no %s for pid %d", key, pid)
-	}
-	return v
-}
-
-func rssOrZero(pid int, key string) int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, key); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb << 10
-		}
-	}
-	return 0
 }
 
 // parseChecksum is recordsChecksum of `obsadapter parse` output.
