@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -132,12 +133,47 @@ func appendFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+const (
+	swarOnes  = 0x0101010101010101
+	swarHighs = 0x8080808080808080
+)
+
+// jsonSpecial flags (in the high bit of each byte) the bytes of x that a
+// JSON string cannot carry as they are: controls, '"', '\\' and non-ASCII.
+// A zero-byte test may flag bytes above a true flag falsely, never below,
+// so the lowest flag is exact.
+func jsonSpecial(x uint64) uint64 {
+	hasZero := func(x uint64) uint64 { return (x - swarOnes) &^ x & swarHighs }
+	controls := (x - swarOnes*0x20) &^ x & swarHighs
+	return controls | hasZero(x^(swarOnes*'"')) | hasZero(x^(swarOnes*'\\')) | x&swarHighs
+}
+
+// load64 reads the eight bytes at s[i:], which must exist, in one load.
+func load64(s string, i int) uint64 {
+	b := s[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
 // AppendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD,
 // so the output is always valid JSON whatever bytes a log line held.
 func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time past plain ASCII, which is nearly all of a
+		// log line: the lowest flagged byte is exact (see jsonSpecial).
+		for i+8 <= len(s) {
+			m := jsonSpecial(load64(s, i))
+			if m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		b := s[i]
 		if b < utf8.RuneSelf {
 			if b >= 0x20 && b != '"' && b != '\\' {
