@@ -2,6 +2,7 @@ package collector
 
 import (
 	"iter"
+	"time"
 
 	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
@@ -43,7 +44,22 @@ func (b *batcher) add(recs []record.Record) {
 	if len(recs) == 0 {
 		return
 	}
+	from := len(b.recs)
 	b.recs = append(b.recs, recs...)
+	b.commit(from)
+}
+
+// feed parses a line straight into the batch: the hot path writes each
+// record once. The caller commits, after any bookkeeping the marks need.
+func (b *batcher) feed(st *parsers.Stream, line []byte, end record.Position, truncated bool, now time.Time) (from int) {
+	from = len(b.recs)
+	b.recs = st.FeedAppend(b.recs, line, end, truncated, now)
+	return from
+}
+
+// commit takes the records appended to the batch since index from and
+// sends the batch once full.
+func (b *batcher) commit(from int) {
 	if len(b.recs) >= b.deps.batchRecords {
 		b.send()
 	}

@@ -172,7 +172,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 		lines, ended = q.take(lines)
 		now := s.deps.clock.Now()
 		for _, l := range lines {
-			s.add(s.streams[l.stream].Feed(l.data, record.Position{}, l.truncated, now))
+			s.commit(s.feed(s.streams[l.stream], l.data, record.Position{}, l.truncated, now))
 		}
 		for _, st := range s.streams {
 			s.add(st.Flush(now))
@@ -185,7 +185,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 		if ctx.Err() != nil {
 			lines, _ = q.take(lines)
 			for _, l := range lines {
-				s.add(s.streams[l.stream].Feed(l.data, record.Position{}, l.truncated, now))
+				s.commit(s.feed(s.streams[l.stream], l.data, record.Position{}, l.truncated, now))
 			}
 			break
 		}

@@ -89,8 +89,9 @@ func (s *fileSource) growFingerprint(tf *tailedFile, n int) {
 }
 
 func (s *fileSource) feed(tf *tailedFile, line []byte, end int64, truncated bool, now time.Time) {
-	recs := tf.stream.Feed(line, record.Position{File: tf.track.id, Offset: end}, truncated, now)
-	s.take(tf, end, recs)
+	from := s.batcher.feed(tf.stream, line, record.Position{File: tf.track.id, Offset: end}, truncated, now)
+	s.account(tf, end)
+	s.batcher.commit(from)
 }
 
 // add hands records flushed out of a stream (timeouts, EOF) to the batch.
@@ -105,6 +106,13 @@ func (s *fileSource) add(tf *tailedFile, recs []record.Record) {
 // take puts a file's records in the batch and accounts the file up to read,
 // or up to where the record its stream still holds begins.
 func (s *fileSource) take(tf *tailedFile, read int64, recs []record.Record) {
+	s.account(tf, read)
+	s.batcher.add(recs)
+}
+
+// account notes that a file's lines up to read are in the batch, or up to
+// where the record its stream still holds begins.
+func (s *fileSource) account(tf *tailedFile, read int64) {
 	tf.accounted = read
 	tf.uncounted = true
 	if r, held := tf.stream.Resume(); held {
@@ -114,7 +122,6 @@ func (s *fileSource) take(tf *tailedFile, read int64, recs []record.Record) {
 		tf.inBatch = true
 		s.touched = append(s.touched, tf)
 	}
-	s.batcher.add(recs)
 }
 
 // markFiles seals a batch: each file with lines in it gets a mark at the

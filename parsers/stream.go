@@ -124,6 +124,23 @@ func (c *Compiled) NewStream(meta Meta) *Stream {
 // records the line completed; the slice is reused by the next call.
 func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time.Time) []record.Record {
 	s.out = s.out[:0]
+	s.feed(line, end, truncated, now)
+	return s.out
+}
+
+// FeedAppend is Feed appending the records to dst, the caller's batch, and
+// returning it: a record is then written once, where it is delivered from,
+// instead of into the stream's slice and again into the batch.
+func (s *Stream) FeedAppend(dst []record.Record, line []byte, end record.Position, truncated bool, now time.Time) []record.Record {
+	own := s.out[:0]
+	s.out = dst
+	s.feed(line, end, truncated, now)
+	dst, s.out = s.out, own
+	return dst
+}
+
+// feed parses a line, appending the records it completes to s.out.
+func (s *Stream) feed(line []byte, end record.Position, truncated bool, now time.Time) {
 	s.stats.Lines++
 	prev := s.last
 	s.last = end
@@ -143,10 +160,10 @@ func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time
 			// The forced envelope is missing: keep the line as plain text.
 			s.stats.ParseFailures++
 			s.plainLine(sub, line, truncated, end, prev, now)
-			return s.out
+			return
 		}
 		s.inner(sub, line, time.Time{}, truncated, end, prev, now)
-		return s.out
+		return
 	}
 	sub := s.sub(env.stream)
 	if env.partial {
@@ -155,7 +172,7 @@ func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time
 		}
 		sub.partialSince = now
 		sub.partialTrunc = s.appendBounded(&sub.partial, env.content) || sub.partialTrunc || truncated
-		return s.out
+		return
 	}
 	content, from, t := env.content, prev, env.time
 	if sub.partialOn {
@@ -165,7 +182,6 @@ func (s *Stream) Feed(line []byte, end record.Position, truncated bool, now time
 	}
 	s.inner(sub, content, t, truncated, end, from, now)
 	s.resetPartial(sub)
-	return s.out
 }
 
 func (s *Stream) resetPartial(sub *substream) {

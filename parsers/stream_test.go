@@ -288,3 +288,51 @@ func TestRecordsKeepTheirText(t *testing.T) {
 		}
 	}
 }
+
+// FeedAppend must give exactly Feed's records, after whatever dst held,
+// whose records it must not touch.
+func TestFeedAppendMatchesFeed(t *testing.T) {
+	lines := []string{
+		`{"level":"info","msg":"one","user":"bob"}`,
+		`2026-11-23 20:31:02,123 ERROR [main] com.example.App - boom`,
+		"java.lang.IllegalStateException: bad",
+		"\tat com.example.App.run(App.java:10)",
+		`level=warn msg="two" n=3`,
+		"plain text",
+	}
+	now := time.Date(2026, 11, 23, 21, 0, 0, 0, time.UTC)
+	meta := Meta{Source: "app", Path: "/var/log/app.log"}
+	a, err := NewStream(DefaultConfig(), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewStream(DefaultConfig(), meta)
+	var want []string
+	for i, l := range lines {
+		for _, r := range a.Feed([]byte(l), record.Position{Offset: int64(i + 1)}, false, now) {
+			want = append(want, string(r.AppendJSON(nil)))
+		}
+	}
+	for _, r := range a.FlushAll(now) {
+		want = append(want, string(r.AppendJSON(nil)))
+	}
+	sentinel := record.Record{Message: "already in the batch"}
+	dst := []record.Record{sentinel}
+	for i, l := range lines {
+		dst = b.FeedAppend(dst, []byte(l), record.Position{Offset: int64(i + 1)}, false, now)
+	}
+	dst = append(dst, b.FlushAll(now)...)
+	if dst[0].Message != sentinel.Message {
+		t.Fatalf("dst[0] changed to %q", dst[0].Message)
+	}
+	var got []string
+	for _, r := range dst[1:] {
+		got = append(got, string(r.AppendJSON(nil)))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("FeedAppend gave\n%s\nFeed gave\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if len(want) != 4 {
+		t.Fatalf("want 4 records (json, java with its trace, logfmt, plain), got %d", len(want))
+	}
+}
