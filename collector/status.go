@@ -38,8 +38,14 @@ type sourceStatus struct {
 func (st *sourceStatus) note(recs []record.Record, samples bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	// Records of a batch come in runs of one format: one map update a run.
+	run := 0
 	for i := range recs {
-		st.formats[recs[i].Format]++
+		run++
+		if i+1 == len(recs) || recs[i+1].Format != recs[i].Format {
+			st.formats[recs[i].Format] += uint64(run)
+			run = 0
+		}
 		if samples && recs[i].Format == "plain" {
 			if len(st.samples) == maxSamples {
 				copy(st.samples, st.samples[1:])

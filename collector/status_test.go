@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"reflect"
 	"testing"
 	"time"
 
@@ -108,5 +109,21 @@ func TestStatusLayoutsBounded(t *testing.T) {
 	st.dropLayouts("/logs/job-0.log")
 	if _, ok := st.layouts["/logs/job-0.log"]; ok || len(st.layouts) != maxLayoutFiles-1 {
 		t.Fatalf("a released file's layouts were not forgotten (%d kept)", len(st.layouts))
+	}
+}
+
+// note counts formats a run at a time; runs that alternate must still add up.
+func TestStatusNoteCountsRuns(t *testing.T) {
+	st := newSourceStatus("app", "file")
+	var recs []record.Record
+	for _, f := range []string{"json", "json", "plain", "json", "logfmt", "logfmt", "json"} {
+		recs = append(recs, record.Record{Format: f})
+	}
+	st.note(recs, false)
+	st.note(recs[:1], false)
+	st.note(nil, false)
+	want := map[string]uint64{"json": 5, "plain": 1, "logfmt": 2}
+	if !reflect.DeepEqual(st.formats, want) {
+		t.Fatalf("formats = %v, want %v", st.formats, want)
 	}
 }

@@ -63,10 +63,15 @@ type sourceMetrics struct {
 	byLevel    *[record.LevelFatal + 1]prometheus.Counter // records_total children for format
 	formats    map[string]*[record.LevelFatal + 1]prometheus.Counter
 	lastRecord prometheus.Gauge
-	truncated  prometheus.Counter
-	httpDur    prometheus.Observer
-	httpReqs   [len(httpMethods)][len(statusClasses)]prometheus.Counter
-	exceptions map[string]prometheus.Counter
+	// Counts and the newest time not yet added to byLevel and lastRecord:
+	// they are added once per batch (or format change), not with an atomic
+	// operation per record.
+	pending     [record.LevelFatal + 1]uint64
+	pendingLast int64
+	truncated   prometheus.Counter
+	httpDur     prometheus.Observer
+	httpReqs    [len(httpMethods)][len(statusClasses)]prometheus.Counter
+	exceptions  map[string]prometheus.Counter
 }
 
 func newBuiltin(cfg Config, overflow *prometheus.CounterVec) *builtin {
@@ -113,12 +118,14 @@ func (b *builtin) collectors() []prometheus.Collector {
 func (b *builtin) observe(r *record.Record) {
 	s := b.last
 	if s == nil || s.name != r.Source {
+		b.flush()
 		s = b.source(r.Source)
 		b.last = s
 	}
 	// A source's format is sticky, so its level counters are cached for the
 	// last format seen instead of hashing source and format per record.
 	if s.format != r.Format || s.byLevel == nil {
+		s.flush()
 		s.format = strings.Clone(r.Format)
 		s.byLevel = s.formats[s.format]
 		if s.byLevel == nil {
@@ -127,14 +134,11 @@ func (b *builtin) observe(r *record.Record) {
 		}
 	}
 	lvl := r.Level()
-	c := s.byLevel[lvl]
-	if c == nil {
-		c = b.records.WithLabelValues(validUTF8(s.name), validUTF8(s.format), levelLabel(lvl))
-		s.byLevel[lvl] = c
+	if s.byLevel[lvl] == nil {
+		s.byLevel[lvl] = b.records.WithLabelValues(validUTF8(s.name), validUTF8(s.format), levelLabel(lvl))
 	}
-	c.Inc()
-
-	s.lastRecord.Set(float64(r.ObservedTime.UnixNano()) / 1e9)
+	s.pending[lvl]++
+	s.pendingLast = max(s.pendingLast, r.ObservedTime.UnixNano())
 	if r.Truncated {
 		s.truncated.Inc()
 	}
@@ -170,6 +174,29 @@ func (b *builtin) observe(r *record.Record) {
 	}
 	if haveException && exception.Kind() == record.KindString && exception.Str() != "" {
 		b.exception(s, exception.Str()).Inc()
+	}
+}
+
+// flush adds what the last source's records counted; the exporter calls
+// it at the end of every batch.
+func (b *builtin) flush() {
+	if b.last != nil {
+		b.last.flush()
+	}
+}
+
+func (s *sourceMetrics) flush() {
+	if s.byLevel != nil {
+		for lvl, n := range s.pending {
+			if n > 0 {
+				s.byLevel[lvl].Add(float64(n))
+				s.pending[lvl] = 0
+			}
+		}
+	}
+	if s.pendingLast != 0 {
+		s.lastRecord.Set(float64(s.pendingLast) / 1e9)
+		s.pendingLast = 0
 	}
 }
 

@@ -88,6 +88,7 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 			r.observe(rec, now, &e.buf)
 		}
 	}
+	e.builtin.flush()
 	return nil
 }
 
