@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,8 @@ type Collector struct {
 	pipeline  *pipeline
 	procinfo  *procinfo.Provider
 	kube      *record.Kubernetes
+	// releaseMemory gives free heap back to the OS (releaseWhenIdle).
+	releaseMemory func()
 
 	reloadMu sync.Mutex // one reload at a time
 	mu       sync.Mutex
@@ -108,7 +111,7 @@ func New(cfg Config, opts Options) (*Collector, error) {
 		opts.Stdout = os.Stdout
 	}
 	opts.Clock = clock.Or(opts.Clock)
-	c := &Collector{cfg: cfg, opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), stopped: make(chan struct{}), procEvents: make(chan record.Record, 1024)}
+	c := &Collector{cfg: cfg, opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), stopped: make(chan struct{}), procEvents: make(chan record.Record, 1024), releaseMemory: debug.FreeOSMemory}
 	c.metrics = newSelfMetrics(c.reg)
 	c.kube = kubernetesMeta(cfg.Kubernetes)
 	promexp.RegisterBuildInfo(c.reg, opts.Version, opts.Revision)
@@ -189,6 +192,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.startSourceAt(sc, c.first)
 	}
 	r.checkpoints = start(base, c.checkpointLoop)
+	r.memory = start(base, c.releaseWhenIdle)
 	c.ready.Store(true)
 	c.logger.Info("obsadapter running", "sources", len(c.cfg.Sources), "exporters", len(c.exporters), "listen", c.cfg.HTTP.Listen)
 
@@ -213,8 +217,8 @@ func (c *Collector) Run(ctx context.Context) error {
 
 // running is what Run started, for shutdown to stop in order.
 type running struct {
-	srv                            *httpServers
-	exports, procinfo, checkpoints task
+	srv                                    *httpServers
+	exports, procinfo, checkpoints, memory task
 }
 
 // task is a goroutine with its own context.
@@ -269,6 +273,7 @@ func (c *Collector) shutdown(r *running) {
 	}{
 		{"stop sources", func() { withinDrain(c.stopSources()) }},
 		{"stop process sampling", func() { r.procinfo.cancel(); withinDrain(r.procinfo.done) }},
+		{"stop the idle memory release", func() { r.memory.cancel(); <-r.memory.done }},
 		{"drain the pipeline", func() { close(c.pipeline.in); withinDrain(r.exports.done); r.exports.cancel() }},
 		{"close exporters", func() {
 			// Half the reserve stays for the checkpoint and the HTTP server.

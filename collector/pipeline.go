@@ -17,6 +17,7 @@ import (
 // the sources: backpressure, not loss.
 type pipeline struct {
 	in      chan *batch
+	batches atomic.Uint64 // taken from in, for releaseWhenIdle
 	runners []*runner
 	metrics *selfMetrics
 	logger  *slog.Logger
@@ -43,6 +44,7 @@ func (p *pipeline) run(exportCtx context.Context) {
 		go func() { defer wg.Done(); r.run(exportCtx) }()
 	}
 	for b := range p.in {
+		p.batches.Add(1)
 		p.metrics.queueBatches.WithLabelValues("pipeline").Set(float64(len(p.in)))
 		if len(p.runners) == 0 || len(b.records) == 0 {
 			b.finish()
