@@ -56,7 +56,7 @@ func BenchmarkPipeline(b *testing.B) {
 	for b.Loop() {
 		exp := &discardExporter{}
 		m := newSelfMetrics(prometheus.NewRegistry())
-		p := newPipeline(PipelineConfig{BatchRecords: 1024, QueueBatches: 8}, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler), clock.Real)
+		p := newPipeline(DefaultConfig().Pipeline, []exporters.Exporter{exp}, m, slog.New(slog.DiscardHandler), clock.Real)
 		pdone := make(chan struct{})
 		go func() { p.run(context.Background()); close(pdone) }()
 		cfg := defaultSource()

@@ -137,7 +137,7 @@ type LogConfig struct {
 func DefaultConfig() Config {
 	return Config{
 		CheckpointInterval: 5 * time.Second,
-		Pipeline:           PipelineConfig{BatchRecords: 1024, QueueBatches: 8},
+		Pipeline:           PipelineConfig{BatchRecords: 1024, QueueBatches: 2},
 		Exporters: ExportersConfig{
 			Prometheus: promexp.DefaultConfig(),
 			Fluent:     fluent.DefaultConfig(),
