@@ -38,11 +38,18 @@ func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Str
 	}
 }
 
-// add puts records in the batch and sends it once full.
+// add puts records in the batch and sends it once full. Every source type
+// hands its records on here, so this is where the live tap sees them.
 func (b *batcher) add(recs []record.Record) {
 	if len(recs) == 0 {
 		return
 	}
+	// Tap stage "parsed": the records as the parsers made them.
+	b.deps.tap.offer(tapParsed, recs)
+	// Tap stage "processed": what the exporters get. With no processors
+	// yet these are the same records; the processors go between the two
+	// offers.
+	b.deps.tap.offer(tapProcessed, recs)
 	b.recs = append(b.recs, recs...)
 	if len(b.recs) >= b.deps.batchRecords {
 		b.send()
