@@ -259,8 +259,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
-			c.Close()
+			// Counted before closing, so a client that sees the close
+			// also sees the count.
 			l.rejected()
+			c.Close()
 		}
 	}
 }
