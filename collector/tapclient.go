@@ -65,6 +65,9 @@ func Tap(ctx context.Context, o TapOptions, out, notes io.Writer) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if stopped.Err() != nil {
+			return nil // the user stopped it before it began
+		}
 		return fmt.Errorf("cannot reach the adapter at %s: %w", o.Addr, err)
 	}
 	defer resp.Body.Close()
