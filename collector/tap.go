@@ -373,6 +373,11 @@ func (c *Collector) tapHandler(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	if r.Method == http.MethodHead {
+		// The GET pattern also routes HEAD, which has no body to stream to.
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		return
+	}
 	sub, err := c.tap.subscribe(req.filter)
 	if err != nil {
 		code := http.StatusTooManyRequests

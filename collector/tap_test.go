@@ -522,16 +522,17 @@ func TestTapHandlerClientGone(t *testing.T) {
 
 func TestTapHandlerRefuses(t *testing.T) {
 	tests := []struct {
-		name, mode, remote, query string
-		taps                      int // open before the request
-		wantCode                  int
-		wantBody                  string
+		name, method, mode, remote, query string
+		taps                              int // open before the request
+		wantCode                          int
+		wantBody                          string
 	}{
-		{"bad parameter", tapLoopback, "127.0.0.1:4000", "duration=1h", 0, 400, "at most 10m0s"},
-		{"unknown source", tapLoopback, "127.0.0.1:4000", "source=web", 0, 400, `no source named "web"`},
-		{"a fifth tap", tapLoopback, "127.0.0.1:4000", "", maxTaps, 429, "4 taps are already open"},
-		{"a remote client under loopback", tapLoopback, "10.0.0.7:4000", "", 0, 403, "http.tap: any"},
-		{"the tap off", tapOff, "127.0.0.1:4000", "", 0, 403, "http.tap: off"},
+		{"bad parameter", "GET", tapLoopback, "127.0.0.1:4000", "duration=1h", 0, 400, "at most 10m0s"},
+		{"unknown source", "GET", tapLoopback, "127.0.0.1:4000", "source=web", 0, 400, `no source named "web"`},
+		{"a fifth tap", "GET", tapLoopback, "127.0.0.1:4000", "", maxTaps, 429, "4 taps are already open"},
+		{"a remote client under loopback", "GET", tapLoopback, "10.0.0.7:4000", "", 0, 403, "http.tap: any"},
+		{"the tap off", "GET", tapOff, "127.0.0.1:4000", "", 0, 403, "http.tap: off"},
+		{"HEAD answers without streaming", "HEAD", tapLoopback, "127.0.0.1:4000", "", 0, 200, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -541,7 +542,7 @@ func TestTapHandlerRefuses(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			req := httptest.NewRequest("GET", "/api/v1/tap?"+tt.query, nil)
+			req := httptest.NewRequest(tt.method, "/api/v1/tap?"+tt.query, nil)
 			req.RemoteAddr = tt.remote
 			w := httptest.NewRecorder()
 			r.c.tapHandler(w, req)

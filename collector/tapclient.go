@@ -81,7 +81,7 @@ func Tap(ctx context.Context, o TapOptions, out, notes io.Writer) error {
 	r := bufio.NewReaderSize(resp.Body, 64<<10)
 	records := 0
 	for {
-		line, err := r.ReadBytes('\n')
+		line, err := readLine(r)
 		if len(line) > 0 && line[len(line)-1] == '\n' {
 			if bytes.HasPrefix(line, []byte(`{"tap":`)) {
 				var n tapNote
@@ -185,4 +185,27 @@ func tapClient(o TapOptions) (*http.Client, error) {
 		tr.TLSClientConfig = tc
 	}
 	return &http.Client{Transport: tr}, nil
+}
+
+// tapMaxLine bounds one line of the stream the command holds in memory; a
+// record is at most max_line_bytes of text, escaped.
+const tapMaxLine = 64 << 20
+
+// readLine reads up to and including the next newline. The line is valid
+// until the next read.
+func readLine(r *bufio.Reader) ([]byte, error) {
+	var long []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if err != bufio.ErrBufferFull {
+			if long == nil {
+				return frag, err
+			}
+			return append(long, frag...), err
+		}
+		if len(long)+len(frag) > tapMaxLine {
+			return nil, fmt.Errorf("a line of the stream is longer than %d MiB", tapMaxLine>>20)
+		}
+		long = append(long, frag...)
+	}
 }
