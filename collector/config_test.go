@@ -231,6 +231,13 @@ log: {colour: true}
 			want: []string{`line 2: log.colour: unknown key; the keys here are format, level`},
 		},
 		{
+			name: "who may tap is one of three words",
+			yaml: `sources: [{name: a, type: stdin}]
+http: {tap: everyone}
+`,
+			want: []string{`line 2: http.tap: "everyone" is not loopback, any or off`},
+		},
+		{
 			name: "not YAML",
 			yaml: "sources:\n  - name: a\n    type: file: x\n",
 			want: []string{`line 3: not valid YAML: mapping values are not allowed in this context`},

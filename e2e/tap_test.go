@@ -122,6 +122,26 @@ func TestTapCommand(t *testing.T) {
 	}
 }
 
+// TestTapEndsAtShutdown: a tap open when the adapter stops is ended with a
+// reason instead of holding the HTTP server's shutdown for its duration.
+func TestTapEndsAtShutdown(t *testing.T) {
+	dir := t.TempDir()
+	d := startDaemon(t, nil, "--include", filepath.Join(dir, "*.log"))
+	waitFor(t, "the adapter", func() bool { code, _ := d.get("/readyz"); return code == 200 })
+	tap := startTap(t, "--addr", d.addr, "--duration", "10m")
+	waitFor(t, "the tap", func() bool { return d.metric("obsadapter_tap_subscribers") == 1 })
+	start := time.Now()
+	if code := d.stop(); code != 0 {
+		t.Fatalf("adapter exit code %d", code)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the adapter took %s to stop with a tap open", took)
+	}
+	if code := tap.wait(t); code != 1 || !strings.Contains(tap.stderr.String(), "the adapter is shutting down") {
+		t.Fatalf("tap exit code %d, stderr:\n%s", code, tap.stderr.String())
+	}
+}
+
 // TestTapStalledClientDoesNotSlowThePipeline: a tap client that never reads
 // its stream costs the pipeline nothing: every line still reaches stdout,
 // and what the tap missed is counted.
