@@ -55,7 +55,10 @@ const (
 	tapFlushInterval = 250 * time.Millisecond
 	// tapWriteTimeout is how long one flush may wait for a client that does
 	// not read: then the tap ends, the pipeline never having waited.
-	tapWriteTimeout    = 10 * time.Second
+	tapWriteTimeout = 10 * time.Second
+	// tapShutdownGrace is how long a tap has at shutdown to write its end
+	// note before a write blocked on a client that does not read is cut.
+	tapShutdownGrace   = time.Second
 	tapDefaultDuration = time.Minute
 	tapMaxDuration     = 10 * time.Minute
 )
@@ -414,6 +417,7 @@ func (h *tapHub) stream(w http.ResponseWriter, r *http.Request, sub *tapSub, req
 	if rc.Flush() != nil {
 		return
 	}
+	defer cutAtShutdown(rc, sub, clk)()
 	end := clk.NewTimer(req.duration)
 	defer end.Stop()
 	tick := clk.NewTicker(tapFlushInterval)
@@ -466,6 +470,32 @@ func (h *tapHub) stream(w http.ResponseWriter, r *http.Request, sub *tapSub, req
 	}
 	w.Write(appendNote(out[:0], tapNote{Tap: "end", Reason: reason, Records: written, Dropped: missed}))
 	rc.Flush()
+}
+
+// cutAtShutdown watches for the hub's close while a stream runs: a handler
+// blocked writing to a client that does not read would otherwise hold the
+// HTTP server's shutdown until its write deadline. After tapShutdownGrace
+// the write is cut by a deadline in the past. The returned function ends
+// the watch and waits for it, so the deadline is never set once the
+// handler has returned and the connection may serve another request.
+func cutAtShutdown(rc *http.ResponseController, sub *tapSub, clk clock.Clock) (stop func()) {
+	finished, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		select {
+		case <-finished:
+			return
+		case <-sub.done:
+		}
+		grace := clk.NewTimer(tapShutdownGrace)
+		defer grace.Stop()
+		select {
+		case <-finished:
+		case <-grace.C():
+			rc.SetWriteDeadline(time.Unix(1, 0))
+		}
+	}()
+	return func() { close(finished); <-watched }
 }
 
 // firstLines is the first n lines of b.

@@ -557,58 +557,96 @@ func TestTapHandlerRefuses(t *testing.T) {
 }
 
 // A client that stops reading never holds up offers: they return while the
-// handler is stuck writing to its full socket, what it misses is counted,
-// and the tap ends once a write has waited tapWriteTimeout.
-func TestTapStalledClientDoesNotBlockOffers(t *testing.T) {
-	r := newTapRig(t, tapLoopback)
-	conn, err := net.Dial("tcp", r.srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
+// handler is stuck writing to its full socket, and what it misses is
+// counted. The stuck tap ends once a write has waited tapWriteTimeout, or
+// at shutdown after tapShutdownGrace.
+func TestTapStalledClient(t *testing.T) {
+	tests := []struct {
+		name   string
+		end    func(r *tapRig)
+		within time.Duration // of real time for the tap to end
+	}{
+		{
+			// The fake clock never ticks, so the write deadline set when
+			// the tap began ends it, tapWriteTimeout of real time later.
+			name:   "the write deadline ends it",
+			end:    func(*tapRig) {},
+			within: tapWriteTimeout + 5*time.Second,
+		},
+		{
+			name: "shutdown cuts it after the grace",
+			end: func(r *tapRig) {
+				before := r.clk.Waiters()
+				r.c.tap.close()
+				if !r.clk.BlockUntil(before + 1) {
+					t.Fatal("no grace timer after close")
+				}
+				r.clk.Advance(tapShutdownGrace)
+			},
+			within: tapWriteTimeout / 2,
+		},
 	}
-	defer conn.Close()
-	before := r.clk.Waiters()
-	fmt.Fprintf(conn, "GET /api/v1/tap?duration=10m HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
-	if !r.clk.BlockUntil(before + 2) {
-		t.Fatal("the handler never started")
-	}
-	sub := (*r.c.tap.subs.Load())[0]
-	queued := func() int { sub.mu.Lock(); defer sub.mu.Unlock(); return len(sub.queue) }
-	recs := make([]record.Record, 100)
-	for i := range recs {
-		recs[i] = tapRec("app", record.SeverityInfo, strings.Repeat("z", 1000))
-	}
-	// Offer until the handler no longer empties the queue: it is blocked
-	// writing to a socket the client does not read.
-	for stuck := false; !stuck; {
-		r.c.tap.offer(tapParsed, recs)
-		stuck = true
-		for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-			if queued() == 0 {
-				stuck = false
-				break
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newTapRig(t, tapLoopback)
+			conn, err := net.Dial("tcp", r.srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
+			defer conn.Close()
+			conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+			before := r.clk.Waiters()
+			started := time.Now()
+			fmt.Fprintf(conn, "GET /api/v1/tap?duration=10m HTTP/1.1\r\nHost: x\r\n\r\n") // and never read
+			if !r.clk.BlockUntil(before + 2) {
+				t.Fatal("the handler never started")
+			}
+			sub := (*r.c.tap.subs.Load())[0]
+			queued := func() int { sub.mu.Lock(); defer sub.mu.Unlock(); return len(sub.queue) }
+			recs := make([]record.Record, 100)
+			for i := range recs {
+				recs[i] = tapRec("app", record.SeverityInfo, strings.Repeat("z", 1000))
+			}
+			// Offer until the handler no longer empties the queue: it is
+			// blocked writing to a socket the client does not read.
+			for stuck := false; !stuck; {
+				r.c.tap.offer(tapParsed, recs)
+				stuck = true
+				for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if queued() == 0 {
+						stuck = false
+						break
+					}
+				}
+			}
+			offered := make(chan struct{})
+			go func() {
+				defer close(offered)
+				for range 1000 {
+					r.c.tap.offer(tapParsed, recs)
+				}
+			}()
+			deadline := clock.Real.NewTimer(time.Minute)
+			defer deadline.Stop()
+			select {
+			case <-offered:
+			case <-deadline.C():
+				t.Fatal("offers blocked behind a client that does not read")
+			}
+			if got := testutil.ToFloat64(r.c.tap.dropped); got < 900*float64(len(recs)) {
+				t.Errorf("obsadapter_tap_records_dropped_total = %v, want most of the %d records offered to a full queue", got, 1000*len(recs))
+			}
+			if r.c.tap.subs.Load() == nil {
+				t.Fatal("the tap ended while its client was merely slow")
+			}
+			ending := time.Now()
+			tt.end(r)
+			waitUntil(t, "the stalled tap to end", func() bool { return r.c.tap.subs.Load() == nil })
+			if took := time.Since(ending); took > tt.within {
+				t.Errorf("the stalled tap ended %s after it was told to (%s after it began), want within %s", took, time.Since(started), tt.within)
+			}
+		})
 	}
-	offered := make(chan struct{})
-	go func() {
-		defer close(offered)
-		for range 1000 {
-			r.c.tap.offer(tapParsed, recs)
-		}
-	}()
-	deadline := clock.Real.NewTimer(time.Minute)
-	defer deadline.Stop()
-	select {
-	case <-offered:
-	case <-deadline.C():
-		t.Fatal("offers blocked behind a client that does not read")
-	}
-	if got := testutil.ToFloat64(r.c.tap.dropped); got < 900*float64(len(recs)) {
-		t.Errorf("obsadapter_tap_records_dropped_total = %v, want most of the %d records offered to a full queue", got, 1000*len(recs))
-	}
-	// The fake clock never ticks, so the write deadline set when the tap
-	// began (tapWriteTimeout of real time) ends it.
-	waitUntil(t, "the stalled tap to end", func() bool { return r.c.tap.subs.Load() == nil })
 }
 
 // A tap outlives the server's read and write timeouts: its flushes move the

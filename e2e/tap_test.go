@@ -143,35 +143,54 @@ func TestTapEndsAtShutdown(t *testing.T) {
 }
 
 // TestTapStalledClientDoesNotSlowThePipeline: a tap client that never reads
-// its stream costs the pipeline nothing: every line still reaches stdout,
-// and what the tap missed is counted.
+// its stream costs the pipeline nothing: every line is exported while the
+// stalled tap is still open (had offers waited for it, nothing would pass
+// until its write deadline ended it), and what it missed is counted.
 func TestTapStalledClientDoesNotSlowThePipeline(t *testing.T) {
 	dir := t.TempDir()
 	log := filepath.Join(dir, "app.log")
 	os.WriteFile(log, nil, 0o644)
-	d := startDaemon(t, nil, "--include", filepath.Join(dir, "*.log"), "--start-at", "beginning")
+	cfg := filepath.Join(dir, "config.yaml")
+	// Exported to the log-derived metrics only, so the test's own reading
+	// of stdout does not pace the pipeline.
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`sources:
+  - {name: app, type: file, include: [%q], start_at: beginning}
+exporters:
+  stdout: {enabled: false}
+`, log)), 0o644)
+	d := startDaemon(t, nil, "--config", cfg)
 	waitFor(t, "the adapter", func() bool { code, _ := d.get("/readyz"); return code == 200 })
 	conn, err := net.Dial("tcp", d.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Fprintf(conn, "GET /api/v1/tap?duration=5m HTTP/1.1\r\nHost: %s\r\n\r\n", d.addr) // and never read
+	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
+	fmt.Fprintf(conn, "GET /api/v1/tap?duration=10m HTTP/1.1\r\nHost: %s\r\n\r\n", d.addr) // and never read
 	waitFor(t, "the tap", func() bool { return d.metric("obsadapter_tap_subscribers") == 1 })
 
-	const lines = 100_000 // about 25 MB of records: beyond the socket buffers and the tap's queue
+	const lines = 50_000 // about 12 MB of records: beyond the socket buffers and the tap's queue
 	var b strings.Builder
 	pad := strings.Repeat("p", 150)
 	for i := range lines {
 		fmt.Fprintf(&b, "{\"level\":\"info\",\"msg\":\"line %d\",\"pad\":%q}\n", i, pad)
 	}
 	os.WriteFile(log, []byte(b.String()), 0o644)
-	waitFor(t, "every line on stdout", func() bool { return countContains(d.messages(), "line ") == lines })
+	want := fmt.Sprintf(`obsadapter_records_total{format="json",level="info",source="app"} %d`, lines)
+	waitFor(t, "every line exported", func() bool { _, m := d.get("/metrics"); return strings.Contains(m, want) })
+	if n := d.metric("obsadapter_tap_subscribers"); n != 1 {
+		t.Errorf("obsadapter_tap_subscribers = %v once every line was exported, want the stalled tap still open", n)
+	}
 	if n := d.metric("obsadapter_tap_records_dropped_total"); n <= 0 {
 		t.Errorf("obsadapter_tap_records_dropped_total = %v, want the records the stalled tap missed", n)
 	}
+	// Nor does it hold the stop for its 10 s write deadline.
+	start := time.Now()
 	if code := d.stop(); code != 0 {
 		t.Fatalf("adapter exit code %d", code)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the adapter took %s to stop with a stalled tap open", took)
 	}
 }
 
