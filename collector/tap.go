@@ -443,7 +443,7 @@ func (h *tapHub) stream(w http.ResponseWriter, r *http.Request, sub *tapSub, req
 				lines = firstLines(buf, req.limit-written)
 			}
 			n := bytes.Count(lines, []byte{'\n'})
-			if _, err := w.Write(lines); err != nil {
+			if writeChunks(w, lines, extend) != nil {
 				return
 			}
 			written += n
@@ -496,6 +496,26 @@ func cutAtShutdown(rc *http.ResponseController, sub *tapSub, clk clock.Clock) (s
 		}
 	}()
 	return func() { close(finished); <-watched }
+}
+
+// tapWriteChunk is how much of the stream one write deadline covers, so
+// that a client reading slowly but steadily keeps its tap (and misses
+// records) while one that stopped loses it.
+const tapWriteChunk = 64 << 10
+
+// writeChunks writes b, moving the write deadline on before each chunk.
+func writeChunks(w http.ResponseWriter, b []byte, extend func() error) error {
+	for len(b) > 0 {
+		n := min(len(b), tapWriteChunk)
+		if err := extend(); err != nil {
+			return err
+		}
+		if _, err := w.Write(b[:n]); err != nil {
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
 }
 
 // firstLines is the first n lines of b.

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -703,4 +704,51 @@ func TestBatcherOffersToTheTap(t *testing.T) {
 	if got := queuedMessages(t, processed); strings.Join(got, "|") != "two" {
 		t.Errorf("processed stage got %q", got)
 	}
+}
+
+// Each 64 KiB of a large write gets its own write deadline, so a client
+// that reads slowly but steadily is not cut in the middle of a burst.
+func TestTapWriteChunks(t *testing.T) {
+	tests := []struct {
+		name       string
+		size       int
+		wantWrites int
+	}{
+		{"nothing", 0, 0},
+		{"one byte", 1, 1},
+		{"one chunk", tapWriteChunk, 1},
+		{"a byte more", tapWriteChunk + 1, 2},
+		{"a full queue", tapQueueBytes, tapQueueBytes / tapWriteChunk},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			extends := 0
+			var events []int // extends seen at each write
+			b := bytes.Repeat([]byte("x"), tt.size)
+			err := writeChunks(writeCounter{w, func() { events = append(events, extends) }}, b, func() error { extends++; return nil })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(events) != tt.wantWrites || extends != tt.wantWrites || w.Body.Len() != tt.size {
+				t.Fatalf("%d writes, %d extends, %d bytes; want %d writes, each after its own extend, and %d bytes", len(events), extends, w.Body.Len(), tt.wantWrites, tt.size)
+			}
+			for i, e := range events {
+				if e != i+1 {
+					t.Fatalf("write %d came after %d extends", i, e)
+				}
+			}
+		})
+	}
+}
+
+// writeCounter calls wrote before each write.
+type writeCounter struct {
+	http.ResponseWriter
+	wrote func()
+}
+
+func (w writeCounter) Write(p []byte) (int, error) {
+	w.wrote()
+	return w.ResponseWriter.Write(p)
 }
