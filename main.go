@@ -34,6 +34,7 @@ Usage:
   obsadapter run [--config FILE] [--include GLOB ...] [--start-at beginning|end] [--fluent ADDR] [--listen ADDR]
   obsadapter parse [--format NAME] [--now RFC3339] [--explain] [FILE ...]
   obsadapter check-config --config FILE
+  obsadapter tap [--addr URL] [--source NAME] [--level LEVEL] [--after-processors] [--duration 60s] [--limit N]
   obsadapter version
 
 Run 'obsadapter COMMAND --help' for a command's flags.
@@ -55,6 +56,8 @@ func realMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return parseCmd(args[1:], stdin, stdout, stderr)
 	case "check-config":
 		return checkConfigCmd(args[1:], stdout, stderr)
+	case "tap":
+		return tapCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "obsadapter %s (revision %s, %s %s/%s)\n", version, buildRevision(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
 		return 0
@@ -268,6 +271,41 @@ Exits 0 when the file is valid, 1 when it is not.`, stderr)
 		return 1
 	}
 	fmt.Fprintf(stdout, "%s: configuration is valid\n", *configPath)
+	return 0
+}
+
+func tapCmd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("tap", `tap [flags]
+
+Attaches to a running adapter and prints the records flowing through it, one
+JSON record per line, for --duration or until --limit records. A tap never
+slows the adapter: when records flow faster than it reads, some are dropped
+for the tap and a note on stderr says how many. Exits 0 when the tap ends as
+asked, 1 when the adapter cannot be reached, refuses or goes away.`, stderr)
+	var o collector.TapOptions
+	fs.StringVar(&o.Addr, "addr", "http://127.0.0.1:9725", "the adapter's HTTP `address` (http.listen): a URL, or host:port for plain HTTP")
+	fs.StringVar(&o.Source, "source", "", "only records of the source with this `name`")
+	fs.StringVar(&o.Level, "level", "", "only records at or above this `level` (trace, debug, info, warn, error, fatal)")
+	fs.BoolVar(&o.AfterProcessors, "after-processors", false, "show records after the processors, as the exporters get them (default: as parsed)")
+	fs.DurationVar(&o.Duration, "duration", time.Minute, "how long to tap, at most 10m")
+	fs.IntVar(&o.Limit, "limit", 0, "stop after this many records (0: no limit)")
+	fs.StringVar(&o.Username, "username", "", "basic-auth `user` when the adapter's web config asks for one")
+	fs.StringVar(&o.PasswordFile, "password-file", "", "`file` holding the basic-auth password")
+	fs.StringVar(&o.CAFile, "ca-file", "", "PEM `file` of the CA that signed the adapter's TLS certificate")
+	fs.BoolVar(&o.InsecureSkipVerify, "insecure-skip-verify", false, "do not verify the adapter's TLS certificate (testing only)")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "obsadapter tap: unexpected arguments %q\n", fs.Args())
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := collector.Tap(ctx, o, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "obsadapter tap: %v\n", err)
+		return 1
+	}
 	return 0
 }
 

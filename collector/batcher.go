@@ -39,7 +39,8 @@ func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Str
 	}
 }
 
-// add puts records in the batch and sends it once full.
+// add puts records in the batch and sends it once full. Every source type
+// hands its records on here, so this is where the live tap sees them.
 func (b *batcher) add(recs []record.Record) {
 	if len(recs) == 0 {
 		return
@@ -60,6 +61,8 @@ func (b *batcher) feed(st *parsers.Stream, line []byte, end record.Position, tru
 // commit takes the records appended to the batch since index from and
 // sends the batch once full.
 func (b *batcher) commit(from int) {
+	// Tap stage "parsed": the records as the parsers made them.
+	b.deps.tap.offer(tapParsed, b.recs[from:])
 	if len(b.recs) >= b.deps.batchRecords {
 		b.send()
 	}
@@ -75,6 +78,8 @@ func (b *batcher) send() {
 	if len(b.recs) == 0 && !marked {
 		return
 	}
+	// Tap stage "processed": what the exporters get.
+	b.deps.tap.offer(tapProcessed, b.recs)
 	b.deps.status.note(b.recs, b.deps.exposeSamples) // once per batch, not per line
 	// A full batch means a backlog, so the next one fills too: it gets its
 	// whole size at once, from a finished batch when one is back, rather

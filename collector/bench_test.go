@@ -52,6 +52,7 @@ func BenchmarkPipeline(b *testing.B) {
 	corpus := benchCorpus(b, "200000")
 	st, _ := os.Stat(corpus)
 	var lines uint64
+	tap := newTapHub(prometheus.NewRegistry()) // no subscriber: the cost of the offers alone
 	b.ReportAllocs()
 	for b.Loop() {
 		exp := &discardExporter{}
@@ -63,7 +64,7 @@ func BenchmarkPipeline(b *testing.B) {
 		cfg.Name, cfg.Type, cfg.StartAt = "bench", "file", "beginning"
 		cfg.Include = []string{corpus}
 		deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: m, clock: clock.Real, out: p.in,
-			status: newSourceStatus("bench", "file"), batchRecords: 1024}
+			status: newSourceStatus("bench", "file"), batchRecords: 1024, tap: tap}
 		src := newFileSource(cfg, deps, nil, true)
 		src.waker = manualWaker{}
 		src.pass(time.Now())

@@ -49,6 +49,7 @@ type Collector struct {
 	pipeline  *pipeline
 	procinfo  *procinfo.Provider
 	kube      *record.Kubernetes
+	tap       *tapHub
 	// releaseMemory gives free heap back to the OS (releaseWhenIdle).
 	releaseMemory func()
 
@@ -93,6 +94,7 @@ type sourceDeps struct {
 	batchRecords  int
 	kubernetes    *record.Kubernetes
 	exposeSamples bool
+	tap           *tapHub
 }
 
 // New builds the collector: exporters and the pipeline are created here, so
@@ -113,6 +115,7 @@ func New(cfg Config, opts Options) (*Collector, error) {
 	opts.Clock = clock.Or(opts.Clock)
 	c := &Collector{cfg: cfg, opts: opts, logger: opts.Logger, reg: prometheus.NewRegistry(), stopped: make(chan struct{}), procEvents: make(chan record.Record, 1024), releaseMemory: debug.FreeOSMemory}
 	c.metrics = newSelfMetrics(c.reg)
+	c.tap = newTapHub(c.reg)
 	c.kube = kubernetesMeta(cfg.Kubernetes)
 	promexp.RegisterBuildInfo(c.reg, opts.Version, opts.Revision)
 	deps := exporters.Deps{Logger: c.logger, Registerer: c.reg, Clock: opts.Clock}
@@ -323,6 +326,7 @@ func (c *Collector) startSourceAt(sc SourceConfig, fresh bool) {
 	deps := sourceDeps{
 		logger: c.logger, metrics: c.metrics, clock: c.opts.Clock, out: c.pipeline.in, status: status,
 		batchRecords: c.cfg.Pipeline.BatchRecords, kubernetes: c.kube, exposeSamples: c.cfg.HTTP.ExposeSamples,
+		tap: c.tap,
 	}
 	var src source
 	finite := false

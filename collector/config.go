@@ -108,6 +108,7 @@ type HTTPConfig struct {
 	WebConfigFile string `yaml:"web_config_file"`
 	EnableReload  bool   `yaml:"enable_reload"`
 	ExposeSamples bool   `yaml:"expose_samples"`
+	Tap           string `yaml:"tap"` // who may open GET /api/v1/tap: loopback, any, off
 }
 
 // KubernetesConfig is the pod metadata stamped on records; empty values come
@@ -142,7 +143,7 @@ func DefaultConfig() Config {
 			Prometheus: promexp.DefaultConfig(),
 			Fluent:     fluent.DefaultConfig(),
 		},
-		HTTP:     HTTPConfig{Listen: ":9725"},
+		HTTP:     HTTPConfig{Listen: ":9725", Tap: tapLoopback},
 		Procinfo: procinfo.DefaultConfig(),
 		Shutdown: ShutdownConfig{DrainTimeout: 20 * time.Second},
 		Log:      LogConfig{Level: "info", Format: "json"},
@@ -364,6 +365,9 @@ func (c *Config) Validate() error {
 		if _, err := os.Stat(c.HTTP.WebConfigFile); err != nil {
 			add("http.web_config_file", "%v", err)
 		}
+	}
+	if t := c.HTTP.Tap; t != tapLoopback && t != tapAny && t != tapOff {
+		add("http.tap", "%q is not loopback, any or off", t)
 	}
 	if c.Shutdown.GracePeriod < 0 {
 		add("shutdown.grace_period", "must not be negative, got %s", c.Shutdown.GracePeriod)

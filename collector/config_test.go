@@ -220,7 +220,7 @@ http: [":9725"]
 				`line 10: sources[1].name: appears twice in the same section (first on line 7); keep one`,
 				`line 11: exporters.prometheus.enabled: must be true or false, not "maybe"`,
 				`line 11: exporters.prometheus.metrics: must be a list of metric rules, e.g. "- name: app_errors_total" lines, one per rule, not a section of keys`,
-				`line 12: http: must be a section of keys (enable_reload, expose_samples, listen, web_config_file), not a list`,
+				`line 12: http: must be a section of keys (enable_reload, expose_samples, listen, tap, ...), not a list`,
 			},
 		},
 		{
@@ -229,6 +229,13 @@ http: [":9725"]
 log: {colour: true}
 `,
 			want: []string{`line 2: log.colour: unknown key; the keys here are format, level`},
+		},
+		{
+			name: "who may tap is one of three words",
+			yaml: `sources: [{name: a, type: stdin}]
+http: {tap: everyone}
+`,
+			want: []string{`line 2: http.tap: "everyone" is not loopback, any or off`},
 		},
 		{
 			name: "not YAML",

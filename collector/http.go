@@ -28,7 +28,7 @@ func (h *httpServers) shutdown(ctx context.Context) {
 	}
 }
 
-// Handler is the main listener's mux: health, the sources API, /metrics when
+// Handler is the main listener's mux: health, the sources API, the live tap, /metrics when
 // the Prometheus exporter is on, the process API unless it has its own
 // listener, and /-/reload when enabled.
 func (c *Collector) Handler() http.Handler {
@@ -36,6 +36,7 @@ func (c *Collector) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", c.healthz)
 	mux.HandleFunc("GET /readyz", c.readyz)
 	mux.HandleFunc("GET /api/v1/sources", c.sourcesAPI)
+	mux.HandleFunc("GET /api/v1/tap", c.tapHandler)
 	if c.cfg.Exporters.Prometheus.Enabled {
 		mux.Handle("GET /metrics", promexp.Handler(c.reg, c.cfg.Exporters.Prometheus, c.logger))
 	}
@@ -78,6 +79,9 @@ func (c *Collector) startHTTP() (*httpServers, error) {
 	if err := start(c.cfg.HTTP.Listen, c.Handler()); err != nil {
 		return nil, err
 	}
+	// Taps stream for minutes: end them when the server shuts down rather
+	// than have the shutdown wait for them.
+	hs.servers[0].RegisterOnShutdown(c.tap.close)
 	if c.procinfo != nil && c.cfg.Procinfo.Listen != "" {
 		mux := http.NewServeMux()
 		c.mountProcinfo(mux)
@@ -255,8 +259,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &slotConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
-			c.Close()
+			// Counted before closing, so a client that sees the close
+			// also sees the count.
 			l.rejected()
+			c.Close()
 		}
 	}
 }
