@@ -78,10 +78,10 @@ type processor interface {
 }
 
 // summarizer is a processor that makes records of its own (throttle
-// summaries): due appends those whose time has come, all (at Flush) every
-// pending one.
+// summaries): summaries appends those queued, and at a flush every pending
+// one.
 type summarizer interface {
-	due(out []record.Record, all bool) []record.Record
+	summaries(out []record.Record, flush bool) []record.Record
 }
 
 // Chain is a compiled list. A nil *Chain is valid: Process returns its input
@@ -185,11 +185,19 @@ func compile(specs []Spec, env Env) (*Chain, []Problem) {
 		switch kind {
 		case "filter":
 			proc = newFilter(s.Filter, p.at("filter"))
+		case "redact":
+			proc = newRedact(s.Redact, env, p.at("redact"))
+		case "sample":
+			proc = newSample(s.Sample, p.at("sample"))
+		case "throttle":
+			proc = newThrottle(name, s.Throttle, env, p.at("throttle"))
+		case "fields":
+			proc = newFields(s.Fields, env, p.at("fields"))
+		case "parse":
+			proc = newParse(s.Parse, env, p.at("parse"))
 		case "route":
 			proc = newRoute(s.Route, env, p.at("route"))
 			c.routed = true
-		default:
-			p.add(kind, "the %s processor is not available yet", kind)
 		}
 		c.procs = append(c.procs, proc)
 		c.names = append(c.names, name)
@@ -309,7 +317,7 @@ func (c *Chain) summaries(out []record.Record, routes []uint64, all bool) ([]rec
 			continue
 		}
 		before := len(out)
-		out = s.due(out, all)
+		out = s.summaries(out, all)
 		if routes != nil || c.routed {
 			for range out[before:] {
 				routes = append(routes, c.all)
