@@ -13,9 +13,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters/fluent"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/parsers"
+	"github.com/obsadapter/obsadapter/processors"
 	"github.com/obsadapter/obsadapter/procinfo"
 )
 
@@ -31,6 +33,9 @@ type Config struct {
 	StateDir           string           `yaml:"state_dir"`
 	CheckpointInterval time.Duration    `yaml:"checkpoint_interval"`
 	Sources            []SourceConfig   `yaml:"sources"`
+	// Processors run on every source's records after the source's own
+	// list (see SourceConfig.Processors).
+	Processors []processors.Spec `yaml:"processors"`
 	Pipeline           PipelineConfig   `yaml:"pipeline"`
 	Exporters          ExportersConfig  `yaml:"exporters"`
 	HTTP               HTTPConfig       `yaml:"http"`
@@ -75,6 +80,10 @@ type SourceConfig struct {
 	// pod
 	LogsDir    string   `yaml:"logs_dir"`
 	Containers []string `yaml:"containers"`
+
+	// Processors shape the source's records before the global list runs:
+	// the source's own steps first, so they see its records as parsed.
+	Processors []processors.Spec `yaml:"processors"`
 }
 
 // BufferConfig bounds the line buffer of a source that cannot pause.
@@ -318,6 +327,12 @@ func (c *Config) Validate() error {
 	if len(c.Sources) == 0 {
 		add("sources", "at least one source is required")
 	}
+	env := processorEnv(c.Exporters, clock.Real)
+	procProblems := func(prefix string, specs []processors.Spec) {
+		for _, pr := range processors.Validate(specs, env) {
+			add(prefix+pr.Key, "%s", pr.Msg)
+		}
+	}
 	names := map[string]int{}
 	stdins := 0
 	for i, s := range c.Sources {
@@ -333,7 +348,9 @@ func (c *Config) Validate() error {
 			}
 		}
 		sub(p, s.validate())
+		procProblems(p+".processors", s.Processors)
 	}
+	procProblems("processors", c.Processors)
 	sub("pipeline", c.Pipeline.validate())
 	if msg := addressProblem(c.Exporters.Fluent.Address, false); msg != "" {
 		add("exporters.fluent.address", "%s", msg)
