@@ -103,7 +103,9 @@ func compileDepth(c *Condition, p problems, depth int) match {
 	}
 	switch len(tests) {
 	case 0:
-		p.add("", "the condition is empty: set min_level, source, format, message_contains, message_regex, field, all, any or not")
+		if c.empty() {
+			p.add("", "the condition is empty: set min_level, source, format, message_contains, message_regex, field, all, any or not")
+		}
 		return nil
 	case 1:
 		return tests[0]
@@ -116,6 +118,12 @@ func compileDepth(c *Condition, p problems, depth int) match {
 		}
 		return true
 	}
+}
+
+func (c *Condition) empty() bool {
+	return c.MinLevel == "" && len(c.Source) == 0 && len(c.Format) == 0 && c.MessageContains == "" && c.MessageRegex == "" &&
+		c.Field == "" && c.Equals == nil && c.Exists == nil && c.Regex == "" && c.GT == nil && c.GTE == nil &&
+		c.LT == nil && c.LTE == nil && len(c.All) == 0 && len(c.Any) == 0 && c.Not == nil
 }
 
 // compileField returns the tests of the field keys.
