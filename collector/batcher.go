@@ -34,7 +34,7 @@ type batcher struct {
 func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
 	return batcher{
 		source: cfg.Name, format: cfg.Format, deps: deps, streams: streams, marks: marks,
-		stats: map[*parsers.Stream]parsers.Stats{},
+		stats:   map[*parsers.Stream]parsers.Stats{},
 		recs:    make(record.Batch, 0, min(deps.batchRecords, 256)),
 		shaping: shaping{chain: deps.chain, next: deps.nextChain},
 	}

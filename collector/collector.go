@@ -50,8 +50,8 @@ type Collector struct {
 	// countBefore counts the built-in log metrics before the processors
 	// (exporters.prometheus.count_before_processors); nil when it is off.
 	countBefore func(record.Batch)
-	procinfo  *procinfo.Provider
-	kube      *record.Kubernetes
+	procinfo    *procinfo.Provider
+	kube        *record.Kubernetes
 
 	reloadMu sync.Mutex // one reload at a time
 	mu       sync.Mutex

@@ -30,19 +30,19 @@ var DefaultYAML []byte
 // Config is the whole configuration file. Each package owns its own section's
 // type, defaults and validation; Config composes them.
 type Config struct {
-	StateDir           string           `yaml:"state_dir"`
-	CheckpointInterval time.Duration    `yaml:"checkpoint_interval"`
-	Sources            []SourceConfig   `yaml:"sources"`
+	StateDir           string         `yaml:"state_dir"`
+	CheckpointInterval time.Duration  `yaml:"checkpoint_interval"`
+	Sources            []SourceConfig `yaml:"sources"`
 	// Processors run on every source's records after the source's own
 	// list (see SourceConfig.Processors).
 	Processors []processors.Spec `yaml:"processors"`
-	Pipeline           PipelineConfig   `yaml:"pipeline"`
-	Exporters          ExportersConfig  `yaml:"exporters"`
-	HTTP               HTTPConfig       `yaml:"http"`
-	Procinfo           procinfo.Config  `yaml:"procinfo"`
-	Kubernetes         KubernetesConfig `yaml:"kubernetes"`
-	Shutdown           ShutdownConfig   `yaml:"shutdown"`
-	Log                LogConfig        `yaml:"log"`
+	Pipeline   PipelineConfig    `yaml:"pipeline"`
+	Exporters  ExportersConfig   `yaml:"exporters"`
+	HTTP       HTTPConfig        `yaml:"http"`
+	Procinfo   procinfo.Config   `yaml:"procinfo"`
+	Kubernetes KubernetesConfig  `yaml:"kubernetes"`
+	Shutdown   ShutdownConfig    `yaml:"shutdown"`
+	Log        LogConfig         `yaml:"log"`
 
 	// Origin, set by ParseConfig, lets Validate give each problem the line
 	// of its key in the file. It is not a setting: never decoded, and any
