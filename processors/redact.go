@@ -153,7 +153,29 @@ func buildMask(c *RedactConfig, env Env, p problems) secrets.Mask {
 		return nil
 	}
 	h := hmac.New(sha256.New, key)
-	return func(secret string) string { return hashMask(h, secret) }
+	return func(secret string) string {
+		if isHashMask(secret) {
+			return secret // masked already: by an earlier redact, or the same one's other rule
+		}
+		return hashMask(h, secret)
+	}
+}
+
+const (
+	hashPrefix  = "hmac:"
+	hashMaskLen = len(hashPrefix) + 16
+)
+
+func isHashMask(s string) bool {
+	if len(s) != hashMaskLen || !strings.HasPrefix(s, hashPrefix) {
+		return false
+	}
+	for i := len(hashPrefix); i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '2' && c <= '7') {
+			return false
+		}
+	}
+	return true
 }
 
 // hashEncoding spells a hash in lower-case letters and digits 2-7, so a
@@ -166,7 +188,7 @@ func hashMask(h hash.Hash, secret string) string {
 	h.Reset()
 	h.Write([]byte(secret))
 	var sum [sha256.Size]byte
-	return "hmac:" + hashEncoding.EncodeToString(h.Sum(sum[:0])[:10])
+	return hashPrefix + hashEncoding.EncodeToString(h.Sum(sum[:0])[:10])
 }
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {

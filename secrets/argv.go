@@ -293,6 +293,9 @@ func maskUserPass(raw, bare string, sep byte, m Mask) string {
 // words splits a shell-like string into words with their byte spans:
 // quotes group, ; & | and newlines are words of their own.
 func words(s string) (ws []string, spans [][2]int) {
+	// Sized once: a log line can hold a million words.
+	n := strings.Count(s, " ") + 1
+	ws, spans = make([]string, 0, n), make([][2]int, 0, n)
 	i := 0
 	for i < len(s) {
 		c := s[i]
