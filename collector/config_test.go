@@ -31,6 +31,7 @@ func TestConfigFixtures(t *testing.T) {
 		"no-exporters.bad.yaml":                     "exporters: every exporter is disabled",
 		"empty.bad.yaml":                            "config: the file is empty",
 		"fluent-file-buffer-without-state.bad.yaml": `exporters.fluent.buffer.type: "file" needs state_dir`,
+		"processors.bad.yaml":                       `line 8: sources[0].processors[0].filter.drop.message_regex: error parsing regexp`,
 	}
 	files, _ := filepath.Glob("../testdata/config/*.yaml")
 	if len(files) == 0 {
@@ -124,6 +125,30 @@ func TestConfigProblems(t *testing.T) {
 		yaml string
 		want []string // the whole list, in order
 	}{
+		{
+			name: "processors: every problem of both lists, at its key's line",
+			yaml: `sources:
+  - name: app
+    type: file
+    include: ["/x/*.log"]
+    processors:
+      - filter:
+          drop: {message_regex: "(oops"}
+      - route: {rules: [{when: {min_level: debug}, exporters: [fluentd]}]}
+processors:
+  - throttle: {limit: 0, window: 1m}
+  - filter: {keep: {min_level: info}}
+    redact: {}
+exporters:
+  stdout: {enabled: true}
+`,
+			want: []string{
+				"line 7: sources[0].processors[0].filter.drop.message_regex: error parsing regexp: missing closing ): `(oops`",
+				`line 8: sources[0].processors[1].route.rules[0].exporters[0]: "fluentd" is not an enabled exporter (enabled: [stdout prometheus])`,
+				`line 10: processors[0].throttle.limit: at most limit records per window: limit must be at least 1, got 0`,
+				`line 11: processors[1]: exactly one of filter, redact, sample, throttle, fields, parse, route must be set, found 2`,
+			},
+		},
 		{
 			name: "the issue's example: two misspelt keys, both with lines and suggestions",
 			yaml: `# two typos

@@ -149,7 +149,8 @@ func (b *batcher) takeChain() {
 	sh.nextFlush = time.Time{}
 }
 
-// flushDeadline is when the chain's held summaries are due, if it has steps.
+// flushDeadline is when the chain's held summaries are next due, if it
+// has steps.
 func (b *batcher) flushDeadline(now time.Time) (time.Time, bool) {
 	b.takeChain()
 	sh := &b.shaping
@@ -157,20 +158,25 @@ func (b *batcher) flushDeadline(now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	if sh.nextFlush.IsZero() {
-		sh.nextFlush = now.Add(chainFlushEvery)
+		return now.Add(chainFlushEvery), true
 	}
 	return sh.nextFlush, true
 }
 
 // flushChain has the next seal take the chain's held summaries when they
-// are due, or at once when final (the source is stopping).
+// are due, or at once when final (the source is stopping). The first call
+// starts the clock.
 func (b *batcher) flushChain(now time.Time, final bool) {
+	b.takeChain()
 	sh := &b.shaping
-	if !final && (sh.nextFlush.IsZero() || now.Before(sh.nextFlush)) {
+	if sh.chain == nil {
 		return
 	}
-	sh.nextFlush = now.Add(chainFlushEvery)
-	sh.flushNow = true
+	due := !sh.nextFlush.IsZero() && !now.Before(sh.nextFlush)
+	if sh.nextFlush.IsZero() || due {
+		sh.nextFlush = now.Add(chainFlushEvery)
+	}
+	sh.flushNow = sh.flushNow || due || final
 }
 
 // shape is where a sealed batch's records pass the processors: b.recs
