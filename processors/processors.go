@@ -95,6 +95,7 @@ type Chain struct {
 	local  [][3]uint64 // per Process call, added to counts once
 	routed bool
 	all    uint64 // the mask of every exporter
+	mask   uint64 // the record's in Process (a field: a local would escape)
 }
 
 // counts are read by Stats from the metrics goroutine while the source's
@@ -265,10 +266,10 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 	}
 	n := 0
 	for i := range recs {
-		mask := c.all
+		c.mask = c.all
 		kept := true
 		for j, p := range c.procs {
-			res := p.apply(&recs[i], &mask)
+			res := p.apply(&recs[i], &c.mask)
 			c.local[j][res]++
 			if res == resDropped {
 				kept = false
@@ -283,7 +284,7 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 		}
 		n++
 		if c.routed {
-			routes = append(routes, mask)
+			routes = append(routes, c.mask)
 		}
 	}
 	// Dropped records' slots are cleared so the array does not keep their
