@@ -153,7 +153,7 @@ procinfo: {enabled: false}
 		t.Errorf("the card number field reached stdout: %q", card.Str())
 	}
 	for series, want := range map[string]float64{
-		`obsadapter_processor_records_total{processor="filter",result="dropped",source="app"}`:    2,
+		`obsadapter_processor_records_total{processor="filter",result="dropped",source="app"}`:     2,
 		`obsadapter_processor_records_total{processor="throttle",result="dropped",source="noisy"}`: 7,
 		`obsadapter_processor_records_total{processor="throttle",result="kept",source="noisy"}`:    3,
 		`obsadapter_processor_records_total{processor="redact",result="changed",source="app"}`:     2,
