@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -327,10 +328,23 @@ func (c *Config) Validate() error {
 	if len(c.Sources) == 0 {
 		add("sources", "at least one source is required")
 	}
+	// Each source's chain is its own list then the global one, validated
+	// as it will be built (names must differ across both), each problem
+	// reported under the list it is in, once.
 	env := processorEnv(c.Exporters, clock.Real)
-	procProblems := func(prefix string, specs []processors.Spec) {
-		for _, pr := range processors.Validate(specs, env) {
-			add(prefix+pr.Key, "%s", pr.Msg)
+	reported := map[Problem]bool{}
+	procProblems := func(prefix string, own, global []processors.Spec) {
+		for _, pr := range processors.Validate(slices.Concat(own, global), env) {
+			path := "processors" + pr.Key
+			if i, rest, ok := listIndex(pr.Key); ok && i < len(own) {
+				path = prefix + fmt.Sprintf("[%d]", i) + rest
+			} else if ok {
+				path = fmt.Sprintf("processors[%d]", i-len(own)) + rest
+			}
+			if p := (Problem{Path: path, Message: pr.Msg}); !reported[p] {
+				reported[p] = true
+				add(path, "%s", pr.Msg)
+			}
 		}
 	}
 	names := map[string]int{}
@@ -348,9 +362,11 @@ func (c *Config) Validate() error {
 			}
 		}
 		sub(p, s.validate())
-		procProblems(p+".processors", s.Processors)
+		procProblems(p+".processors", s.Processors, c.Processors)
 	}
-	procProblems("processors", c.Processors)
+	if len(c.Sources) == 0 {
+		procProblems("", nil, c.Processors)
+	}
 	sub("pipeline", c.Pipeline.validate())
 	if msg := addressProblem(c.Exporters.Fluent.Address, false); msg != "" {
 		add("exporters.fluent.address", "%s", msg)
@@ -477,6 +493,21 @@ func (s *SourceConfig) validate() error {
 }
 
 var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// listIndex splits a processors key "[2].filter.keep" into 2 and
+// ".filter.keep".
+func listIndex(key string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(key, "[")
+	if !ok {
+		return 0, "", false
+	}
+	num, rest, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return 0, "", false
+	}
+	return i, rest, true
+}
 
 func (p PipelineConfig) validate() error {
 	var errs []error

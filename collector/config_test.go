@@ -135,18 +135,22 @@ func TestConfigProblems(t *testing.T) {
       - filter:
           drop: {message_regex: "(oops"}
       - route: {rules: [{when: {min_level: debug}, exporters: [fluentd]}]}
+      - {name: shared, fields: {add: {team: a}}}
 processors:
   - throttle: {limit: 0, window: 1m}
   - filter: {keep: {min_level: info}}
     redact: {}
+  - {name: shared, redact: {}}
 exporters:
   stdout: {enabled: true}
 `,
 			want: []string{
 				"line 7: sources[0].processors[0].filter.drop.message_regex: error parsing regexp: missing closing ): `(oops`",
 				`line 8: sources[0].processors[1].route.rules[0].exporters[0]: "fluentd" is not an enabled exporter (enabled: [stdout prometheus])`,
-				`line 10: processors[0].throttle.limit: at most limit records per window: limit must be at least 1, got 0`,
-				`line 11: processors[1]: exactly one of filter, redact, sample, throttle, fields, parse, route must be set, found 2`,
+				`line 11: processors[0].throttle.limit: at most limit records per window: limit must be at least 1, got 0`,
+				`line 12: processors[1]: exactly one of filter, redact, sample, throttle, fields, parse, route must be set, found 2`,
+				// the source's chain is both lists: a name may not repeat across them
+				`line 14: processors[2].name: "shared" is also the name of processor [2]; names label metrics and must differ`,
 			},
 		},
 		{
