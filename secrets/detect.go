@@ -266,31 +266,36 @@ func maskIPv6(s string, m Mask) string {
 
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// clientHints are the literals that name the clients of the client-flag
-// rule; one is in every command line it masks.
+// clientHints: the client-flag rule masks only after one of the clients'
+// flags (-p, -a, -w, -u, --user, --proxy-user, in any case), so one of them
+// is in every text it changes; they are rarer in log lines than the
+// clients' names, which mayRunClient then looks for. (Like every hint they
+// are literal: a flag split by quotes or a backslash, -\p, is not found.)
 func clientHints() []string {
 	var hints []string
-	add := func(w string) {
-		w = strings.ToLower(w)
-		for i, h := range hints {
-			switch {
-			case strings.Contains(w, h):
-				return
-			case strings.Contains(h, w):
-				hints[i] = w
-				return
-			}
-		}
-		hints = append(hints, w)
-	}
 	for _, c := range clients {
-		if c.sub != "" {
-			add(c.sub)
-			continue
-		}
-		for _, n := range c.names {
-			add(n)
+		for _, f := range c.flags {
+			if h := strings.ToLower(f.flag); !contains(hints, h) {
+				hints = append(hints, h)
+			}
 		}
 	}
 	return hints
 }
+
+// clientNames finds the names of the clients, and their subcommands.
+var clientNames = func() *hintIndex {
+	x := &hintIndex{}
+	for _, c := range clients {
+		for _, n := range c.names {
+			x.add(strings.ToLower(n), 1)
+		}
+		if c.sub != "" {
+			x.add(c.sub, 1)
+		}
+	}
+	return x
+}()
+
+// mayRunClient is client-flag's cheap test: the text names a client.
+func mayRunClient(s string) bool { return clientNames.find(s, 0) != 0 }

@@ -56,16 +56,15 @@ func IsSecretName(name string) bool { return hasNameHint(name) && classify(name,
 
 // hasNameHint is IsSecretName's cheap first test: every secret name holds
 // one of nameHints, in some case.
-func hasNameHint(name string) bool {
-	for i := 0; i < len(name); i++ {
-		for _, h := range nameHints {
-			if c := name[i] | 0x20; c == h[0] && hasPrefixLower(name[i:], h) {
-				return true
-			}
-		}
+func hasNameHint(name string) bool { return nameHintIndex.find(name, 0) != 0 }
+
+var nameHintIndex = func() *hintIndex {
+	x := &hintIndex{}
+	for _, h := range nameHints {
+		x.add(h, 1)
 	}
-	return false
-}
+	return x
+}()
 
 // classify names the kind of value name holds. With suffixes, a strong
 // word also matches as the end of a part (dbpassword); flags whose value is

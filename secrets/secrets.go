@@ -51,6 +51,8 @@ type Rule struct {
 	// them to skip rules cheaply.
 	hints  []string
 	digits int
+	// pre, when set, is a cheap test that s has nothing for the rule.
+	pre func(s string) bool
 }
 
 // Text masks what the rule finds in s: a string that is not an argument
@@ -60,6 +62,13 @@ func (r Rule) Text(s string) string { return r.Replace(s, nil) }
 
 // Replace is Text with m choosing what replaces each secret.
 func (r Rule) Replace(s string, m Mask) string {
+	if r.pre != nil && !r.pre(s) {
+		return s
+	}
+	return r.apply(s, m)
+}
+
+func (r Rule) apply(s string, m Mask) string {
 	if r.args != nil {
 		return inWords(s, r.args, m)
 	}
@@ -74,12 +83,12 @@ var Rules = []Rule{
 	{
 		Name:    "flag-value",
 		Example: "app --password hunter2 --api-key k1", Redacted: "app --password *** --api-key ***",
-		args: maskFlagValues, hints: nameHints,
+		args: maskFlagValues, hints: nameHints, pre: mayHaveSecretFlag,
 	},
 	{
 		Name:    "client-flag",
 		Example: "mysql -uroot -phunter5 db", Redacted: "mysql -uroot -p*** db",
-		args: maskClientFlags, hints: clientHints(),
+		args: maskClientFlags, hints: clientHints(), pre: mayRunClient,
 	},
 	{
 		Name:     "assignment",

@@ -13,19 +13,105 @@ const MaxSetRules = 64
 // digits), so that a text with nothing to redact costs a scan and no rule.
 // A Set is immutable and safe for concurrent use.
 type Set struct {
-	rules []Rule
-	// hints are the rules' literal hints; first[c] lists those starting
-	// with the lower-case byte c.
-	hints  []setHint
-	first  [256][]uint16
+	rules  []Rule
+	hints  hintIndex
 	always uint64 // rules that run on every text
 	digits int    // the shortest digit run any rule wants; 0 = none
 	digitM uint64 // the rules that want one
 }
 
+// hintIndex finds case-insensitive literals in a text fast: a bitset of
+// the byte pairs that start a literal (in every case) rules out most
+// positions with two table loads, before any literal is compared.
+type hintIndex struct {
+	pairs  [1 << 16]bool // a bool, not a bit: one load a byte
+	single [256]bool     // literals one byte long, by that byte
+	first  [256][]uint16 // literals by their first byte
+	lits   []setHint
+}
+
 type setHint struct {
 	lit   string // lower case
 	rules uint64
+}
+
+// lower maps ASCII upper-case letters to lower case and leaves every other
+// byte.
+var lower = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+		if i >= 'A' && i <= 'Z' {
+			t[i] = byte(i) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+func (x *hintIndex) add(lit string, rules uint64) {
+	for i := range x.lits {
+		if x.lits[i].lit == lit {
+			x.lits[i].rules |= rules
+			return
+		}
+	}
+	c := lit[0]
+	x.first[c] = append(x.first[c], uint16(len(x.lits)))
+	x.lits = append(x.lits, setHint{lit: lit, rules: rules})
+	// The table holds raw byte pairs, every case of them, so the scan
+	// does not lower-case the text.
+	for _, a := range cases(c) {
+		if len(lit) == 1 {
+			// Any pair it starts, and the text's last byte.
+			x.single[a] = true
+			for d := range 256 {
+				x.setPair(a, byte(d))
+			}
+			continue
+		}
+		for _, b := range cases(lit[1]) {
+			x.setPair(a, b)
+		}
+	}
+}
+
+func (x *hintIndex) setPair(a, b byte) { x.pairs[uint16(a)<<8|uint16(b)] = true }
+
+// cases returns a lower-case byte and its upper case, if it has one.
+func cases(c byte) []byte {
+	if c >= 'a' && c <= 'z' {
+		return []byte{c, c - 'a' + 'A'}
+	}
+	return []byte{c}
+}
+
+// find returns the rules of the literals in t, skipping those of skip.
+func (x *hintIndex) find(t string, skip uint64) uint64 {
+	var found uint64
+	if len(t) == 0 {
+		return 0
+	}
+	k := uint16(t[0])
+	for i := 1; i < len(t); i++ {
+		k = k<<8 | uint16(t[i])
+		if x.pairs[k] {
+			found = x.at(t[i-1:], found, skip)
+		}
+	}
+	if len(t) > 0 && x.single[t[len(t)-1]] {
+		found = x.at(t[len(t)-1:], found, skip)
+	}
+	return found
+}
+
+// at adds the rules of the literals t starts with to found.
+func (x *hintIndex) at(t string, found, skip uint64) uint64 {
+	for _, h := range x.first[lower[t[0]]] {
+		hint := &x.lits[h]
+		if (found|skip)&hint.rules != hint.rules && hasPrefixLower(t, hint.lit) {
+			found |= hint.rules
+		}
+	}
+	return found
 }
 
 // NewSet compiles rules (at most MaxSetRules) in their order.
@@ -34,7 +120,6 @@ func NewSet(rules []Rule) (*Set, error) {
 		return nil, errors.New("secrets: more than 64 rules in one set")
 	}
 	s := &Set{rules: append([]Rule(nil), rules...)}
-	at := map[string]int{}
 	for i, r := range rules {
 		bit := uint64(1) << i
 		if len(r.hints) == 0 && r.digits == 0 {
@@ -48,13 +133,7 @@ func NewSet(rules []Rule) (*Set, error) {
 			s.digitM |= bit
 		}
 		for _, h := range r.hints {
-			if j, ok := at[h]; ok {
-				s.hints[j].rules |= bit
-				continue
-			}
-			at[h] = len(s.hints)
-			s.first[h[0]] = append(s.first[h[0]], uint16(len(s.hints)))
-			s.hints = append(s.hints, setHint{lit: h, rules: bit})
+			s.hints.add(h, bit)
 		}
 	}
 	return s, nil
@@ -82,31 +161,46 @@ func (s *Set) Redact(t string, m Mask) (out string, fired uint64) {
 // candidates returns the rules that could change t.
 func (s *Set) candidates(t string) uint64 {
 	cand := s.always
-	run := 0 // digits in the current run, single separators allowed
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if c-'0' <= 9 {
-			run++
-			if run == s.digits {
-				cand |= s.digitM
-			}
+	if s.digits > 0 && digitRun(t, s.digits) {
+		cand |= s.digitM
+	}
+	return cand | s.hints.find(t, cand)
+}
+
+// digitRun reports whether t has n digits in a row, single spaces or
+// dashes between them allowed. Such a run spans at least n bytes that are
+// all digits or separators, so a byte that is neither lets the scan jump n
+// bytes past it (as Horspool's search does).
+func digitRun(t string, n int) bool {
+	for i := n - 1; i < len(t); {
+		if !isDigitOrSep(t[i]) {
+			i += n
 			continue
 		}
-		if c != ' ' && c != '-' || i == 0 || t[i-1]-'0' > 9 {
-			run = 0
+		// Back to where this stretch of digits and separators starts,
+		// then count forward.
+		lo := i
+		for lo > 0 && isDigitOrSep(t[lo-1]) {
+			lo--
 		}
-		if c-'A' <= 'Z'-'A' {
-			c += 'a' - 'A'
-		}
-		for _, h := range s.first[c] {
-			hint := &s.hints[h]
-			if cand&hint.rules != hint.rules && hasPrefixLower(t[i:], hint.lit) {
-				cand |= hint.rules
+		run := 0
+		j := lo
+		for ; j < len(t) && isDigitOrSep(t[j]); j++ {
+			if isDigit(t[j]) {
+				run++
+				if run == n {
+					return true
+				}
+			} else if j == lo || !isDigit(t[j-1]) {
+				run = 0 // two separators in a row, or one first
 			}
 		}
+		i = j + n
 	}
-	return cand
+	return false
 }
+
+func isDigitOrSep(c byte) bool { return c-'0' <= 9 || c == ' ' || c == '-' }
 
 // hasPrefixLower reports whether t starts with lit (lower case) in any
 // ASCII case.
