@@ -173,34 +173,52 @@ func (s *Set) candidates(t string) uint64 {
 // bytes past it (as Horspool's search does).
 func digitRun(t string, n int) bool {
 	for i := n - 1; i < len(t); {
-		if !isDigitOrSep(t[i]) {
+		if digitClass[t[i]] == 0 {
 			i += n
 			continue
 		}
 		// Back to where this stretch of digits and separators starts,
 		// then count forward.
 		lo := i
-		for lo > 0 && isDigitOrSep(t[lo-1]) {
+		for lo > 0 && digitClass[t[lo-1]] != 0 {
 			lo--
 		}
 		run := 0
 		j := lo
-		for ; j < len(t) && isDigitOrSep(t[j]); j++ {
-			if isDigit(t[j]) {
-				run++
-				if run == n {
+		for ; j < len(t); j++ {
+			switch digitClass[t[j]] {
+			case isDigitClass:
+				if run++; run == n {
 					return true
 				}
-			} else if j == lo || !isDigit(t[j-1]) {
+				continue
+			case isSepClass:
+				if j > lo && digitClass[t[j-1]] == isDigitClass {
+					continue
+				}
 				run = 0 // two separators in a row, or one first
+				continue
 			}
+			break
 		}
 		i = j + n
 	}
 	return false
 }
 
-func isDigitOrSep(c byte) bool { return c-'0' <= 9 || c == ' ' || c == '-' }
+const (
+	isDigitClass = 1
+	isSepClass   = 2
+)
+
+// digitClass tells digits and card separators from other bytes.
+var digitClass = func() (t [256]byte) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = isDigitClass
+	}
+	t[' '], t['-'] = isSepClass, isSepClass
+	return t
+}()
 
 // hasPrefixLower reports whether t starts with lit (lower case) in any
 // ASCII case.

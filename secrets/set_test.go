@@ -186,3 +186,55 @@ func BenchmarkSetRedact(b *testing.B) {
 		})
 	}
 }
+
+// TestHintIndex: find agrees with a plain search for every literal length
+// and offset, in any case.
+func TestHintIndex(t *testing.T) {
+	lits := []string{"@", "-p", "key", "pass", "-----begin", "://"}
+	var x hintIndex
+	for i, l := range lits {
+		x.add(l, 1<<i)
+	}
+	fills := []string{"", "a", "ab", "abc", "x y z 12:3", "Monkey"}
+	for _, pre := range fills {
+		for _, post := range fills {
+			for i, l := range lits {
+				for _, spelled := range []string{l, strings.ToUpper(l), strings.ToUpper(l[:1]) + l[1:]} {
+					text := pre + spelled + post
+					want := uint64(0)
+					for j, m := range lits {
+						if strings.Contains(strings.ToLower(text), m) {
+							want |= 1 << j
+						}
+					}
+					if got := x.find(text, 0); got != want {
+						t.Errorf("find(%q) = %b, want %b (literal %d)", text, got, want, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestDigitRun(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"paid 4111 1111 1111 1111 ok", true},
+		{"4111-1111-1111-1111", true},
+		{"1234567890123", true},
+		{"x123456789012x", false},
+		{"1 2 3 4 5 6 7 8 9 0 1 2 3", true},
+		{"123456  7890123", false},
+		{"-- 1234567890123", true},
+		{"at 2026-11-23T20:31:02.000058Z took 12 ms", false},
+		{"ids 123456 789012 3", true},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := digitRun(tc.in, minCardDigits); got != tc.want {
+			t.Errorf("digitRun(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
