@@ -71,21 +71,33 @@ func (f *fieldsProc) apply(r *record.Record, _ *uint64) result {
 	}
 	changed := false
 	if len(f.rename) > 0 {
-		for i := 0; i < len(fields); i++ {
+		// Renames apply at once ({a: b, b: c} loses nothing); a renamed
+		// field replaces a field that already had its new key.
+		var targets []string
+		var renamed []bool
+		for i := range fields {
 			to, ok := f.rename[fields[i].Key]
 			if !ok || to == fields[i].Key {
 				continue
 			}
 			own()
-			fields[i].Key = to
-			// The renamed field replaces one that had its new key.
-			if j := slices.IndexFunc(fields, func(g record.Field) bool { return g.Key == to }); j != i {
-				fields = slices.Delete(fields, j, j+1)
-				if j < i {
-					i--
-				}
+			if renamed == nil {
+				renamed = make([]bool, len(fields))
 			}
+			fields[i].Key, renamed[i] = to, true
+			targets = append(targets, to)
+		}
+		if renamed != nil {
 			changed = true
+			w := 0
+			for i := range fields {
+				if !renamed[i] && slices.Contains(targets, fields[i].Key) {
+					continue
+				}
+				fields[w] = fields[i]
+				w++
+			}
+			fields = fields[:w]
 		}
 	}
 	for _, a := range f.add {

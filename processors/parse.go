@@ -78,17 +78,21 @@ func (x *parseProc) apply(r *record.Record, _ *uint64) result {
 	if !ok {
 		return resKept
 	}
-	if x.field == "" && pr.Message != "" {
-		r.Message = pr.Message
+	changed := false
+	if x.field == "" && pr.Message != "" && pr.Message != r.Message {
+		r.Message, changed = pr.Message, true
 	}
-	if r.Severity == 0 {
-		r.Severity = pr.Severity
+	if r.Severity == 0 && pr.Severity != 0 {
+		r.Severity, changed = pr.Severity, true
 	}
-	if r.Time.IsZero() {
-		r.Time = pr.Time
+	if r.Time.IsZero() && !pr.Time.IsZero() {
+		r.Time, changed = pr.Time, true
 	}
 	if len(pr.Fields) > 0 {
-		r.Fields = mergeFields(r.Fields, pr.Fields, x.target)
+		r.Fields, changed = mergeFields(r.Fields, pr.Fields, x.target), true
+	}
+	if !changed {
+		return resKept
 	}
 	return resChanged
 }

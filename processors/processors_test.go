@@ -328,6 +328,8 @@ func TestFields(t *testing.T) {
 			rec(0, "m", str("team", "x")), `"fields":{"team":"x"}`, false},
 		{"rename replaces target", FieldsConfig{Rename: map[string]string{"usr": "user"}},
 			rec(0, "m", str("user", "a"), str("usr", "b"), num("n", 1)), `"fields":{"user":"b","n":1}`, true},
+		{"renames at once", FieldsConfig{Rename: map[string]string{"a": "b", "b": "c"}},
+			rec(0, "m", str("a", "1"), str("b", "2")), `"fields":{"b":"1","c":"2"}`, true},
 		{"rename missing", FieldsConfig{Rename: map[string]string{"usr": "user"}},
 			rec(0, "m", num("n", 1)), `"fields":{"n":1}`, false},
 		{"message and level from fields, then remove", FieldsConfig{MessageFrom: "event.text", LevelFrom: "sev", Remove: []string{"sev", "nope"}},
@@ -374,6 +376,7 @@ func TestParse(t *testing.T) {
 		{"regex replaces a field", ParseConfig{Regex: `user (?P<user>\w+) from (?P<ip>[\d.]+)(?: port (?P<port>\d+))?`},
 			rec(0, "user alice from 10.0.0.1", str("user", "?")), `"fields":{"user":"alice","ip":"10.0.0.1"}`},
 		{"non-string field is left", ParseConfig{Field: "n", Parser: "kv"}, rec(0, "m", num("n", 1)), `"fields":{"n":1}`},
+		{"nothing found: kept", ParseConfig{Regex: `(?:id=(?P<id>\d+))?`}, rec(0, "hello"), `"message":"hello","format":"json","source":"app"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -531,5 +534,13 @@ func TestSummaryRoutes(t *testing.T) {
 	out, routes := c.Process([]record.Record{rec(record.SeverityInfo, "c")}, nil)
 	if len(out) != 2 || len(routes) != 2 || routes[0] != 0b001 || routes[1] != 0b111 {
 		t.Errorf("out %d, routes %b", len(out), routes)
+	}
+}
+
+func TestParseCounts(t *testing.T) {
+	c := mustBuild(t, Spec{Parse: &ParseConfig{Regex: `id=(?P<id>\d+)`}})
+	c.Process([]record.Record{rec(0, "id=7"), rec(0, "no id"), rec(0, "id=x")}, nil)
+	if st := c.Stats()[0]; st.Changed != 1 || st.Kept != 2 || st.Dropped != 0 {
+		t.Errorf("stats %+v, want 1 changed, 2 kept", st)
 	}
 }

@@ -1,6 +1,7 @@
 package processors
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,7 +153,11 @@ func (t *throttle) apply(r *record.Record, _ *uint64) result {
 	now := t.now()
 	t.buf = t.appendKey(t.buf[:0], r)
 	if len(t.buf) > maxKeyBytes {
-		t.buf = t.buf[:maxKeyBytes]
+		cut := maxKeyBytes
+		for cut > 0 && t.buf[cut]&0xC0 == 0x80 {
+			cut-- // not inside a UTF-8 sequence
+		}
+		t.buf = t.buf[:cut]
 	}
 	b := t.keys[string(t.buf)]
 	if b == nil {
@@ -213,11 +218,20 @@ func (t *throttle) summary(b *bucket, now time.Time) record.Record {
 func (t *throttle) summaries(out []record.Record, flush bool) []record.Record {
 	if flush {
 		now := t.now()
+		var dropped []*bucket
 		for k, b := range t.keys {
-			t.report(b, now)
+			if b.dropped > 0 {
+				dropped = append(dropped, b)
+			}
 			if now.Sub(b.start) >= t.window {
 				delete(t.keys, k)
 			}
+		}
+		// In key order, so that what a flush reports does not depend on
+		// the map's.
+		slices.SortFunc(dropped, func(a, b *bucket) int { return strings.Compare(a.key, b.key) })
+		for _, b := range dropped {
+			t.report(b, now)
 		}
 		t.report(&t.other, now)
 	}
