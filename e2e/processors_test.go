@@ -297,6 +297,11 @@ procinfo: {enabled: false}
 	d := startDaemon(t, nil, "--config", cfg)
 	waitFor(t, "the first lines", func() bool { return len(d.messages()) >= 200 })
 
+	f, err := os.OpenFile(log, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
 	stop, written := make(chan struct{}), make(chan int)
 	go func() { // lines keep coming through the reload
 		n := 0
@@ -307,8 +312,11 @@ procinfo: {enabled: false}
 				return
 			default:
 			}
+			if _, err := fmt.Fprintf(f, "during %d\n", n+1); err != nil {
+				t.Error(err)
+				return
+			}
 			n++
-			writeLines(t, log, fmt.Sprintf("during %d", n))
 			time.Sleep(2 * time.Millisecond)
 		}
 	}()
