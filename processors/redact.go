@@ -25,24 +25,6 @@ type redact struct {
 	mask   secrets.Mask
 	fields bool
 	report string // "" adds no report
-	// keys remembers which field keys name secrets: a service logs the
-	// same few keys over and over. Fixed size, so bounded; a collision
-	// only costs a lookup.
-	keys [256]keyVerdict
-}
-
-type keyVerdict struct {
-	key    string
-	secret bool
-}
-
-// isSecretKey is secrets.IsSecretName, remembered.
-func (x *redact) isSecretKey(k string) bool {
-	e := &x.keys[(len(k)*31+int(k[0])*7+int(k[len(k)-1]))&255]
-	if e.key != k {
-		e.key, e.secret = k, secrets.IsSecretName(k)
-	}
-	return e.secret
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -258,7 +240,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 }
 
 func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, bool, bool) {
-	if key != "" && x.isSecretKey(key) {
+	if key != "" && secrets.IsSecretName(key) {
 		switch v.Kind() {
 		case record.KindNull, record.KindBool, record.KindObject:
 			// Nothing to hide in null or a switch; an object's own keys
