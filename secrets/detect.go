@@ -47,7 +47,7 @@ func maskPrivateKeys(s string, m Mask) string {
 		label := s[k+11 : k+11+cl]
 		body := k + 11 + cl + 5
 		from = body
-		if !strings.HasSuffix(label, "PRIVATE KEY") || len(label) > 64 {
+		if !strings.HasSuffix(label, "PRIVATE KEY") && !strings.HasSuffix(label, "PRIVATE KEY BLOCK") || len(label) > 64 {
 			continue
 		}
 		end := strings.Index(s[body:], "-----END ")
