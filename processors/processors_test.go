@@ -1,7 +1,11 @@
 package processors
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -542,5 +546,37 @@ func TestParseCounts(t *testing.T) {
 	c.Process([]record.Record{rec(0, "id=7"), rec(0, "no id"), rec(0, "id=x")}, nil)
 	if st := c.Stats()[0]; st.Changed != 1 || st.Kept != 2 || st.Dropped != 0 {
 		t.Errorf("stats %+v, want 1 changed, 2 kept", st)
+	}
+}
+
+// TestJSONInsideMessage runs the docs' recipe for JSON inside a message.
+func TestJSONInsideMessage(t *testing.T) {
+	env := testEnv()
+	env.Parsers = func(name string) (ParseFunc, bool) {
+		return func(text string) (record.Record, bool) {
+			var m map[string]any
+			if json.Unmarshal([]byte(text), &m) != nil {
+				return record.Record{}, false
+			}
+			var r record.Record
+			for _, k := range slices.Sorted(maps.Keys(m)) {
+				r.Fields = append(r.Fields, str(k, fmt.Sprint(m[k])))
+			}
+			return r, true
+		}, name == "json"
+	}
+	c, err := Build([]Spec{
+		{Parse: &ParseConfig{Regex: `^(?P<text>[^{]*?) ?(?P<json>\{.*\})$`}},
+		{Fields: &FieldsConfig{MessageFrom: "text"}},
+		{Parse: &ParseConfig{Field: "json", Parser: "json"}},
+		{Fields: &FieldsConfig{Remove: []string{"text", "json"}}},
+	}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := run(t, c, rec(record.SeverityInfo, `request done {"user":"bob","ms":12}`))
+	want := `"message":"request done","format":"json","source":"app","fields":{"ms":"12","user":"bob"}}`
+	if js := string(out.AppendJSON(nil)); !strings.HasSuffix(js, want) {
+		t.Errorf("got %s\nwant it to end %s", js, want)
 	}
 }
