@@ -188,7 +188,7 @@ func (b *batcher) shape(out *batch) {
 	if b.deps.countBefore != nil && len(b.recs) > 0 {
 		b.deps.countBefore(b.recs)
 	}
-	// (tap: records before the processors)
+	// A live tap of records before the processors reads b.recs here.
 	var routes []uint64
 	counted := len(b.recs) > 0 || len(sh.flushed) > 0
 	if sh.chain != nil && len(b.recs) > 0 {
@@ -214,7 +214,8 @@ func (b *batcher) shape(out *batch) {
 		clear(sh.flushed)
 		sh.flushed = sh.flushed[:0]
 	}
-	// (tap: records after the processors)
+	// A live tap of records after the processors reads b.recs here (routes:
+	// their exporters; nil, every exporter).
 	out.records = b.recs
 	if routes != nil {
 		out.setRoutes(routes)
