@@ -154,6 +154,21 @@ exporters:
 			},
 		},
 		{
+			name: "processors: the shape of the lists, checked like every other key",
+			yaml: `sources:
+  - name: app
+    type: file
+    include: ["/x/*.log"]
+    processors: [redact, {redact: {rulez: [jwt]}}]
+processors: {filter: {}}
+`,
+			want: []string{
+				`line 5: sources[0].processors[0]: must be a section of keys (fields, filter, name, parse, ...), not the single value "redact"`,
+				`line 5: sources[0].processors[1].redact.rulez: unknown key; did you mean "rules"?`,
+				`line 6: processors: must be a list of processors, e.g. "- filter: {keep: {min_level: info}}" lines, one per step, not a section of keys`,
+			},
+		},
+		{
 			name: "the issue's example: two misspelt keys, both with lines and suggestions",
 			yaml: `# two typos
 sources:
