@@ -111,7 +111,9 @@ func maskCards(s string, m Mask) string {
 		for next < len(s) && isDigit(s[next]) {
 			next++
 		}
-		if n >= minCardDigits && n <= maxCardDigits && (e == len(s) || !isAlnum(s[e]) && s[e] != '.') &&
+		// After the number: not a letter or digit, nor a decimal point.
+		end := e == len(s) || !isAlnum(s[e]) && !(s[e] == '.' && e+1 < len(s) && isDigit(s[e+1]))
+		if n >= minCardDigits && n <= maxCardDigits && end &&
 			cardIssuer(digits[:n]) && luhn(digits[:n]) {
 			p.mask(i, e)
 		}
