@@ -157,7 +157,7 @@ func mayHaveSecretFlag(s string) bool {
 			return false
 		}
 		k += i
-		if k > 0 && !isWordBreak(s[k-1]) && s[k-1] != '"' && s[k-1] != '\'' {
+		if k > 0 && !isWordBreak(s[k-1]) && s[k-1] != '"' && s[k-1] != '\'' && s[k-1] != '\\' {
 			i = k + 1
 			continue
 		}

@@ -238,3 +238,25 @@ func TestDigitRun(t *testing.T) {
 		}
 	}
 }
+
+// TestMayHaveSecretFlag: the flag-value rule's cheap test lets through
+// every text the rule changes.
+func TestMayHaveSecretFlag(t *testing.T) {
+	for _, s := range []string{
+		"app --password hunter2", `run "app --token t0k"`, `x '--secret' y`, `x \--api-key k`, "a;--password p", "--password p",
+		`x --pass"word" y`,
+	} {
+		r, _ := Lookup("flag-value")
+		if r.apply(s, nil) == s {
+			t.Errorf("flag-value does not change %q", s)
+		}
+		if !mayHaveSecretFlag(s) {
+			t.Errorf("mayHaveSecretFlag(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"2026-12-03 x-api-key", "no flags here", "a - b --verbose"} {
+		if mayHaveSecretFlag(s) {
+			t.Errorf("mayHaveSecretFlag(%q) = true", s)
+		}
+	}
+}
