@@ -4,7 +4,9 @@
 # the adapter, median of 3 runs each.
 #   bench/e2e.sh                      # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log bench/e2e.sh
+#   JOBS='forward-secrets|forward-redact' bench/e2e.sh   # some jobs only: the
+#                                     # processors' cost (redact + keep-all filter)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench 'Sidecar' -benchtime 1x -count "${COUNT:-3}" -timeout 60m ./e2e/ |
+go test -run '^$' -bench "Sidecar/^(${JOBS:-.*})$" -benchtime 1x -count "${COUNT:-3}" -timeout 60m ./e2e/ |
   grep -E '^(Benchmark|goos|cpu:)'

@@ -29,13 +29,15 @@ type batcher struct {
 	marks func(*batch) bool
 	// streams are the source's live streams, for their counters.
 	streams iter.Seq[*parsers.Stream]
+	shaping shaping
 }
 
 func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
 	return batcher{
 		source: cfg.Name, format: cfg.Format, deps: deps, streams: streams, marks: marks,
-		stats: map[*parsers.Stream]parsers.Stats{},
-		recs:  make(record.Batch, 0, min(deps.batchRecords, 256)),
+		stats:   map[*parsers.Stream]parsers.Stats{},
+		recs:    make(record.Batch, 0, min(deps.batchRecords, 256)),
+		shaping: shaping{chain: deps.chain, next: deps.nextChain},
 	}
 }
 
@@ -68,13 +70,17 @@ func (b *batcher) commit(from int) {
 	}
 }
 
-// send seals the batch and hands it to the pipeline.
+// send seals the batch, passes it through the processors and hands it to
+// the pipeline. A batch whose records were all dropped still goes when it
+// carries checkpoint marks: those lines were handled.
 func (b *batcher) send() {
-	out := &batch{records: b.recs, source: b.source}
+	out := &batch{source: b.source}
 	marked := b.marks != nil && b.marks(out)
 	for st := range b.streams {
 		b.count(st)
 	}
+	full := len(b.recs) >= b.deps.batchRecords // before the processors: read as a backlog
+	b.shape(out)
 	if len(b.recs) == 0 && !marked {
 		return
 	}
@@ -91,7 +97,7 @@ func (b *batcher) send() {
 	if cap(b.recs) >= b.deps.batchRecords {
 		out.recycle = b.spare
 	}
-	if len(b.recs) < b.deps.batchRecords {
+	if !full {
 		b.recs = make(record.Batch, 0, min(b.deps.batchRecords, 256))
 	} else {
 		select {

@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/processors"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -48,7 +50,19 @@ func (d *discardExporter) Close(context.Context) error { return nil }
 // BenchmarkPipeline reads a mixed-format file from its beginning through the
 // real file source (framing, detection, parsing, batching, checkpoint marks)
 // into the pipeline, whose one exporter discards.
-func BenchmarkPipeline(b *testing.B) {
+func BenchmarkPipeline(b *testing.B) { benchPipeline(b, nil) }
+
+// BenchmarkPipelineProcessors is BenchmarkPipeline with processors: a
+// filter that keeps every record and the built-in redact.
+func BenchmarkPipelineProcessors(b *testing.B) {
+	var specs []processors.Spec
+	if err := yaml.Unmarshal([]byte(`[{filter: {keep: {any: [{min_level: trace}, {not: {min_level: trace}}]}}}, {redact: {}}]`), &specs); err != nil {
+		b.Fatal(err)
+	}
+	benchPipeline(b, specs)
+}
+
+func benchPipeline(b *testing.B, specs []processors.Spec) {
 	corpus := benchCorpus(b, "200000")
 	st, _ := os.Stat(corpus)
 	var lines uint64
@@ -63,8 +77,12 @@ func BenchmarkPipeline(b *testing.B) {
 		cfg := defaultSource()
 		cfg.Name, cfg.Type, cfg.StartAt = "bench", "file", "beginning"
 		cfg.Include = []string{corpus}
+		chain, err := buildChain(specs, nil, ExportersConfig{Stdout: StdoutConfig{Enabled: true}}, clock.Real)
+		if err != nil {
+			b.Fatal(err)
+		}
 		deps := sourceDeps{logger: slog.New(slog.DiscardHandler), metrics: m, clock: clock.Real, out: p.in,
-			status: newSourceStatus("bench", "file"), batchRecords: 1024, tap: tap}
+			status: newSourceStatus("bench", "file"), batchRecords: 1024, tap: tap, chain: chain}
 		src := newFileSource(cfg, deps, nil, true)
 		src.waker = manualWaker{}
 		src.pass(time.Now())

@@ -20,6 +20,7 @@ import (
 	"github.com/obsadapter/obsadapter/exporters/fluent"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/exporters/stdout"
+	"github.com/obsadapter/obsadapter/processors"
 	"github.com/obsadapter/obsadapter/procinfo"
 	"github.com/obsadapter/obsadapter/record"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,9 +48,12 @@ type Collector struct {
 
 	exporters []exporters.Exporter
 	pipeline  *pipeline
-	procinfo  *procinfo.Provider
-	kube      *record.Kubernetes
-	tap       *tapHub
+	// countBefore counts the built-in log metrics before the processors
+	// (exporters.prometheus.count_before_processors); nil when it is off.
+	countBefore func(record.Batch)
+	procinfo    *procinfo.Provider
+	kube        *record.Kubernetes
+	tap         *tapHub
 	// releaseMemory gives free heap back to the OS (releaseWhenIdle).
 	releaseMemory func()
 
@@ -82,6 +86,8 @@ type runningSource struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	finite bool // stdin, exec: the adapter ends when all of these have ended
+	// nextChain hands the source's goroutine the chain a reload built.
+	nextChain *atomic.Pointer[chainSwap]
 }
 
 // sourceDeps is what the collector gives each source.
@@ -95,6 +101,14 @@ type sourceDeps struct {
 	kubernetes    *record.Kubernetes
 	exposeSamples bool
 	tap           *tapHub
+	// chain is the source's processors (nil: none); nextChain is where a
+	// reload hands it another.
+	chain     *processors.Chain
+	nextChain *atomic.Pointer[chainSwap]
+	// countBefore updates the built-in log metrics from records as parsed,
+	// before the processors (nil: the prometheus exporter counts what it
+	// gets, or is off).
+	countBefore func(record.Batch)
 }
 
 // New builds the collector: exporters and the pipeline are created here, so
@@ -128,6 +142,9 @@ func New(cfg Config, opts Options) (*Collector, error) {
 			return nil, fmt.Errorf("exporters.prometheus: %w", err)
 		}
 		c.exporters = append(c.exporters, e)
+		if cfg.Exporters.Prometheus.CountBeforeProcessors {
+			c.countBefore = e.BuiltinBefore()
+		}
 	}
 	if cfg.Exporters.Fluent.Enabled {
 		e, err := fluent.New(cfg.Exporters.Fluent, fluent.Deps{Deps: deps, StateDir: cfg.StateDir})
@@ -179,6 +196,15 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	c.restored, c.first = entries, !exists
 
+	// Every chain is built before anything runs: a source must not start
+	// without the processors its config names (a redaction, say).
+	chains := make([]*processors.Chain, len(c.cfg.Sources))
+	for i, sc := range c.cfg.Sources {
+		if chains[i], err = buildChain(sc.Processors, c.cfg.Processors, c.cfg.Exporters, c.opts.Clock); err != nil {
+			c.closeExporters(context.Background())
+			return errChain(sc.Name, err)
+		}
+	}
 	srv, err := c.startHTTP()
 	if err != nil {
 		c.closeExporters(context.Background())
@@ -191,8 +217,8 @@ func (c *Collector) Run(ctx context.Context) error {
 	r := &running{srv: srv}
 	r.exports = start(base, c.pipeline.run)
 	r.procinfo = start(base, func(ctx context.Context) { <-c.startProcinfo(ctx) })
-	for _, sc := range c.cfg.Sources {
-		c.startSourceAt(sc, c.first)
+	for i, sc := range c.cfg.Sources {
+		c.startSourceAt(sc, c.first, chains[i])
 	}
 	r.checkpoints = start(base, c.checkpointLoop)
 	r.memory = start(base, c.releaseWhenIdle)
@@ -320,13 +346,14 @@ func (c *Collector) closeExporters(ctx context.Context) {
 
 // startSourceAt builds and starts one source; fresh says whether start_at
 // applies (the first start with no checkpoint, or a source new in a reload).
-// Callers hold no lock.
-func (c *Collector) startSourceAt(sc SourceConfig, fresh bool) {
+// chain is its processors, built by buildChain. Callers hold no lock.
+func (c *Collector) startSourceAt(sc SourceConfig, fresh bool, chain *processors.Chain) {
 	status := newSourceStatus(sc.Name, sc.Type)
+	next := new(atomic.Pointer[chainSwap])
 	deps := sourceDeps{
 		logger: c.logger, metrics: c.metrics, clock: c.opts.Clock, out: c.pipeline.in, status: status,
 		batchRecords: c.cfg.Pipeline.BatchRecords, kubernetes: c.kube, exposeSamples: c.cfg.HTTP.ExposeSamples,
-		tap: c.tap,
+		tap: c.tap, chain: chain, nextChain: next, countBefore: c.countBefore,
 	}
 	var src source
 	finite := false
@@ -343,7 +370,7 @@ func (c *Collector) startSourceAt(sc SourceConfig, fresh bool) {
 		src, finite = &execSource{cfg: sc, deps: deps}, true
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningSource{cfg: sc, src: src, status: status, cancel: cancel, done: make(chan struct{}), finite: finite}
+	rs := &runningSource{cfg: sc, src: src, status: status, cancel: cancel, done: make(chan struct{}), finite: finite, nextChain: next}
 	go func() {
 		defer close(rs.done)
 		if err := src.run(ctx); err != nil {
@@ -459,6 +486,9 @@ func (c *Collector) startProcinfo(ctx context.Context) <-chan struct{} {
 					default:
 					}
 					break
+				}
+				if c.countBefore != nil {
+					c.countBefore(recs)
 				}
 				select {
 				case c.pipeline.in <- &batch{records: recs, source: "procinfo"}:

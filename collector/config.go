@@ -8,14 +8,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters/fluent"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/parsers"
+	"github.com/obsadapter/obsadapter/processors"
 	"github.com/obsadapter/obsadapter/procinfo"
 )
 
@@ -28,16 +31,19 @@ var DefaultYAML []byte
 // Config is the whole configuration file. Each package owns its own section's
 // type, defaults and validation; Config composes them.
 type Config struct {
-	StateDir           string           `yaml:"state_dir"`
-	CheckpointInterval time.Duration    `yaml:"checkpoint_interval"`
-	Sources            []SourceConfig   `yaml:"sources"`
-	Pipeline           PipelineConfig   `yaml:"pipeline"`
-	Exporters          ExportersConfig  `yaml:"exporters"`
-	HTTP               HTTPConfig       `yaml:"http"`
-	Procinfo           procinfo.Config  `yaml:"procinfo"`
-	Kubernetes         KubernetesConfig `yaml:"kubernetes"`
-	Shutdown           ShutdownConfig   `yaml:"shutdown"`
-	Log                LogConfig        `yaml:"log"`
+	StateDir           string         `yaml:"state_dir"`
+	CheckpointInterval time.Duration  `yaml:"checkpoint_interval"`
+	Sources            []SourceConfig `yaml:"sources"`
+	// Processors run on every source's records after the source's own
+	// list (see SourceConfig.Processors).
+	Processors []processors.Spec `yaml:"processors"`
+	Pipeline   PipelineConfig    `yaml:"pipeline"`
+	Exporters  ExportersConfig   `yaml:"exporters"`
+	HTTP       HTTPConfig        `yaml:"http"`
+	Procinfo   procinfo.Config   `yaml:"procinfo"`
+	Kubernetes KubernetesConfig  `yaml:"kubernetes"`
+	Shutdown   ShutdownConfig    `yaml:"shutdown"`
+	Log        LogConfig         `yaml:"log"`
 
 	// Origin, set by ParseConfig, lets Validate give each problem the line
 	// of its key in the file. It is not a setting: never decoded, and any
@@ -75,6 +81,10 @@ type SourceConfig struct {
 	// pod
 	LogsDir    string   `yaml:"logs_dir"`
 	Containers []string `yaml:"containers"`
+
+	// Processors shape the source's records before the global list runs:
+	// the source's own steps first, so they see its records as parsed.
+	Processors []processors.Spec `yaml:"processors"`
 }
 
 // BufferConfig bounds the line buffer of a source that cannot pause.
@@ -319,6 +329,25 @@ func (c *Config) Validate() error {
 	if len(c.Sources) == 0 {
 		add("sources", "at least one source is required")
 	}
+	// Each source's chain is its own list then the global one, validated
+	// as it will be built (names must differ across both), each problem
+	// reported under the list it is in, once.
+	env := processorEnv(c.Exporters, clock.Real)
+	reported := map[Problem]bool{}
+	procProblems := func(prefix string, own, global []processors.Spec) {
+		for _, pr := range processors.Validate(slices.Concat(own, global), env) {
+			path := "processors" + pr.Key
+			if i, rest, ok := listIndex(pr.Key); ok && i < len(own) {
+				path = prefix + fmt.Sprintf("[%d]", i) + rest
+			} else if ok {
+				path = fmt.Sprintf("processors[%d]", i-len(own)) + rest
+			}
+			if p := (Problem{Path: path, Message: pr.Msg}); !reported[p] {
+				reported[p] = true
+				add(path, "%s", pr.Msg)
+			}
+		}
+	}
 	names := map[string]int{}
 	stdins := 0
 	for i, s := range c.Sources {
@@ -334,6 +363,10 @@ func (c *Config) Validate() error {
 			}
 		}
 		sub(p, s.validate())
+		procProblems(p+".processors", s.Processors, c.Processors)
+	}
+	if len(c.Sources) == 0 {
+		procProblems("", nil, c.Processors)
 	}
 	sub("pipeline", c.Pipeline.validate())
 	if msg := addressProblem(c.Exporters.Fluent.Address, false); msg != "" {
@@ -464,6 +497,21 @@ func (s *SourceConfig) validate() error {
 }
 
 var sourceNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// listIndex splits a processors key "[2].filter.keep" into 2 and
+// ".filter.keep".
+func listIndex(key string) (int, string, bool) {
+	rest, ok := strings.CutPrefix(key, "[")
+	if !ok {
+		return 0, "", false
+	}
+	num, rest, ok := strings.Cut(rest, "]")
+	i, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return 0, "", false
+	}
+	return i, rest, true
+}
 
 func (p PipelineConfig) validate() error {
 	var errs []error

@@ -31,6 +31,7 @@ func TestConfigFixtures(t *testing.T) {
 		"no-exporters.bad.yaml":                     "exporters: every exporter is disabled",
 		"empty.bad.yaml":                            "config: the file is empty",
 		"fluent-file-buffer-without-state.bad.yaml": `exporters.fluent.buffer.type: "file" needs state_dir`,
+		"processors.bad.yaml":                       `line 8: sources[0].processors[0].filter.drop.message_regex: error parsing regexp`,
 	}
 	files, _ := filepath.Glob("../testdata/config/*.yaml")
 	if len(files) == 0 {
@@ -124,6 +125,49 @@ func TestConfigProblems(t *testing.T) {
 		yaml string
 		want []string // the whole list, in order
 	}{
+		{
+			name: "processors: every problem of both lists, at its key's line",
+			yaml: `sources:
+  - name: app
+    type: file
+    include: ["/x/*.log"]
+    processors:
+      - filter:
+          drop: {message_regex: "(oops"}
+      - route: {rules: [{when: {min_level: debug}, exporters: [fluentd]}]}
+      - {name: shared, fields: {add: {team: a}}}
+processors:
+  - throttle: {limit: 0, window: 1m}
+  - filter: {keep: {min_level: info}}
+    redact: {}
+  - {name: shared, redact: {}}
+exporters:
+  stdout: {enabled: true}
+`,
+			want: []string{
+				"line 7: sources[0].processors[0].filter.drop.message_regex: error parsing regexp: missing closing ): `(oops`",
+				`line 8: sources[0].processors[1].route.rules[0].exporters[0]: "fluentd" is not an enabled exporter (enabled: [stdout prometheus])`,
+				`line 11: processors[0].throttle.limit: at most limit records per window: limit must be at least 1, got 0`,
+				`line 12: processors[1]: exactly one of filter, redact, sample, throttle, fields, parse, route must be set, found 2`,
+				// the source's chain is both lists: a name may not repeat across them
+				`line 14: processors[2].name: "shared" is also the name of processor [2]; names label metrics and must differ`,
+			},
+		},
+		{
+			name: "processors: the shape of the lists, checked like every other key",
+			yaml: `sources:
+  - name: app
+    type: file
+    include: ["/x/*.log"]
+    processors: [redact, {redact: {rulez: [jwt]}}]
+processors: {filter: {}}
+`,
+			want: []string{
+				`line 5: sources[0].processors[0]: must be a section of keys (fields, filter, name, parse, ...), not the single value "redact"`,
+				`line 5: sources[0].processors[1].redact.rulez: unknown key; did you mean "rules"?`,
+				`line 6: processors: must be a list of processors, e.g. "- filter: {keep: {min_level: info}}" lines, one per step, not a section of keys`,
+			},
+		},
 		{
 			name: "the issue's example: two misspelt keys, both with lines and suggestions",
 			yaml: `# two typos

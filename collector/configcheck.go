@@ -327,6 +327,7 @@ var listHints = map[string][2]string{
 	"format":                        {"a list of format names", `["json", "logfmt"]`},
 	"level":                         {"a list of levels", `["error", "fatal"]`},
 	"sources":                       {"a list of sources", `"- name: app" lines, one per source`},
+	"processors":                    {"a list of processors", `"- filter: {keep: {min_level: info}}" lines, one per step`},
 	"metrics":                       {"a list of metric rules", `"- name: app_errors_total" lines, one per rule`},
 }
 

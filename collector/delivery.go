@@ -28,6 +28,12 @@ type batch struct {
 	// with it (nil: not recycled). Exporters keep nothing of a batch after
 	// Export returns or its wait settles.
 	recycle chan<- record.Batch
+	// routes[i] is the exporter mask of records[i] (bit j: the pipeline's
+	// exporter j), set by a route processor; nil: every record goes to
+	// every exporter. every and some are the AND and the OR of the masks.
+	routes      []uint64
+	every, some uint64
+	routesBack  chan<- []uint64 // takes routes' array back when done (nil: not recycled)
 
 	remaining atomic.Int32 // exporters still working on it
 	unsafe    atomic.Bool  // some exporter gave up without delivering it
@@ -61,6 +67,27 @@ func (b *batch) finish() {
 		}
 		b.records = nil
 	}
+	if b.routesBack != nil {
+		select {
+		case b.routesBack <- b.routes[:0]:
+		default:
+		}
+		b.routes = nil
+	}
+}
+
+// setRoutes attaches the records' exporter masks.
+func (b *batch) setRoutes(routes []uint64) {
+	b.routes, b.every, b.some = routes, allExporters, 0
+	for _, m := range routes {
+		b.every &= m
+		b.some |= m
+	}
+}
+
+// wants reports whether the exporter with this mask bit gets any record.
+func (b *batch) wants(bit uint64) bool {
+	return len(b.records) > 0 && (b.routes == nil || b.some&bit != 0)
 }
 
 // fileTrack is the delivery state of one file: the offsets read and safely

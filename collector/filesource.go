@@ -144,6 +144,9 @@ func (s *fileSource) run(ctx context.Context) error {
 		if d, ok := s.nextDeadline(); ok {
 			wait = min(wait, max(d.Sub(s.deps.clock.Now()), time.Millisecond))
 		}
+		if d, ok := s.flushDeadline(s.deps.clock.Now()); ok {
+			wait = min(wait, max(d.Sub(s.deps.clock.Now()), time.Millisecond))
+		}
 		t := s.deps.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -247,6 +250,7 @@ func (s *fileSource) pass(now time.Time) {
 	open = s.openCount()
 	open -= s.park(open - s.maxOpen)
 	s.deps.metrics.filesOpen.WithLabelValues(s.cfg.Name).Set(float64(open))
+	s.flushChain(now, false)
 	s.send()
 	s.publish()
 }
@@ -302,6 +306,7 @@ func (s *fileSource) finish(now time.Time) {
 			s.closeFile(tf, now)
 		}
 	}
+	s.flushChain(now, true)
 	s.send()
 	for _, tf := range s.files {
 		if tf.f != nil {

@@ -178,6 +178,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 			s.add(st.Flush(now))
 		}
 		s.deps.metrics.bufferLines.WithLabelValues(s.cfg.Name).Set(float64(q.depth()))
+		s.flushChain(now, false)
 		s.send()
 		if ended {
 			break
@@ -189,8 +190,9 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 			}
 			break
 		}
-		// Wake for the earliest held record's timeout, if any.
-		var earliest time.Time
+		// Wake for the earliest held record's timeout, or the processors'
+		// summaries, if any.
+		earliest, _ := s.flushDeadline(now)
 		for _, st := range s.streams {
 			if d, ok := st.Deadline(); ok && (earliest.IsZero() || d.Before(earliest)) {
 				earliest = d
@@ -215,6 +217,7 @@ func (s *lineSource) consume(ctx context.Context, q *lineQueue) {
 	for _, st := range s.streams {
 		s.add(st.FlushAll(now))
 	}
+	s.flushChain(now, true)
 	s.send()
 }
 

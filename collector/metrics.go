@@ -20,6 +20,7 @@ type selfMetrics struct {
 	checkpointWrites *prometheus.CounterVec
 	execExits        *prometheus.CounterVec
 	reloads          *prometheus.CounterVec
+	processorRecords *prometheus.CounterVec
 	httpRejected     prometheus.Counter
 }
 
@@ -73,9 +74,12 @@ func newSelfMetrics(reg prometheus.Registerer) *selfMetrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "obsadapter_config_reloads_total", Help: "Configuration reloads by result.",
 		}, []string{"result"}),
+		processorRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "obsadapter_processor_records_total", Help: "Records each processor of a source saw, by result: kept (unmodified), dropped, or changed (kept and modified).",
+		}, []string{"source", "processor", "result"}),
 	}
 	reg.MustRegister(m.bytesRead, m.linesRead, m.filesWatched, m.filesOpen, m.rotations, m.recordsDropped, m.parseFailures,
 		m.multiline, m.sourceErrors, m.queueBatches, m.bufferLines, m.exporterRecords, m.checkpointWrites, m.httpRejected,
-		m.execExits, m.reloads)
+		m.execExits, m.reloads, m.processorRecords)
 	return m
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/record"
 )
 
 // pipeline fans batches out to every exporter. Each exporter has its own
@@ -25,9 +26,9 @@ type pipeline struct {
 
 func newPipeline(cfg PipelineConfig, exps []exporters.Exporter, m *selfMetrics, logger *slog.Logger, clk clock.Clock) *pipeline {
 	p := &pipeline{in: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger}
-	for _, e := range exps {
+	for i, e := range exps {
 		p.runners = append(p.runners, &runner{
-			exp: e, queue: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger.With("exporter", e.Name()),
+			exp: e, bit: 1 << i, queue: make(chan *batch, cfg.QueueBatches), metrics: m, logger: logger.With("exporter", e.Name()),
 			minBackoff: 100 * time.Millisecond, maxBackoff: 30 * time.Second, clock: clock.Or(clk),
 		})
 	}
@@ -46,12 +47,23 @@ func (p *pipeline) run(exportCtx context.Context) {
 	for b := range p.in {
 		p.batches.Add(1)
 		p.metrics.queueBatches.WithLabelValues("pipeline").Set(float64(len(p.in)))
-		if len(p.runners) == 0 || len(b.records) == 0 {
+		// An exporter that no record is routed to is done with the batch
+		// at once: its marks (checkpoints) do not wait for it.
+		n := 0
+		for _, r := range p.runners {
+			if b.wants(r.bit) {
+				n++
+			}
+		}
+		if n == 0 {
 			b.finish()
 			continue
 		}
-		b.remaining.Store(int32(len(p.runners)))
+		b.remaining.Store(int32(n))
 		for _, r := range p.runners {
+			if !b.wants(r.bit) {
+				continue
+			}
 			r.queue <- b
 			p.metrics.queueBatches.WithLabelValues(r.exp.Name()).Set(float64(len(r.queue)))
 		}
@@ -71,7 +83,9 @@ const maxInFlight = 4
 
 type runner struct {
 	exp                    exporters.Exporter
+	bit                    uint64 // the exporter's bit in a batch's route masks
 	queue                  chan *batch
+	spare                  []record.Batch // arrays for routed sub-batches, at most maxInFlight+1
 	metrics                *selfMetrics
 	logger                 *slog.Logger
 	minBackoff, maxBackoff time.Duration
@@ -85,14 +99,49 @@ func (r *runner) run(ctx context.Context) {
 		return
 	}
 	for b := range r.queue {
-		b.exporterDone(r.deliver(ctx, b))
+		recs, owned := r.recordsOf(b)
+		b.exporterDone(r.deliver(ctx, b, recs))
+		r.release(recs, owned)
 	}
+}
+
+// recordsOf is what of the batch goes to this exporter: the batch itself
+// when every record does (always, without a route processor), else the
+// records routed here, copied into one of the runner's arrays (owned).
+// The array is free again once the exporter is done with it (release),
+// since exporters keep nothing of a batch after Export or its wait. Once
+// exporterDone is called the batch may be finished by another runner, so
+// release must not look at it.
+func (r *runner) recordsOf(b *batch) (recs record.Batch, owned bool) {
+	if b.routes == nil || b.every&r.bit != 0 {
+		return b.records, false
+	}
+	if n := len(r.spare); n > 0 {
+		recs, r.spare = r.spare[n-1], r.spare[:n-1]
+	}
+	for i, m := range b.routes {
+		if m&r.bit != 0 {
+			recs = append(recs, b.records[i])
+		}
+	}
+	return recs, true
+}
+
+// release takes back the array recordsOf copied into, if it did.
+func (r *runner) release(recs record.Batch, owned bool) {
+	if !owned || len(r.spare) > maxInFlight {
+		return
+	}
+	clear(recs) // a spare array must not keep parsed strings alive
+	r.spare = append(r.spare, recs[:0])
 }
 
 // begun is a batch handed over by Begin whose safety is not known yet.
 type begun struct {
-	b    *batch
-	wait func(context.Context) error
+	b     *batch
+	recs  record.Batch // what of it went to this exporter
+	owned bool         // recs is the runner's array
+	wait  func(context.Context) error
 }
 
 // runPipelined hands batches over in queue order and settles them in the
@@ -108,7 +157,8 @@ func (r *runner) runPipelined(ctx context.Context, p exporters.Pipeliner) {
 		f := flight[0]
 		flight[0] = begun{}
 		flight = flight[1:]
-		f.b.exporterDone(r.settle(ctx, f.b, f.wait(ctx)))
+		f.b.exporterDone(r.settle(ctx, f.b, f.recs, f.wait(ctx)))
+		r.release(f.recs, f.owned)
 	}
 	for {
 		var b *batch
@@ -133,40 +183,45 @@ func (r *runner) runPipelined(ctx context.Context, p exporters.Pipeliner) {
 			}
 			return
 		}
+		recs, owned := r.recordsOf(b)
 		if ctx.Err() != nil {
-			b.exporterDone(r.settle(ctx, b, ctx.Err()))
+			b.exporterDone(r.settle(ctx, b, recs, ctx.Err()))
+			r.release(recs, owned)
 			continue
 		}
-		wait, err := p.Begin(ctx, b.records)
+		wait, err := p.Begin(ctx, recs)
 		if err != nil {
 			// Not handed over: settle the earlier batches first, so the retry
 			// (Export) still comes after them.
 			for len(flight) > 0 {
 				settleOldest()
 			}
-			b.exporterDone(r.settle(ctx, b, err))
+			b.exporterDone(r.settle(ctx, b, recs, err))
+			r.release(recs, owned)
 			continue
 		}
-		flight = append(flight, begun{b, wait})
+		flight = append(flight, begun{b, recs, owned, wait})
 	}
 }
 
-// deliver exports the batch and retries it until it is settled.
-func (r *runner) deliver(ctx context.Context, b *batch) bool {
+// deliver exports the batch's records for this exporter and retries them
+// until they are settled.
+func (r *runner) deliver(ctx context.Context, b *batch, recs record.Batch) bool {
 	if err := ctx.Err(); err != nil {
-		return r.settle(ctx, b, err)
+		return r.settle(ctx, b, recs, err)
 	}
-	return r.settle(ctx, b, r.exp.Export(ctx, b.records))
+	return r.settle(ctx, b, recs, r.exp.Export(ctx, recs))
 }
 
-// settle takes the outcome of one attempt at the batch and retries it with
+// settle takes the outcome of one attempt at the batch (recs, what of it
+// goes to this exporter) and retries it with
 // exporters.Backoff until it is safe, permanently dropped, or ctx ends. This
 // is the retry of batches an exporter refused; what an exporter accepted it
 // retries itself (see exporters.Backoff). It reports whether the batch may be acknowledged: a permanent
 // drop is counted and acknowledged, since retrying cannot help and holding
 // the checkpoint back would re-send it forever.
-func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
-	name, n := r.exp.Name(), float64(len(b.records))
+func (r *runner) settle(ctx context.Context, b *batch, recs record.Batch, err error) bool {
+	name, n := r.exp.Name(), float64(len(recs))
 	var lastLogged time.Time
 	for failures := 1; ; failures++ {
 		if err == nil {
@@ -175,23 +230,23 @@ func (r *runner) settle(ctx context.Context, b *batch, err error) bool {
 		}
 		if exporters.IsPermanent(err) {
 			r.metrics.exporterRecords.WithLabelValues(name, "dropped").Add(n)
-			r.logger.Error("batch dropped", "records", len(b.records), "source", b.source, "err", err)
+			r.logger.Error("batch dropped", "records", len(recs), "source", b.source, "err", err)
 			return true
 		}
 		if ctx.Err() != nil {
 			r.metrics.exporterRecords.WithLabelValues(name, "failed").Add(n)
-			r.undelivered.Add(int64(len(b.records)))
+			r.undelivered.Add(int64(len(recs)))
 			return false
 		}
 		r.metrics.exporterRecords.WithLabelValues(name, "retried").Add(n)
 		wait := exporters.Backoff(failures, r.minBackoff, r.maxBackoff, rand.Float64())
 		if now := r.clock.Now(); now.Sub(lastLogged) > 10*time.Second {
-			r.logger.Warn("export failed, retrying", "records", len(b.records), "backoff", wait, "err", err)
+			r.logger.Warn("export failed, retrying", "records", len(recs), "backoff", wait, "err", err)
 			lastLogged = now
 		}
 		clock.Sleep(ctx, r.clock, wait)
 		if err = ctx.Err(); err == nil {
-			err = r.exp.Export(ctx, b.records)
+			err = r.exp.Export(ctx, recs)
 		}
 	}
 }

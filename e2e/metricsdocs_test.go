@@ -50,6 +50,8 @@ sources:
   - {name: app, type: file, include: [%q], start_at: beginning, poll_interval: 100ms}
   - {name: forced, type: file, include: [%q], start_at: beginning, format: json, poll_interval: 100ms}
   - {name: job, type: exec, command: [sh, -c, "echo job line"], restart: always}
+processors:
+  - filter: {drop: {message_contains: "not json"}}
 exporters:
   stdout: {enabled: false}
   prometheus:
@@ -87,7 +89,8 @@ http: {enable_reload: true}
 	}
 	until("the sources to be read and delivered", `obsadapter_exporter_records_total{exporter="fluent",result="sent"}`,
 		"obsadapter_parse_failures_total{", "obsadapter_checkpoint_writes_total", "obsadapter_exec_exits_total{",
-		"obsadapter_exceptions_total{", "obsadapter_multiline_records_total{", "obsadapter_http_requests_total{")
+		"obsadapter_exceptions_total{", "obsadapter_multiline_records_total{", "obsadapter_http_requests_total{",
+		`obsadapter_processor_records_total{processor="filter",result="dropped",source="forced"}`)
 	// A rotation, then a reload, and the process API.
 	os.Rename(filepath.Join(logs, "app.log"), filepath.Join(logs, "app.log.1"))
 	os.WriteFile(filepath.Join(logs, "app.log"), []byte("after rotation\n"), 0o644)
@@ -155,10 +158,22 @@ func documentedMetrics(t *testing.T) []docMetric {
 	return out
 }
 
-// isPrefixOnly reports a name written as a family prefix ("obsadapter_fluent_*").
+// isPrefixOnly reports a name written as a family prefix ("obsadapter_fluent_*")
+// somewhere in text; another name may start with the same letters
+// (obsadapter_process_* and obsadapter_processor_records_total).
 func isPrefixOnly(text, n string) bool {
-	i := strings.Index(text, n)
-	return i >= 0 && i+len(n) < len(text) && (text[i+len(n)] == '*' || text[i+len(n)] == '_')
+	for i := strings.Index(text, n); i >= 0; {
+		rest := text[i+len(n):]
+		if strings.HasPrefix(rest, "*") || strings.HasPrefix(rest, "_*") {
+			return true
+		}
+		j := strings.Index(rest, n)
+		if j < 0 {
+			return false
+		}
+		i += len(n) + j
+	}
+	return false
 }
 
 // seriesPresent reports a family (and, when given, a series with the label

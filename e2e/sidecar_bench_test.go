@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +31,10 @@ import (
 //	           exporter only
 //	parse      obsadapter parse FILE > /dev/null
 //	idle-files 1,000 small files read, then 60 s idle
+//	forward-secrets, forward-redact
+//	           forward on the corpus with a secret in every 100th line,
+//	           without processors, then with a keep-all filter and the
+//	           built-in redact (issue #17: at most 10 % more CPU)
 //
 // The corpus is OBSADAPTER_CORPUS (made with ../shared/bench/gen_corpus.py
 // --lines 1000000 --seed 1 --format mixed when unset). bench/e2e.sh runs it.
@@ -67,6 +72,44 @@ func BenchmarkSidecar(b *testing.B) {
 			b.ReportMetric(float64(records), "records")
 		}
 	})
+	// The processors' cost (issue #17): the forward job on a copy of the
+	// corpus where every 100th line holds a secret, without processors and
+	// with the built-in redact and a filter that keeps every record.
+	secrets := withSecrets(b, corpus)
+	parsedSecrets, err := exec.Command(binary, "parse", secrets).Output()
+	if err != nil {
+		b.Fatal(err)
+	}
+	secretRecords := bytes.Count(parsedSecrets, []byte("\n"))
+	const (
+		fieldSecret = "tok_9f8e7d6c5b4a3921"
+		textSecret  = "Tr0ub4dorXy99"
+	)
+	for _, job := range []struct{ name, sourceKeys string }{
+		{"forward-secrets", ""},
+		{"forward-redact", `    processors:
+      - filter: {keep: {any: [{min_level: trace}, {not: {min_level: trace}}]}}
+      - redact: {}`},
+	} {
+		b.Run(job.name, func(b *testing.B) {
+			for b.Loop() {
+				recv := forwardtest.Start(b, forwardtest.Options{})
+				d := startJob(b, secrets, fmt.Sprintf(`  fluent: {enabled: true, address: %q}
+  prometheus: {enabled: false}`, recv.Addr()), job.sourceKeys)
+				if !recv.WaitEntries(secretRecords, 5*time.Minute) {
+					b.Fatalf("%d of %d records acknowledged", recv.Stats().Entries, secretRecords)
+				}
+				d.report(b, lines)
+				if job.sourceKeys != "" {
+					for _, r := range recv.Records() {
+						if text := string(r.AppendJSON(nil)); strings.Contains(text, fieldSecret) || strings.Contains(text, textSecret) {
+							b.Fatalf("a secret reached the receiver: %s", text)
+						}
+					}
+				}
+			}
+		})
+	}
 	b.Run("raw-tail", func(b *testing.B) {
 		for b.Loop() {
 			d := startJob(b, corpus, `  prometheus: {enabled: true}`, `    format: plain
@@ -238,4 +281,46 @@ func recordsChecksum(recs []record.Record) uint64 {
 		sum += h.Sum64()
 	}
 	return sum
+}
+
+// withSecrets copies the corpus with a secret in every 100th line: a token
+// field in a JSON line, else a password pair at the end of the line. Only
+// whole lines change, so the records are as many as in the corpus.
+func withSecrets(b *testing.B, corpus string) string {
+	b.Helper()
+	in, err := os.Open(corpus)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	path := filepath.Join(b.TempDir(), "secrets.log")
+	out, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w := bufio.NewWriterSize(out, 1<<20)
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 1<<20), 1<<26)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if n%100 == 0 {
+			if strings.HasPrefix(line, "{") && strings.HasSuffix(line, "}") {
+				line = line[:len(line)-1] + `,"token":"tok_9f8e7d6c5b4a3921"}`
+			} else {
+				line += " password=Tr0ub4dorXy99"
+			}
+		}
+		w.WriteString(line)
+		w.WriteByte('\n')
+	}
+	if err := sc.Err(); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return path
 }

@@ -129,6 +129,7 @@ func isNumberish(w string) bool {
 type argsView struct {
 	out  []string // words, masked in place
 	bare func(i int) string
+	m    Mask
 }
 
 // maskFlagValues masks the value after a secret flag: "--password x",
@@ -140,10 +141,41 @@ func maskFlagValues(v argsView) {
 		}
 		next := v.bare(i + 1)
 		if isValue(next) && !isSecretFlag(next) {
-			v.out[i+1] = Masked
+			v.out[i+1] = v.m.of(next)
 			i++
 		}
 	}
+}
+
+// mayHaveSecretFlag is flag-value's cheap test on a text: a secret flag
+// is a word starting with '-' that isSecretFlag accepts. A word holding
+// quotes or escapes passes, as only words and unquote can tell what it is.
+func mayHaveSecretFlag(s string) bool {
+	for i := 0; i < len(s); {
+		k := strings.IndexByte(s[i:], '-')
+		if k < 0 {
+			return false
+		}
+		k += i
+		if k > 0 && !isWordBreak(s[k-1]) && s[k-1] != '"' && s[k-1] != '\'' && s[k-1] != '\\' {
+			i = k + 1
+			continue
+		}
+		e := k
+		for e < len(s) && !isWordBreak(s[e]) {
+			e++
+		}
+		if w := s[k:e]; strings.ContainsAny(w, "\"'\\") || isSecretFlag(w) {
+			return true
+		}
+		i = e + 1
+	}
+	return false
+}
+
+// isWordBreak: the bytes that end a word for words.
+func isWordBreak(c byte) bool {
+	return isBlank(c) || c == '\r' || c == '\n' || c == ';' || c == '&' || c == '|'
 }
 
 // maskClientFlags finds, in each command of v (commands are separated by
@@ -222,7 +254,9 @@ func commandClient(v argsView, start, end int) (int, *client) {
 			if c := findClient(base, ""); c != nil {
 				return k, c
 			}
-			return 0, nil
+			// Not a client: it may still run one further on ("exec
+			// failed: mysql -p…" in a log line, "ssh host mysql -p…").
+			k++
 		}
 	}
 	return 0, nil
@@ -246,7 +280,7 @@ func applyClientFlags(v argsView, c *client, from, end int) int {
 			switch {
 			case w == f.flag && f.separate && i+1 < end:
 				if next := v.bare(i + 1); isValue(next) {
-					v.out[i+1] = maskUserPass(v.out[i+1], next, f.userSep)
+					v.out[i+1] = maskUserPass(v.out[i+1], next, f.userSep, v.m)
 					i++
 				}
 			case f.attached && len(w) > len(f.flag) && strings.HasPrefix(w, f.flag):
@@ -261,7 +295,7 @@ func applyClientFlags(v argsView, c *client, from, end int) int {
 					continue
 				}
 				prefix := w[:len(w)-len(val)]
-				v.out[i] = prefix + maskUserPass(val, val, f.userSep)
+				v.out[i] = prefix + maskUserPass(val, val, f.userSep, v.m)
 			default:
 				continue
 			}
@@ -273,9 +307,9 @@ func applyClientFlags(v argsView, c *client, from, end int) int {
 
 // maskUserPass masks raw (whose unquoted text is bare): whole, or after the
 // first sep when sep is set (a value without sep is a user name: kept).
-func maskUserPass(raw, bare string, sep byte) string {
+func maskUserPass(raw, bare string, sep byte, m Mask) string {
 	if sep == 0 {
-		return Masked
+		return m.of(bare)
 	}
 	i := strings.IndexByte(bare, sep)
 	if i < 0 {
@@ -284,12 +318,15 @@ func maskUserPass(raw, bare string, sep byte) string {
 	if bare[i+1:] == "" {
 		return raw
 	}
-	return bare[:i+1] + Masked
+	return bare[:i+1] + m.of(bare[i+1:])
 }
 
 // words splits a shell-like string into words with their byte spans:
 // quotes group, ; & | and newlines are words of their own.
 func words(s string) (ws []string, spans [][2]int) {
+	// Sized once: a log line can hold a million words.
+	n := strings.Count(s, " ") + 1
+	ws, spans = make([]string, 0, n), make([][2]int, 0, n)
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -358,9 +395,9 @@ const maxQuoteDepth = 3
 // inWords applies an argument rule to the words of s (a shell script in
 // sh -c, a command line in a log message), and to the words inside a quoted
 // word that holds blanks (a script quoted in a log line).
-func inWords(s string, rule func(argsView)) string { return inWordsDepth(s, rule, 0) }
+func inWords(s string, rule func(argsView), m Mask) string { return inWordsDepth(s, rule, m, 0) }
 
-func inWordsDepth(s string, rule func(argsView), depth int) string {
+func inWordsDepth(s string, rule func(argsView), m Mask, depth int) string {
 	if !strings.ContainsAny(s, " \t\n") {
 		return s
 	}
@@ -370,7 +407,7 @@ func inWordsDepth(s string, rule func(argsView), depth int) string {
 		bare[i] = unquote(w)
 	}
 	out := append([]string(nil), ws...)
-	rule(argsView{out: out, bare: func(i int) string {
+	rule(argsView{out: out, m: m, bare: func(i int) string {
 		if out[i] != ws[i] {
 			return out[i]
 		}
@@ -380,7 +417,7 @@ func inWordsDepth(s string, rule func(argsView), depth int) string {
 	for i, w := range ws {
 		if out[i] == w && depth < maxQuoteDepth && len(w) > 2 && (w[0] == '"' || w[0] == '\'') &&
 			w[len(w)-1] == w[0] && strings.ContainsAny(w, " \t\n") {
-			if in := inWordsDepth(w[1:len(w)-1], rule, depth+1); in != w[1:len(w)-1] {
+			if in := inWordsDepth(w[1:len(w)-1], rule, m, depth+1); in != w[1:len(w)-1] {
 				out[i] = w[:1] + in + w[:1]
 			}
 		}

@@ -52,7 +52,19 @@ const maxName = 128
 // dashes or with them, an environment variable, a -D property, a JSON or
 // YAML key, a header name) is a secret by the rule table's name rules.
 // The future log redact processor uses it for structured fields.
-func IsSecretName(name string) bool { return classify(name, true) != notSecret }
+func IsSecretName(name string) bool { return hasNameHint(name) && classify(name, true) != notSecret }
+
+// hasNameHint is IsSecretName's cheap first test: every secret name holds
+// one of nameHints, in some case.
+func hasNameHint(name string) bool { return nameHintIndex.find(name, 0) != 0 }
+
+var nameHintIndex = func() *hintIndex {
+	x := &hintIndex{}
+	for _, h := range nameHints {
+		x.add(h, 1)
+	}
+	return x
+}()
 
 // classify names the kind of value name holds. With suffixes, a strong
 // word also matches as the end of a part (dbpassword); flags whose value is

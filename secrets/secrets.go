@@ -9,69 +9,147 @@
 // non-empty spans with Masked.
 package secrets
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Masked replaces every secret value.
 const Masked = "***"
+
+// Mask says what replaces one secret; nil masks with Masked. The redact log
+// processor passes its own (a custom string, a keyed hash).
+type Mask func(secret string) string
+
+func (m Mask) of(secret string) string {
+	if m == nil {
+		return Masked
+	}
+	return m(secret)
+}
 
 // A Rule is one entry of the rule table. Text rules mask inside one string
 // (an argument, a shell script, a log line); argument rules need the
 // argument vector (the flag before a value, the program a short flag
 // belongs to) and, given a string, apply to its shell-like words.
 type Rule struct {
-	// Name identifies the rule (in docs and tests).
+	// Name identifies the rule (in docs, tests and the redact processor's
+	// report of which rules fired).
 	Name string
 	// Example shows an input and what it becomes.
 	Example, Redacted string
+	// Optional rules (e-mail and IP addresses: personal data, not
+	// credentials) apply only when asked for by name: RedactText and
+	// RedactArgs skip them.
+	Optional bool
 
-	text func(s string) string
+	text func(s string, m Mask) string
 	args func(v argsView)
+	// hints are lower-case literals one of which (in any case) is in every
+	// text the rule can change; digits, when set, is the alternative: a
+	// run of that many digits. A rule with neither always runs. Set uses
+	// them to skip rules cheaply.
+	hints  []string
+	digits int
+	// pre, when set, is a cheap test that s has nothing for the rule.
+	pre func(s string) bool
 }
 
 // Text masks what the rule finds in s: a string that is not an argument
 // vector, such as a log message. Argument rules apply to s's shell-like
 // words, so "sh -c 'mysql -phunter5'" is covered.
-func (r Rule) Text(s string) string {
-	if r.args != nil {
-		return inWords(s, r.args)
+func (r Rule) Text(s string) string { return r.Replace(s, nil) }
+
+// Replace is Text with m choosing what replaces each secret.
+func (r Rule) Replace(s string, m Mask) string {
+	if r.pre != nil && !r.pre(s) {
+		return s
 	}
-	return r.text(s)
+	return r.apply(s, m)
 }
+
+func (r Rule) apply(s string, m Mask) string {
+	if r.args != nil {
+		return inWords(s, r.args, m)
+	}
+	return r.text(s, m)
+}
+
+// nameHints are in every secret name (see names.go).
+var nameHints = []string{"pass", "pwd", "token", "secret", "key", "auth", "credential", "cookie"}
 
 // Rules is the rule table, applied in this order.
 var Rules = []Rule{
 	{
 		Name:    "flag-value",
 		Example: "app --password hunter2 --api-key k1", Redacted: "app --password *** --api-key ***",
-		args: maskFlagValues,
+		args: maskFlagValues, hints: nameHints, pre: mayHaveSecretFlag,
 	},
 	{
 		Name:    "client-flag",
 		Example: "mysql -uroot -phunter5 db", Redacted: "mysql -uroot -p*** db",
-		args: maskClientFlags,
+		args: maskClientFlags, hints: clientHints(), pre: mayRunClient,
 	},
 	{
 		Name:     "assignment",
 		Example:  `PGPASSWORD=pg777 -Dpassword=jp555 {"password":"js666"} Authorization: Bearer x`,
 		Redacted: `PGPASSWORD=*** -Dpassword=*** {"password":"***"} Authorization: Bearer ***`,
-		text:     maskAssignments,
+		text:     maskAssignments, hints: nameHints,
 	},
 	{
 		Name:    "url-credentials",
 		Example: "postgres://bob:s3cret@db:5432/app", Redacted: "postgres://bob:***@db:5432/app",
-		text: maskURLCredentials,
+		text: maskURLCredentials, hints: []string{"://"},
 	},
 	{
 		Name:    "bearer-token",
 		Example: "sent Bearer eyJhbGciOiJIUzI1NiJ9", Redacted: "sent Bearer ***",
-		text: maskBearer,
+		text: maskBearer, hints: []string{"bearer"},
+	},
+	{
+		Name:    "jwt",
+		Example: "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl expired", Redacted: "token *** expired",
+		text: maskJWTs, hints: []string{"eyj"},
+	},
+	{
+		Name:    "aws-access-key",
+		Example: "using AKIAIOSFODNN7EXAMPLE in us-east-1", Redacted: "using *** in us-east-1",
+		text: maskAWSKeys, hints: []string{"akia", "asia"},
+	},
+	{
+		Name:     "private-key",
+		Example:  "key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded",
+		Redacted: "key -----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY----- loaded",
+		text:     maskPrivateKeys, hints: []string{"-----begin"},
+	},
+	{
+		Name:    "credit-card",
+		Example: "paid with 4111 1111 1111 1111, order 1234567812345678", Redacted: "paid with ***, order 1234567812345678",
+		text: maskCards, digits: minCardDigits,
+	},
+	{
+		Name:    "email",
+		Example: "mail to bob.smith+x@example.co.uk sent", Redacted: "mail to *** sent",
+		Optional: true, text: maskEmails, hints: []string{"@"},
+	},
+	{
+		Name:    "ipv4",
+		Example: "from 10.1.2.3:8080 version 1.2.3", Redacted: "from ***:8080 version 1.2.3",
+		Optional: true, text: maskIPv4,
+	},
+	{
+		Name:    "ipv6",
+		Example: "from [2001:db8::1]:443 at 12:30:45", Redacted: "from [***]:443 at 12:30:45",
+		Optional: true, text: maskIPv6, hints: []string{":"},
 	},
 }
 
-// RedactText masks every secret the rules find in s.
+// RedactText masks every secret the rules that are not optional find in s.
 func RedactText(s string) string {
 	for _, r := range Rules {
-		s = r.Text(s)
+		if !r.Optional {
+			s = r.Text(s)
+		}
 	}
 	return s
 }
@@ -83,7 +161,7 @@ func RedactArgs(argv []string) []string {
 	out := append([]string(nil), argv...)
 	v := argvView(out)
 	for _, r := range Rules {
-		if r.args != nil {
+		if r.args != nil && !r.Optional {
 			r.args(v)
 		}
 	}
@@ -105,12 +183,14 @@ func RedactArgs(argv []string) []string {
 // MaskMatches replaces the first capture group of every match of re in s
 // with Masked, or the whole match when re has no group (or the group did
 // not take part): for configured extra patterns.
-func MaskMatches(s string, re *regexp.Regexp) string {
+func MaskMatches(s string, re *regexp.Regexp) string { return maskMatches(s, re, nil) }
+
+func maskMatches(s string, re *regexp.Regexp, m Mask) string {
 	idx := re.FindAllStringSubmatchIndex(s, -1)
 	if idx == nil {
 		return s
 	}
-	p := splice{s: s}
+	p := splice{s: s, m: m}
 	for _, m := range idx {
 		lo, hi := m[0], m[1]
 		if len(m) >= 4 && m[2] >= 0 {
@@ -121,4 +201,27 @@ func MaskMatches(s string, re *regexp.Regexp) string {
 		}
 	}
 	return p.result()
+}
+
+// PatternRule makes a rule of a configured pattern: the first capture group
+// of every match of re (or the whole match) is masked. It extends the table
+// for one user (procinfo's and the redact processor's extra patterns).
+func PatternRule(name string, re *regexp.Regexp) Rule {
+	r := Rule{Name: name, text: func(s string, m Mask) string { return maskMatches(s, re, m) }}
+	// A literal every match starts with lets Set skip the pattern; a
+	// pattern that can match without it ("(?i)..."), has none.
+	if lit, _ := re.LiteralPrefix(); lit != "" {
+		r.hints = []string{strings.ToLower(lit)}
+	}
+	return r
+}
+
+// Lookup returns the table's rule called name.
+func Lookup(name string) (Rule, bool) {
+	for _, r := range Rules {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Rule{}, false
 }

@@ -6,11 +6,12 @@ import "strings"
 // case-insensitive alternation costs microseconds per argument, and procinfo
 // redacts every new command line of a snapshot.
 
-// splice builds s with the spans [lo, hi) replaced by Masked; spans are
-// ascending and disjoint.
+// splice builds s with the spans [lo, hi) masked by m; spans are ascending
+// and disjoint.
 type splice struct {
 	b    strings.Builder
 	s    string
+	m    Mask
 	last int
 	used bool
 }
@@ -19,12 +20,16 @@ func (p *splice) mask(lo, hi int) {
 	if hi <= lo || p.s[lo:hi] == Masked {
 		return
 	}
+	r := p.m.of(p.s[lo:hi])
+	if r == p.s[lo:hi] {
+		return
+	}
 	if !p.used {
 		p.b.Grow(len(p.s))
 		p.used = true
 	}
 	p.b.WriteString(p.s[p.last:lo])
-	p.b.WriteString(Masked)
+	p.b.WriteString(r)
 	p.last = hi
 }
 
@@ -42,11 +47,11 @@ func isBlank(c byte) bool { return c == ' ' || c == '\t' }
 // "NAME":"value" and NAME = value in s whose name is secret (see classify):
 // flags, environment assignments, -D properties, query strings, JSON and
 // YAML, headers, shell scripts.
-func maskAssignments(s string) string {
+func maskAssignments(s string, m Mask) string {
 	if !strings.ContainsAny(s, "=:") {
 		return s
 	}
-	p := splice{s: s}
+	p := splice{s: s, m: m}
 	braced := false // a '{' or '[' came before: '}' and ']' end bare values
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -199,11 +204,11 @@ func closingQuote(s string, i int, q byte) int {
 // maskURLCredentials masks the password of scheme://user:password@host,
 // up to the last '@' of the authority, so a password holding '@' is masked
 // whole.
-func maskURLCredentials(s string) string {
+func maskURLCredentials(s string, m Mask) string {
 	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
 		return s
 	}
-	p := splice{s: s}
+	p := splice{s: s, m: m}
 	from := 0
 	for {
 		k := strings.Index(s[from:], "://")
@@ -245,10 +250,9 @@ func tokenByte(c byte) bool {
 // words are prose ("uses bearer tokens").
 const minBareToken = 8
 
-// maskBearer masks the token after "Bearer " anywhere (any case), and any
-// JSON Web Token (eyJ….eyJ….sig) standing on its own.
-func maskBearer(s string) string {
-	p := splice{s: s}
+// maskBearer masks the token after "Bearer " anywhere (any case).
+func maskBearer(s string, m Mask) string {
+	p := splice{s: s, m: m}
 	for i := 0; i+6 < len(s); i++ {
 		if (s[i] != 'b' && s[i] != 'B') || i > 0 && isAlnum(s[i-1]) || !strings.EqualFold(s[i:i+6], "bearer") {
 			continue
@@ -269,15 +273,12 @@ func maskBearer(s string) string {
 			i = e - 1
 		}
 	}
-	out := p.result()
-	if !strings.Contains(out, "eyJ") {
-		return out
-	}
-	return maskJWTs(out)
+	return p.result()
 }
 
-func maskJWTs(s string) string {
-	p := splice{s: s}
+// maskJWTs masks any JSON Web Token (eyJ….eyJ….sig) standing on its own.
+func maskJWTs(s string, m Mask) string {
+	p := splice{s: s, m: m}
 	for i := 0; i+3 <= len(s); i++ {
 		if s[i:i+3] != "eyJ" || i > 0 && tokenByte(s[i-1]) {
 			continue
@@ -289,7 +290,9 @@ func maskJWTs(s string) string {
 			}
 			e++
 		}
-		if dots == 2 && e-i >= 20 {
+		// A token's payload is a JSON object too: base64 that merely
+		// starts like one is not a token.
+		if dots == 2 && e-i >= 20 && strings.HasPrefix(s[strings.IndexByte(s[i:e], '.')+i+1:], "eyJ") {
 			p.mask(i, e)
 		}
 		i = e

@@ -35,6 +35,12 @@ type Config struct {
 	NativeHistogramBucketFactor float64 `yaml:"native_histogram_bucket_factor"`
 	// Metrics are the log-derived metrics.
 	Metrics []MetricRule `yaml:"metrics"`
+	// CountBeforeProcessors counts the built-in log metrics (records by
+	// level, access logs, exceptions) from records as parsed, before any
+	// processor drops or changes them. The collector acts on it, through
+	// Exporter.BuiltinBefore; off, the built-in metrics count what reaches
+	// this exporter. Rule metrics always count what reaches it.
+	CountBeforeProcessors bool `yaml:"count_before_processors"`
 }
 
 // MetricRule derives one metric from the records it matches.
@@ -91,6 +97,7 @@ func DefaultConfig() Config {
 		MaxRequestsInFlight:        4,
 		HTTPRequestDurationBuckets: slices.Clone(prometheus.DefBuckets),
 		MaxExceptionTypes:          50,
+		CountBeforeProcessors:      true,
 	}
 }
 

@@ -27,6 +27,9 @@ type Exporter struct {
 	builtin *builtin
 	rules   []*rule
 	buf     []byte // scratch for rule keys and field text
+	// builtinElsewhere: the built-in metrics count what the function
+	// BuiltinBefore returned is given, not what Export gets.
+	builtinElsewhere bool
 
 	registered []prometheus.Collector
 }
@@ -83,13 +86,35 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 	defer e.mu.Unlock()
 	for i := range batch {
 		rec := &batch[i]
-		e.builtin.observe(rec)
+		if !e.builtinElsewhere {
+			e.builtin.observe(rec)
+		}
 		for _, r := range e.rules {
 			r.observe(rec, now, &e.buf)
 		}
 	}
 	e.builtin.flush()
 	return nil
+}
+
+// BuiltinBefore moves the built-in log metrics from what Export gets to
+// what the returned function is given, from any goroutine: with
+// count_before_processors, the collector gives it each batch as parsed,
+// before its processors, so a record a processor drops or routes elsewhere
+// still counts by level. Rule metrics still count what Export gets. Call
+// it before the first Export. The function keeps nothing of a batch.
+func (e *Exporter) BuiltinBefore() func(record.Batch) {
+	e.mu.Lock()
+	e.builtinElsewhere = true
+	e.mu.Unlock()
+	return func(batch record.Batch) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for i := range batch {
+			e.builtin.observe(&batch[i])
+		}
+		e.builtin.flush()
+	}
 }
 
 // Close unregisters the exporter's metrics so that a reloaded configuration

@@ -519,3 +519,50 @@ func TestConcurrentExportAndScrape(t *testing.T) {
 		t.Errorf("records_total = %v, want 200", got)
 	}
 }
+
+// TestBuiltinBefore: once the built-in metrics are fed elsewhere (before
+// the processors), Export leaves them alone and rule metrics still count
+// what Export gets.
+func TestBuiltinBefore(t *testing.T) {
+	tests := []struct {
+		name         string
+		before       bool
+		wantBuiltin  float64 // obsadapter_records_total{level="debug"}
+		wantRuleHits float64
+	}{
+		{name: "counted in Export", before: false, wantBuiltin: 1, wantRuleHits: 1},
+		{name: "counted before the processors", before: true, wantBuiltin: 2, wantRuleHits: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Metrics = []MetricRule{{Name: "app_debug_total", Type: TypeCounter, Match: Match{Level: []string{"debug"}}}}
+			e, reg, _ := newTestExporter(t, cfg)
+			dropped, kept := rec("app", "json", record.SeverityDebug), rec("app", "json", record.SeverityDebug)
+			if tt.before {
+				e.BuiltinBefore()(record.Batch{dropped, kept}) // what a processor saw before dropping one
+				// Counted when the function returns, not at the next Export.
+				if got := testutil.ToFloat64(e.builtin.records.WithLabelValues("app", "json", "debug")); got != 2 {
+					t.Errorf("records_total right after counting = %v, want 2", got)
+				}
+			}
+			export(t, e, kept)
+			got := testutil.ToFloat64(e.builtin.records.WithLabelValues("app", "json", "debug"))
+			if got != tt.wantBuiltin {
+				t.Errorf("records_total = %v, want %v", got, tt.wantBuiltin)
+			}
+			n, err := testutil.GatherAndCount(reg, "app_debug_total")
+			if err != nil || n != 1 {
+				t.Fatalf("rule series: %d, %v", n, err)
+			}
+			mfs, _ := reg.Gather()
+			for _, mf := range mfs {
+				if mf.GetName() == "app_debug_total" {
+					if v := mf.GetMetric()[0].GetCounter().GetValue(); v != tt.wantRuleHits {
+						t.Errorf("rule counted %v, want %v", v, tt.wantRuleHits)
+					}
+				}
+			}
+		})
+	}
+}

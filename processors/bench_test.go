@@ -1,0 +1,76 @@
+package processors
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// benchCorpus is n records like a busy service's: access and application
+// lines with a handful of fields; 1 in 100 holds a secret from the shared
+// leak table.
+func benchCorpus(b *testing.B, n int) []record.Record {
+	var secretLines []string
+	for _, l := range readLeaks(b) {
+		if l.rule != "-" {
+			secretLines = append(secretLines, l.line)
+		}
+	}
+	msgs := []string{
+		"GET /api/v1/orders/%d 200 1532 bytes in 12 ms",
+		"order %d placed by customer 1932, 3 items, total 41.90 EUR",
+		"cache miss for key product:%d, loading from db",
+		"request completed: status=200 duration_ms=%d route=/checkout",
+		"connection pool stats: active=%d idle=4 waiting=0",
+	}
+	out := make([]record.Record, n)
+	for i := range out {
+		msg := fmt.Sprintf(msgs[i%len(msgs)], 1000+i)
+		if i%100 == 37 {
+			msg = secretLines[(i/100)%len(secretLines)]
+		}
+		out[i] = record.Record{
+			Severity: record.SeverityInfo, Message: msg, Format: "json", Source: "app", Path: "/var/log/app/app.log",
+			Fields: []record.Field{
+				str("logger", "com.example.shop.OrderService"), str("thread", "http-nio-8080-exec-7"),
+				str("trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"), str("user", "customer-1932"),
+				num("duration_ms", int64(i%250)), {Key: "http", Value: record.ObjectValue([]record.Field{num("status", 200), str("method", "GET")})},
+			},
+		}
+	}
+	return out
+}
+
+// BenchmarkChain: a batch of 1000 records through no processors, a filter
+// that keeps everything, the default redact, and both (the configuration
+// of the CPU budget).
+func BenchmarkChain(b *testing.B) {
+	keepAll := Spec{Filter: &FilterConfig{Drop: &Condition{MessageContains: "\x00never"}}}
+	redact := Spec{Redact: &RedactConfig{}}
+	for _, bc := range []struct {
+		name  string
+		specs []Spec
+	}{
+		{"none", nil},
+		{"filter", []Spec{keepAll}},
+		{"redact", []Spec{redact}},
+		{"filter+redact", []Spec{keepAll, redact}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			corpus := benchCorpus(b, 1000)
+			c, err := Build(bc.specs, testEnv())
+			if err != nil {
+				b.Fatal(err)
+			}
+			work := make([]record.Record, len(corpus))
+			routes := make([]uint64, 0, len(corpus))
+			b.ReportAllocs()
+			for b.Loop() {
+				copy(work, corpus)
+				c.Process(work, routes)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/record")
+		})
+	}
+}

@@ -1,0 +1,210 @@
+package processors
+
+import (
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Condition selects records; filter and route use it. Every key set must
+// hold (they combine with "all"); all, any and not nest conditions.
+type Condition struct {
+	MinLevel        string   `yaml:"min_level"` // at or above this level; a record stating no level does not match
+	Source          []string `yaml:"source"`    // one of these source names
+	Format          []string `yaml:"format"`    // one of these format names
+	MessageContains string   `yaml:"message_contains"`
+	MessageRegex    string   `yaml:"message_regex"`
+
+	// Field names a field by its dotted path; the keys below test it. With
+	// none of them set, the field must exist.
+	Field  string   `yaml:"field"`
+	Equals *string  `yaml:"equals"` // the value's text (numbers as JSON spells them)
+	Exists *bool    `yaml:"exists"`
+	Regex  string   `yaml:"regex"`
+	GT     *float64 `yaml:"gt"`
+	GTE    *float64 `yaml:"gte"`
+	LT     *float64 `yaml:"lt"`
+	LTE    *float64 `yaml:"lte"`
+
+	All []Condition `yaml:"all"`
+	Any []Condition `yaml:"any"`
+	Not *Condition  `yaml:"not"`
+}
+
+// match is a compiled condition.
+type match func(r *record.Record) bool
+
+// maxConditionDepth bounds the nesting of all/any/not.
+const maxConditionDepth = 16
+
+func compileCondition(c *Condition, p problems) match {
+	return compileDepth(c, p, 0)
+}
+
+func compileDepth(c *Condition, p problems, depth int) match {
+	if depth > maxConditionDepth {
+		p.add("", "conditions nest deeper than %d levels", maxConditionDepth)
+		return nil
+	}
+	var tests []match
+	if c.MinLevel != "" {
+		l, ok := record.LevelFromString(c.MinLevel)
+		if !ok {
+			p.add("min_level", "%q is not a level (trace, debug, info, warn, error, fatal)", c.MinLevel)
+		}
+		tests = append(tests, func(r *record.Record) bool { return r.Severity != 0 && r.Level() >= l })
+	}
+	if len(c.Source) > 0 {
+		names := c.Source
+		tests = append(tests, func(r *record.Record) bool { return slices.Contains(names, r.Source) })
+	}
+	if len(c.Format) > 0 {
+		names := c.Format
+		tests = append(tests, func(r *record.Record) bool { return slices.Contains(names, r.Format) })
+	}
+	if c.MessageContains != "" {
+		sub := c.MessageContains
+		tests = append(tests, func(r *record.Record) bool { return strings.Contains(r.Message, sub) })
+	}
+	if c.MessageRegex != "" {
+		if re := compileRegex(c.MessageRegex, p.at("message_regex")); re != nil {
+			tests = append(tests, func(r *record.Record) bool { return re.MatchString(r.Message) })
+		}
+	}
+	tests = append(tests, compileField(c, p)...)
+	for i := range c.All {
+		if m := compileDepth(&c.All[i], p.at("all").at(index(i)), depth+1); m != nil {
+			tests = append(tests, m)
+		}
+	}
+	if len(c.Any) > 0 {
+		var alts []match
+		for i := range c.Any {
+			if m := compileDepth(&c.Any[i], p.at("any").at(index(i)), depth+1); m != nil {
+				alts = append(alts, m)
+			}
+		}
+		tests = append(tests, func(r *record.Record) bool {
+			for _, m := range alts {
+				if m(r) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if c.Not != nil {
+		if m := compileDepth(c.Not, p.at("not"), depth+1); m != nil {
+			tests = append(tests, func(r *record.Record) bool { return !m(r) })
+		}
+	}
+	switch len(tests) {
+	case 0:
+		if c.empty() {
+			p.add("", "the condition is empty: set min_level, source, format, message_contains, message_regex, field, all, any or not")
+		}
+		return nil
+	case 1:
+		return tests[0]
+	}
+	return func(r *record.Record) bool {
+		for _, m := range tests {
+			if !m(r) {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func (c *Condition) empty() bool {
+	return c.MinLevel == "" && len(c.Source) == 0 && len(c.Format) == 0 && c.MessageContains == "" && c.MessageRegex == "" &&
+		c.Field == "" && c.Equals == nil && c.Exists == nil && c.Regex == "" && c.GT == nil && c.GTE == nil &&
+		c.LT == nil && c.LTE == nil && len(c.All) == 0 && len(c.Any) == 0 && c.Not == nil
+}
+
+// compileField returns the tests of the field keys.
+func compileField(c *Condition, p problems) []match {
+	hasTest := c.Equals != nil || c.Exists != nil || c.Regex != "" || c.GT != nil || c.GTE != nil || c.LT != nil || c.LTE != nil
+	if c.Field == "" {
+		if hasTest {
+			p.add("field", "equals, exists, regex, gt, gte, lt and lte test a field: set field")
+		}
+		return nil
+	}
+	path := c.Field
+	if !hasTest {
+		return []match{func(r *record.Record) bool { _, ok := r.Lookup(path); return ok }}
+	}
+	var tests []match
+	if c.Exists != nil {
+		want := *c.Exists
+		tests = append(tests, func(r *record.Record) bool { _, ok := r.Lookup(path); return ok == want })
+	}
+	if c.Equals != nil {
+		want := *c.Equals
+		tests = append(tests, func(r *record.Record) bool {
+			v, ok := r.Lookup(path)
+			if !ok {
+				return false
+			}
+			if v.Kind() == record.KindString {
+				return v.Str() == want
+			}
+			return v.String() == want
+		})
+	}
+	if c.Regex != "" {
+		if re := compileRegex(c.Regex, p.at("regex")); re != nil {
+			tests = append(tests, func(r *record.Record) bool {
+				v, ok := r.Lookup(path)
+				return ok && re.MatchString(v.String())
+			})
+		}
+	}
+	for _, cmp := range []struct {
+		bound *float64
+		ok    func(x, b float64) bool
+	}{
+		{c.GT, func(x, b float64) bool { return x > b }},
+		{c.GTE, func(x, b float64) bool { return x >= b }},
+		{c.LT, func(x, b float64) bool { return x < b }},
+		{c.LTE, func(x, b float64) bool { return x <= b }},
+	} {
+		if cmp.bound == nil {
+			continue
+		}
+		b, ok := *cmp.bound, cmp.ok
+		tests = append(tests, func(r *record.Record) bool {
+			v, found := r.Lookup(path)
+			if !found {
+				return false
+			}
+			x, num := v.Number()
+			return num && ok(x, b)
+		})
+	}
+	return tests
+}
+
+// maxRegex bounds a configured pattern's length; RE2 matching is linear in
+// the input, and this keeps the compiled program small too.
+const maxRegex = 4096
+
+func compileRegex(expr string, p problems) *regexp.Regexp {
+	if len(expr) > maxRegex {
+		p.add("", "the pattern is %d bytes long, at most %d", len(expr), maxRegex)
+		return nil
+	}
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		p.add("", "%v", err)
+		return nil
+	}
+	return re
+}
+
+func index(i int) string { return "[" + strconv.Itoa(i) + "]" }

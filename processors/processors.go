@@ -1,0 +1,359 @@
+// Package processors is the stage between parsing and the exporters: an
+// ordered list of filter, redact, sample, throttle, fields, parse and route
+// processors compiled into a Chain and applied in the source's goroutine.
+// Every record a processor sees is counted as kept, dropped or changed.
+//
+// It imports record/, secrets/ and the standard library only; what it needs
+// from the rest of the adapter (named parsers, exporter names, the clock,
+// the environment) the collector injects through Env.
+package processors
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/obsadapter/obsadapter/record"
+)
+
+// Spec is one entry of a `processors:` list in YAML; exactly one kind key is
+// set:
+//
+//	processors:
+//	  - filter: {...}
+//	  - redact: {...}
+//	    name: mask-secrets        # optional metric label
+type Spec struct {
+	Name     string          `yaml:"name"`
+	Filter   *FilterConfig   `yaml:"filter"`
+	Redact   *RedactConfig   `yaml:"redact"`
+	Sample   *SampleConfig   `yaml:"sample"`
+	Throttle *ThrottleConfig `yaml:"throttle"`
+	Fields   *FieldsConfig   `yaml:"fields"`
+	Parse    *ParseConfig    `yaml:"parse"`
+	Route    *RouteConfig    `yaml:"route"`
+}
+
+// Problem is one configuration mistake; Key is the path below the list, e.g.
+// "[2].filter.keep.message_regex".
+type Problem struct{ Key, Msg string }
+
+func (p Problem) String() string { return p.Key + ": " + p.Msg }
+
+// Env is what the collector injects.
+type Env struct {
+	Parsers   func(name string) (ParseFunc, bool) // named parsers ("json", "logfmt", "auto", ...)
+	Exporters []string                            // enabled exporter names; route mask bit i = Exporters[i]
+	Getenv    func(string) (string, bool)         // for fields.add_from_env and the redact hash key
+	ReadFile  func(string) ([]byte, error)        // for the redact hash key file
+	Now       func() time.Time                    // throttle windows; the collector passes its clock
+}
+
+// ParseFunc parses text as one line of a named format; ok=false when it does
+// not fit.
+type ParseFunc func(text string) (rec record.Record, ok bool)
+
+// Stat is the cumulative count of one processor.
+type Stat struct {
+	Name, Kind             string // Name defaults to Kind, or Kind_N (N = list index) when a kind repeats
+	Kept, Dropped, Changed uint64 // per record seen: dropped, or changed (kept and modified), or kept unmodified
+}
+
+// result is what one processor did to one record.
+type result uint8
+
+const (
+	resKept result = iota
+	resDropped
+	resChanged
+)
+
+// A processor applies to one record at a time. It may replace r's Message
+// and Fields (never mutating what it did not allocate itself) and narrow
+// *mask, the exporters the record goes to.
+type processor interface {
+	apply(r *record.Record, mask *uint64) result
+}
+
+// summarizer is a processor that makes records of its own (throttle
+// summaries): summaries appends those queued, and at a flush every pending
+// one.
+type summarizer interface {
+	summaries(out []record.Record, flush bool) []record.Record
+}
+
+// Chain is a compiled list. A nil *Chain is valid: Process returns its input
+// unchanged. Not safe for concurrent use, except Stats: one Chain per source
+// goroutine (Build one per source).
+type Chain struct {
+	procs  []processor
+	names  []string
+	kinds  []string
+	counts []counts
+	local  [][3]uint64 // per Process call, added to counts once
+	routed bool
+	all    uint64 // the mask of every exporter
+	mask   uint64 // the record's in Process (a field: a local would escape)
+}
+
+// counts are read by Stats from the metrics goroutine while the source's
+// goroutine adds to them.
+type counts struct{ kept, dropped, changed atomic.Uint64 }
+
+// Validate reports every problem in a list (not just the first), in list
+// order.
+func Validate(specs []Spec, env Env) []Problem {
+	_, probs := compile(specs, env)
+	return probs
+}
+
+// Build compiles a list; its error lists the same problems as Validate.
+func Build(specs []Spec, env Env) (*Chain, error) {
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	c, probs := compile(specs, env)
+	if len(probs) > 0 {
+		errs := make([]error, len(probs))
+		for i, p := range probs {
+			errs[i] = errors.New(p.String())
+		}
+		return nil, fmt.Errorf("processors: %w", errors.Join(errs...))
+	}
+	return c, nil
+}
+
+// maxExporters is how many exporters a route mask can name.
+const maxExporters = 64
+
+// problems collects mistakes under a key prefix.
+type problems struct {
+	list *[]Problem
+	pre  string
+}
+
+func (p problems) add(key, format string, args ...any) {
+	k := p.pre
+	if key != "" {
+		k += "." + key
+	}
+	*p.list = append(*p.list, Problem{Key: k, Msg: fmt.Sprintf(format, args...)})
+}
+
+// at returns the collector for the keys below key.
+func (p problems) at(key string) problems {
+	if strings.HasPrefix(key, "[") {
+		return problems{list: p.list, pre: p.pre + key}
+	}
+	return problems{list: p.list, pre: p.pre + "." + key}
+}
+
+func compile(specs []Spec, env Env) (*Chain, []Problem) {
+	var list []Problem
+	if len(env.Exporters) > maxExporters {
+		list = append(list, Problem{Key: "", Msg: fmt.Sprintf("at most %d exporters can be routed, %d are enabled", maxExporters, len(env.Exporters))})
+	}
+	c := &Chain{all: allMask(len(env.Exporters))}
+	kinds := map[string]int{}
+	for i := range specs {
+		if k := specs[i].kind(); k != "" {
+			kinds[k]++
+		}
+	}
+	seen := map[string]int{}
+	for i := range specs {
+		s := &specs[i]
+		p := problems{list: &list, pre: fmt.Sprintf("[%d]", i)}
+		kind := s.kind()
+		if n := s.kindCount(); n != 1 {
+			p.add("", "exactly one of filter, redact, sample, throttle, fields, parse, route must be set, found %d", n)
+			continue
+		}
+		name := s.Name
+		if name == "" {
+			name = kind
+			if kinds[kind] > 1 {
+				name = fmt.Sprintf("%s_%d", kind, i)
+			}
+		}
+		if j, dup := seen[name]; dup {
+			p.add("name", "%q is also the name of processor [%d]; names label metrics and must differ", name, j)
+		}
+		seen[name] = i
+		var proc processor
+		switch kind {
+		case "filter":
+			proc = newFilter(s.Filter, p.at("filter"))
+		case "redact":
+			proc = newRedact(s.Redact, env, p.at("redact"))
+		case "sample":
+			proc = newSample(s.Sample, p.at("sample"))
+		case "throttle":
+			proc = newThrottle(name, s.Throttle, env, p.at("throttle"))
+		case "fields":
+			proc = newFields(s.Fields, env, p.at("fields"))
+		case "parse":
+			proc = newParse(s.Parse, env, p.at("parse"))
+		case "route":
+			proc = newRoute(s.Route, env, p.at("route"))
+			c.routed = true
+		}
+		c.procs = append(c.procs, proc)
+		c.names = append(c.names, name)
+		c.kinds = append(c.kinds, kind)
+	}
+	if len(list) > 0 {
+		return nil, list
+	}
+	c.counts = make([]counts, len(c.procs))
+	c.local = make([][3]uint64, len(c.procs))
+	return c, nil
+}
+
+func allMask(n int) uint64 {
+	if n >= maxExporters {
+		return ^uint64(0)
+	}
+	return 1<<n - 1
+}
+
+func (s *Spec) kindCount() int {
+	n := 0
+	for _, set := range []bool{s.Filter != nil, s.Redact != nil, s.Sample != nil, s.Throttle != nil,
+		s.Fields != nil, s.Parse != nil, s.Route != nil} {
+		if set {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Spec) kind() string {
+	switch {
+	case s.Filter != nil:
+		return "filter"
+	case s.Redact != nil:
+		return "redact"
+	case s.Sample != nil:
+		return "sample"
+	case s.Throttle != nil:
+		return "throttle"
+	case s.Fields != nil:
+		return "fields"
+	case s.Parse != nil:
+		return "parse"
+	case s.Route != nil:
+		return "route"
+	}
+	return ""
+}
+
+// Process applies every processor in order, in the caller's goroutine, to
+// recs in place. It returns the kept records (reusing recs' array) with any
+// due throttle summaries appended, and routes: routes[i] is the exporter mask
+// of out[i] (bit j = Env.Exporters[j]); routes is nil when no route processor
+// is in the chain (all exporters). A record whose mask becomes 0 is removed
+// and counted as dropped by that route processor. routesBuf is reused for the
+// returned routes when its capacity allows.
+func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.Record, routes []uint64) {
+	if c == nil || len(c.procs) == 0 {
+		return recs, nil
+	}
+	if c.routed {
+		routes = routesBuf[:0]
+	}
+	n := 0
+	for i := range recs {
+		c.mask = c.all
+		kept := true
+		for j, p := range c.procs {
+			res := p.apply(&recs[i], &c.mask)
+			c.local[j][res]++
+			if res == resDropped {
+				kept = false
+				break
+			}
+		}
+		if !kept {
+			continue
+		}
+		if n != i {
+			recs[n] = recs[i]
+		}
+		n++
+		if c.routed {
+			routes = append(routes, c.mask)
+		}
+	}
+	// Dropped records' slots are cleared so the array does not keep their
+	// messages alive while the batch is in flight.
+	clear(recs[n:])
+	out = recs[:n]
+	out, routes = c.summaries(out, routes, false)
+	c.publish()
+	return out, routes
+}
+
+// Flush returns summaries still pending (throttle windows not yet reported);
+// the collector calls it when a source stops and periodically (every second)
+// so a summary does not wait for the next record. Summaries go to every
+// exporter.
+func (c *Chain) Flush() []record.Record {
+	if c == nil {
+		return nil
+	}
+	out, _ := c.summaries(nil, nil, true)
+	return out
+}
+
+// summaries appends the throttle summaries that are due (all pending ones
+// when all is set). They skip the processors after the one that made them:
+// a summary is that processor's own report, sent to every exporter.
+func (c *Chain) summaries(out []record.Record, routes []uint64, all bool) ([]record.Record, []uint64) {
+	for _, p := range c.procs {
+		s, ok := p.(summarizer)
+		if !ok {
+			continue
+		}
+		before := len(out)
+		out = s.summaries(out, all)
+		if routes != nil || c.routed {
+			for range out[before:] {
+				routes = append(routes, c.all)
+			}
+		}
+	}
+	return out, routes
+}
+
+func (c *Chain) publish() {
+	for j := range c.local {
+		l := &c.local[j]
+		if l[resKept] != 0 {
+			c.counts[j].kept.Add(l[resKept])
+		}
+		if l[resDropped] != 0 {
+			c.counts[j].dropped.Add(l[resDropped])
+		}
+		if l[resChanged] != 0 {
+			c.counts[j].changed.Add(l[resChanged])
+		}
+		*l = [3]uint64{}
+	}
+}
+
+// Stats returns cumulative counts per processor, in list order. It may be
+// called from any goroutine.
+func (c *Chain) Stats() []Stat {
+	if c == nil {
+		return nil
+	}
+	out := make([]Stat, len(c.procs))
+	for j := range c.procs {
+		out[j] = Stat{Name: c.names[j], Kind: c.kinds[j],
+			Kept: c.counts[j].kept.Load(), Dropped: c.counts[j].dropped.Load(), Changed: c.counts[j].changed.Load()}
+	}
+	return out
+}

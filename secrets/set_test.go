@@ -1,0 +1,262 @@
+package secrets
+
+import (
+	"bufio"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Leak is one case of testdata/leaks.tsv: a log line, the rule that must
+// fire and the secret that must not survive; Rule "-" is a near-miss that
+// must stay unchanged.
+type leak struct{ rule, line, secret string }
+
+func readLeaks(t *testing.T) []leak {
+	t.Helper()
+	f, err := os.Open("testdata/leaks.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []leak
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		parts := strings.Split(line, "\t")
+		if len(parts) != 3 && !(len(parts) == 2 && parts[0] == "-") {
+			t.Fatalf("bad line %q", line)
+		}
+		l := leak{rule: parts[0], line: parts[1]}
+		if len(parts) == 3 {
+			l.secret = parts[2]
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func defaultSet(t testing.TB) *Set {
+	var rules []Rule
+	for _, r := range Rules {
+		if !r.Optional {
+			rules = append(rules, r)
+		}
+	}
+	s, err := NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func firedNames(s *Set, fired uint64) []string {
+	var names []string
+	for i, r := range s.Rules() {
+		if fired&(1<<i) != 0 {
+			names = append(names, r.Name)
+		}
+	}
+	return names
+}
+
+func TestLeaks(t *testing.T) {
+	set := defaultSet(t)
+	for _, l := range readLeaks(t) {
+		t.Run(l.rule+"/"+l.line, func(t *testing.T) {
+			got, fired := set.Redact(l.line, nil)
+			if l.rule == "-" {
+				if got != l.line || fired != 0 {
+					t.Errorf("near-miss changed by %v: %q", firedNames(set, fired), got)
+				}
+				return
+			}
+			if strings.Contains(got, l.secret) {
+				t.Errorf("secret survived: %q", got)
+			}
+			if names := firedNames(set, fired); !contains(names, l.rule) {
+				t.Errorf("rules fired %v, want %s among them (%q)", names, l.rule, got)
+			}
+			if got != RedactText(l.line) {
+				t.Errorf("Set.Redact %q != RedactText %q", got, RedactText(l.line))
+			}
+		})
+	}
+}
+
+func TestOptionalRules(t *testing.T) {
+	tests := []struct{ name, rule, in, want string }{
+		{"email", "email", "invite sent to alice@example.org.", "invite sent to ***."},
+		{"email with plus", "email", "<bob+tag@mail.example.com>", "<***>"},
+		{"email near-miss: user@host", "email", "ssh deploy@bastion failed", "ssh deploy@bastion failed"},
+		{"email near-miss: decorator", "email", "@Override public void run()", "@Override public void run()"},
+		{"ipv4", "ipv4", "client 192.168.0.17 connected", "client *** connected"},
+		{"ipv4 with port", "ipv4", "peer=10.0.0.1:5432", "peer=***:5432"},
+		{"ipv4 near-miss: version", "ipv4", "running 1.22.3.4.5 and 300.1.1.1", "running 1.22.3.4.5 and 300.1.1.1"},
+		{"ipv4 near-miss: float", "ipv4", "took 1.25 s", "took 1.25 s"},
+		{"ipv6", "ipv6", "from fe80::1ff:fe23:4567:890a now", "from *** now"},
+		{"ipv6 loopback", "ipv6", "listen [::1]:9725", "listen [***]:9725"},
+		{"ipv6 mapped v4", "ipv6", "remote ::ffff:192.0.2.128 ok", "remote *** ok"},
+		{"ipv6 near-miss: time", "ipv6", "at 12:30:45.123 done", "at 12:30:45.123 done"},
+		{"ipv6 near-miss: MAC", "ipv6", "mac 00:1a:2b:3c:4d:5e up", "mac 00:1a:2b:3c:4d:5e up"},
+		{"ipv6 near-miss: C++ scope", "ipv6", "std::vector::at failed", "std::vector::at failed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, ok := Lookup(tc.rule)
+			if !ok || !r.Optional {
+				t.Fatalf("no optional rule %q", tc.rule)
+			}
+			if got := r.Text(tc.in); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSetMask(t *testing.T) {
+	set := defaultSet(t)
+	seen := map[string]int{}
+	mask := func(s string) string { seen[s]++; return "<" + strings.ToUpper(s[:1]) + ">" }
+	got, _ := set.Redact("password=hunter2 and postgres://u:pw@h/db and Bearer abcdefgh1234 and mysql -pzz9 db", mask)
+	want := "password=<H> and postgres://u:<P>@h/db and Bearer <A> and mysql -p<Z> db"
+	if got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	for _, s := range []string{"hunter2", "pw", "abcdefgh1234", "zz9"} {
+		if seen[s] != 1 {
+			t.Errorf("mask saw %q %d times, want once (saw %v)", s, seen[s], seen)
+		}
+	}
+}
+
+func TestNewSetLimit(t *testing.T) {
+	rules := make([]Rule, MaxSetRules+1)
+	for i := range rules {
+		rules[i] = Rules[0]
+	}
+	if _, err := NewSet(rules); err == nil {
+		t.Error("65 rules accepted")
+	}
+	if _, err := NewSet(rules[:MaxSetRules]); err != nil {
+		t.Error(err)
+	}
+}
+
+// FuzzSetPrefilter: the prefilters (the set's hints, a rule's cheap test)
+// never skip a rule that would change the text: Set.Redact equals every
+// rule applied in turn without them.
+func FuzzSetPrefilter(f *testing.F) {
+	for _, r := range Rules {
+		f.Add(r.Example)
+	}
+	f.Add("PassWord=x TOKEN: y")
+	f.Add("run '--pass'word x; a|--token y \"-Secret\" z")
+	f.Add("4111-1111-1111-1111 x 3782 822463 10005")
+	all, err := NewSet(Rules)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := s
+		for _, r := range Rules {
+			want = r.apply(want, nil) // without the rule's own cheap test
+		}
+		if got, _ := all.Redact(s, nil); got != want {
+			t.Fatalf("prefiltered %q\n      all rules %q\n          input %q", got, want, s)
+		}
+	})
+}
+
+func BenchmarkSetRedact(b *testing.B) {
+	set := defaultSet(b)
+	for _, bc := range []struct{ name, line string }{
+		{"clean", `2026-12-03T14:30:00.123Z INFO [http-nio-8080-exec-7] c.e.shop.OrderController - order 88412 placed by customer 1932 in 12 ms, 3 items, total 41.90 EUR`},
+		{"secret", `2026-12-03T14:30:00.123Z INFO [http-nio-8080-exec-7] c.e.shop.AuthFilter - login user=bob password=hunter2 from 10.0.0.7`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.line)))
+			b.ReportAllocs()
+			for b.Loop() {
+				set.Redact(bc.line, nil)
+			}
+		})
+	}
+}
+
+// TestHintIndex: find agrees with a plain search for every literal length
+// and offset, in any case.
+func TestHintIndex(t *testing.T) {
+	lits := []string{"@", "-p", "key", "pass", "-----begin", "://"}
+	var x hintIndex
+	for i, l := range lits {
+		x.add(l, 1<<i)
+	}
+	fills := []string{"", "a", "ab", "abc", "x y z 12:3", "Monkey"}
+	for _, pre := range fills {
+		for _, post := range fills {
+			for i, l := range lits {
+				for _, spelled := range []string{l, strings.ToUpper(l), strings.ToUpper(l[:1]) + l[1:]} {
+					text := pre + spelled + post
+					want := uint64(0)
+					for j, m := range lits {
+						if strings.Contains(strings.ToLower(text), m) {
+							want |= 1 << j
+						}
+					}
+					if got := x.find(text, 0); got != want {
+						t.Errorf("find(%q) = %b, want %b (literal %d)", text, got, want, i)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestDigitRun(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"paid 4111 1111 1111 1111 ok", true},
+		{"4111-1111-1111-1111", true},
+		{"1234567890123", true},
+		{"x123456789012x", false},
+		{"1 2 3 4 5 6 7 8 9 0 1 2 3", true},
+		{"123456  7890123", false},
+		{"-- 1234567890123", true},
+		{"at 2026-11-23T20:31:02.000058Z took 12 ms", false},
+		{"ids 123456 789012 3", true},
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := digitRun(tc.in, minCardDigits); got != tc.want {
+			t.Errorf("digitRun(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestMayHaveSecretFlag: the flag-value rule's cheap test lets through
+// every text the rule changes.
+func TestMayHaveSecretFlag(t *testing.T) {
+	for _, s := range []string{
+		"app --password hunter2", `run "app --token t0k"`, `x '--secret' y`, `x \--api-key k`, "a;--password p", "--password p",
+		`x --pass"word" y`,
+	} {
+		r, _ := Lookup("flag-value")
+		if r.apply(s, nil) == s {
+			t.Errorf("flag-value does not change %q", s)
+		}
+		if !mayHaveSecretFlag(s) {
+			t.Errorf("mayHaveSecretFlag(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"2026-12-03 x-api-key", "no flags here", "a - b --verbose"} {
+		if mayHaveSecretFlag(s) {
+			t.Errorf("mayHaveSecretFlag(%q) = true", s)
+		}
+	}
+}
