@@ -29,15 +29,20 @@ type batcher struct {
 	marks func(*batch) bool
 	// streams are the source's live streams, for their counters.
 	streams iter.Seq[*parsers.Stream]
-	shaping shaping
+	// retired are the streams' filled blocks, for the next batch sent to
+	// carry back to the pool once it and the batches before it are done.
+	retired  parsers.Blocks
+	giveBack *blockRelease
+	shaping  shaping
 }
 
 func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
 	return batcher{
 		source: cfg.Name, format: cfg.Format, deps: deps, streams: streams, marks: marks,
-		stats:   map[*parsers.Stream]parsers.Stats{},
-		recs:    make(record.Batch, 0, min(deps.batchRecords, 256)),
-		shaping: shaping{chain: deps.chain, next: deps.nextChain},
+		stats:    map[*parsers.Stream]parsers.Stats{},
+		recs:     make(record.Batch, 0, min(deps.batchRecords, 256)),
+		shaping:  shaping{chain: deps.chain, next: deps.nextChain},
+		giveBack: newBlockRelease(deps.blocks),
 	}
 }
 
@@ -78,11 +83,16 @@ func (b *batcher) send() {
 	marked := b.marks != nil && b.marks(out)
 	for st := range b.streams {
 		b.count(st)
+		st.TakeRetired(&b.retired)
 	}
 	full := len(b.recs) >= b.deps.batchRecords // before the processors: read as a backlog
 	b.shape(out)
 	if len(b.recs) == 0 && !marked {
 		return
+	}
+	if b.giveBack != nil {
+		out.blocks, b.retired = b.retired, parsers.Blocks{}
+		out.release, out.seq = b.giveBack, b.giveBack.number()
 	}
 	// Tap stage "processed": what the exporters get.
 	b.deps.tap.offer(tapProcessed, b.recs)

@@ -20,6 +20,7 @@ import (
 	"github.com/obsadapter/obsadapter/exporters/fluent"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/exporters/stdout"
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/processors"
 	"github.com/obsadapter/obsadapter/procinfo"
 	"github.com/obsadapter/obsadapter/record"
@@ -88,6 +89,7 @@ type runningSource struct {
 	finite bool // stdin, exec: the adapter ends when all of these have ended
 	// nextChain hands the source's goroutine the chain a reload built.
 	nextChain *atomic.Pointer[chainSwap]
+	blocks    *parsers.BlockPool
 }
 
 // sourceDeps is what the collector gives each source.
@@ -109,6 +111,9 @@ type sourceDeps struct {
 	// before the processors (nil: the prometheus exporter counts what it
 	// gets, or is off).
 	countBefore func(record.Batch)
+	// blocks is the pool the source's streams carve records from, refilled
+	// as its batches finish.
+	blocks *parsers.BlockPool
 }
 
 // New builds the collector: exporters and the pipeline are created here, so
@@ -354,6 +359,7 @@ func (c *Collector) startSourceAt(sc SourceConfig, fresh bool, chain *processors
 		logger: c.logger, metrics: c.metrics, clock: c.opts.Clock, out: c.pipeline.in, status: status,
 		batchRecords: c.cfg.Pipeline.BatchRecords, kubernetes: c.kube, exposeSamples: c.cfg.HTTP.ExposeSamples,
 		tap: c.tap, chain: chain, nextChain: next, countBefore: c.countBefore,
+		blocks: &parsers.BlockPool{},
 	}
 	var src source
 	finite := false
@@ -370,7 +376,7 @@ func (c *Collector) startSourceAt(sc SourceConfig, fresh bool, chain *processors
 		src, finite = &execSource{cfg: sc, deps: deps}, true
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rs := &runningSource{cfg: sc, src: src, status: status, cancel: cancel, done: make(chan struct{}), finite: finite, nextChain: next}
+	rs := &runningSource{cfg: sc, src: src, status: status, cancel: cancel, done: make(chan struct{}), finite: finite, nextChain: next, blocks: deps.blocks}
 	go func() {
 		defer close(rs.done)
 		if err := src.run(ctx); err != nil {

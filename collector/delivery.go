@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -34,6 +35,12 @@ type batch struct {
 	routes      []uint64
 	every, some uint64
 	routesBack  chan<- []uint64 // takes routes' array back when done (nil: not recycled)
+
+	// blocks go back to their pool through release once the batch and
+	// every earlier one of its source are done: records view them.
+	blocks  parsers.Blocks
+	release *blockRelease
+	seq     uint64
 
 	remaining atomic.Int32 // exporters still working on it
 	unsafe    atomic.Bool  // some exporter gave up without delivering it
@@ -73,6 +80,55 @@ func (b *batch) finish() {
 		default:
 		}
 		b.routes = nil
+	}
+	if b.release != nil {
+		b.release.finished(b.seq, b.blocks)
+		b.blocks = parsers.Blocks{}
+	}
+}
+
+// blockRelease gives a source's retired blocks back to its pool in the
+// order its batches were sent, each once its batch and every earlier one
+// are finished: batches can finish out of order (a route leaves a batch
+// nothing for a slow exporter), and the records of an earlier batch may
+// view blocks that a later one carries.
+type blockRelease struct {
+	pool *parsers.BlockPool
+	mu   sync.Mutex
+	sent uint64 // batches numbered so far
+	next uint64 // the oldest batch not yet finished
+	done map[uint64]parsers.Blocks
+}
+
+func newBlockRelease(pool *parsers.BlockPool) *blockRelease {
+	if pool == nil {
+		return nil
+	}
+	return &blockRelease{pool: pool, done: map[uint64]parsers.Blocks{}}
+}
+
+// number gives the next batch sent its place in the order.
+func (r *blockRelease) number() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent++
+	return r.sent - 1
+}
+
+// finished takes batch seq's blocks and releases every batch's whose turn
+// has come.
+func (r *blockRelease) finished(seq uint64, b parsers.Blocks) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done[seq] = b
+	for {
+		b, ok := r.done[r.next]
+		if !ok {
+			return
+		}
+		delete(r.done, r.next)
+		r.next++
+		r.pool.Release(&b)
 	}
 }
 

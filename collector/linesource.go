@@ -158,6 +158,7 @@ func newLineSource(cfg SourceConfig, deps sourceDeps, streamNames ...string) *li
 		if err != nil {
 			panic("parsers.NewStream with a validated config: " + err.Error())
 		}
+		st.ReuseBlocks(deps.blocks)
 		s.streams = append(s.streams, st)
 	}
 	return s

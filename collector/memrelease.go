@@ -26,6 +26,11 @@ func (c *Collector) releaseWhenIdle(ctx context.Context) {
 			return
 		case <-t.C():
 			if q.tick(c.pipeline.batches.Load()) {
+				c.mu.Lock()
+				for _, rs := range c.sources {
+					rs.blocks.Drain()
+				}
+				c.mu.Unlock()
 				c.releaseMemory()
 			}
 		}

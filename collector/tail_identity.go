@@ -145,6 +145,7 @@ func (s *fileSource) attach(f *os.File, key devIno, path string, track *fileTrac
 	}
 	track.read.Store(offset)
 	stream := s.parsing.NewStream(s.meta(path))
+	stream.ReuseBlocks(s.deps.blocks)
 	tf := &tailedFile{f: f, key: key, path: path, due: true, track: track, fp: track.fpNow(), fr: newFramer(offset, s.cfg.MaxLineBytes), stream: stream, accounted: offset, idleSince: now}
 	if st, err := f.Stat(); err == nil {
 		tf.lastSize, tf.lastMod = st.Size(), st.ModTime()

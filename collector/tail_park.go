@@ -151,6 +151,7 @@ func (s *fileSource) reopen(tf *tailedFile) bool {
 	tf.f = f
 	if tf.stream == nil {
 		tf.stream = s.parsing.NewStream(s.meta(tf.path))
+		tf.stream.ReuseBlocks(s.deps.blocks)
 	}
 	return true
 }

@@ -24,7 +24,9 @@ import (
 // never mutates a batch after handing it over. Export must honour ctx and
 // return when it is done. Once Export (or a Pipeliner's wait) has returned,
 // the exporter keeps no reference into the batch: the pipeline reuses its
-// array for later records (strings taken from records may be kept).
+// array for later records, and the memory the records' strings and fields
+// view for the text of later lines. A string kept longer (a label value, a
+// map key) must be a copy (strings.Clone).
 //
 // Close flushes what the exporter still holds within ctx's deadline and
 // releases its resources.

@@ -39,6 +39,8 @@ type Stream struct {
 	last      record.Position // end of the previous line fed
 	stats     Stats
 	metaBound int // an upper bound of the JSON size of what stamp sets
+	// lineGens are the blocks the line being parsed may use (ReuseBlocks).
+	lineGens blockGens
 }
 
 // substream is the state of one of the streams interleaved in a file: the
@@ -70,7 +72,8 @@ type substream struct {
 	more       []byte // continuation lines, each preceded by '\n'
 	raw        int    // the length of the held record's first line
 	lines      int
-	blanks     int // blank lines seen since the last continuation
+	blanks     int       // blank lines seen since the last continuation
+	heldGens   blockGens // the blocks the held record may use
 }
 
 // rec is the held record.
@@ -116,6 +119,30 @@ func (c *Compiled) NewStream(meta Meta) *Stream {
 		s.metaBound += 6*(len(k.Namespace)+len(k.Pod)+len(k.Container)+len(k.Node)) + 128
 	}
 	return s
+}
+
+// ReuseBlocks makes the stream carve records' text and fields from pool's
+// blocks and retire the full-size blocks it fills instead of dropping
+// them. The caller collects them with TakeRetired and gives them back with
+// pool.Release once no record carved from them is in use any more: records
+// handed out view those blocks, so a block released early would rewrite
+// them.
+func (s *Stream) ReuseBlocks(pool *BlockPool) { s.p.pool = pool }
+
+// TakeRetired moves into b the blocks the stream filled since the last
+// call and no longer uses, except those a record it still holds (waiting
+// for continuation lines) may use: they come out in a later call.
+func (s *Stream) TakeRetired(b *Blocks) {
+	if s.p.pool == nil {
+		return
+	}
+	cut := noGens
+	for _, sub := range s.subs {
+		if sub != nil && sub.held {
+			cut = cut.min(sub.heldGens)
+		}
+	}
+	s.p.takeRetired(b, cut)
 }
 
 // Feed takes one line without its newline; the caller may reuse line's
@@ -226,6 +253,7 @@ func (s *Stream) loadLine(content []byte) string {
 // never written again once the record is parsed (doneLine), so strings
 // viewing it are as immutable as any other.
 func (s *Stream) ownLine(line string) string {
+	s.lineGens = s.p.inUse()
 	n := len(line)
 	s.buf = s.p.lineRoom(n, n/8+32)
 	copy(s.buf, line)
@@ -334,6 +362,7 @@ func (s *Stream) begin(sub *substream, r *record.Record, f *format, line string,
 	}
 	sub.held, sub.cur, sub.heldFrom, sub.heldSince = true, 1-sub.cur, from, now
 	sub.heldFormat = f
+	sub.heldGens = s.lineGens
 	sub.kind = startKind(line)
 	if f.errorStack != mlNone && r.Severity >= record.SeverityError {
 		sub.kind = f.errorStack
@@ -578,7 +607,9 @@ func (s *Stream) Stats() Stats { return s.stats }
 func (s *Stream) Compact() {
 	s.out, s.scratchBuf, s.dec = nil, nil, nil
 	s.p.fields, s.p.vals = nil, nil
-	s.p.slabs = slabs{}
+	// Blocks dropped here, retired or not, are never given back to the
+	// pool: the GC frees them once no record uses them.
+	s.p.slabs = slabs{pool: s.p.pool, gen: s.p.gen}
 	for _, sub := range s.subs {
 		if sub != nil {
 			sub.compact()
