@@ -31,6 +31,7 @@ func TestConfigFixtures(t *testing.T) {
 		"no-exporters.bad.yaml":                     "exporters: every exporter is disabled",
 		"empty.bad.yaml":                            "config: the file is empty",
 		"fluent-file-buffer-without-state.bad.yaml": `exporters.fluent.buffer.type: "file" needs state_dir`,
+		"otlp-file-buffer-without-state.bad.yaml":   `line 4: exporters.otlp.buffer.type: "file" needs state_dir`,
 	}
 	files, _ := filepath.Glob("../testdata/config/*.yaml")
 	if len(files) == 0 {
