@@ -2,6 +2,7 @@ package otlp
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -60,3 +61,5 @@ func numbered(from, count int) record.Batch {
 	}
 	return b
 }
+
+func writeFile(path, content string) error { return os.WriteFile(path, []byte(content), 0o600) }

@@ -18,7 +18,7 @@ import (
 // answer is what the fake receiver answers one request with. The zero
 // answer is success.
 type answer struct {
-	status     int    // HTTP: the status code (0: 200)
+	status     int // HTTP: the status code (0: 200)
 	header     http.Header
 	body       []byte // HTTP: the body; gRPC: the response message
 	grpcCode   int
