@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"io"
@@ -44,14 +45,23 @@ type fakeReceiver struct {
 	script   []answer      // answers for the next requests, then success
 }
 
-func startFake(t *testing.T, grpc bool) *fakeReceiver {
+func startFake(t *testing.T, grpc bool) *fakeReceiver { return startFakeTLS(t, grpc, nil) }
+
+// startFakeTLS serves over TLS (HTTP/1.1 and HTTP/2 by ALPN) when tc is set.
+func startFakeTLS(t *testing.T, grpc bool, tc *tls.Config) *fakeReceiver {
 	f := &fakeReceiver{t: t, grpc: grpc, changed: make(chan struct{})}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	var p http.Protocols
-	p.SetHTTP1(true)
-	p.SetUnencryptedHTTP2(true)
-	f.srv.Config.Protocols = &p
-	f.srv.Start()
+	if tc != nil {
+		f.srv.TLS = tc
+		f.srv.EnableHTTP2 = true
+		f.srv.StartTLS()
+	} else {
+		var p http.Protocols
+		p.SetHTTP1(true)
+		p.SetUnencryptedHTTP2(true)
+		f.srv.Config.Protocols = &p
+		f.srv.Start()
+	}
 	t.Cleanup(func() {
 		f.setHang(false)
 		f.srv.Close()
