@@ -16,13 +16,16 @@ var binary string
 // root is the repository root, relative to otlpe2e/.
 const root = ".."
 
+// version is stamped into the binary: the instrumentation scope's version.
+const version = "0.0.0-otlpe2e"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "obsadapter-otlpe2e")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "obsadapter")
-	build := exec.Command("go", "build", "-o", binary, ".")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version="+version, "-o", binary, ".")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "building obsadapter: %v\n%s", err, out)
