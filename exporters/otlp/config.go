@@ -327,7 +327,6 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) error {
 		kv, err := parseList(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", n, err))
-			continue
 		}
 		if c.Headers == nil {
 			c.Headers = map[string]string{}
