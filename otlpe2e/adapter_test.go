@@ -186,3 +186,13 @@ func appendLines(t testing.TB, path string, lines ...string) {
 		}
 	}
 }
+
+// containsLine reports whether a line of the adapter's log contains s.
+func containsLine(log, s string) bool {
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
