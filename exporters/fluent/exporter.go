@@ -88,7 +88,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 		DropOldest: cfg.Buffer.OnFull == "drop_oldest",
 		OnDrop:     func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) },
 		OnCorrupt:  func() { m.corrupt.Inc() },
-		Release:    e.bl.release,
+		Release:    e.bl.pool.Put,
 	}
 	var recovered int64
 	if cfg.Buffer.Type == "file" {

@@ -129,6 +129,7 @@ type builder struct {
 	out   []*buffer.Item
 	gz    *gzip.Writer
 	gzBuf bytes.Buffer
+	pool  buffer.Pool // request buffers, back once accepted or spooled
 }
 
 func newBuilder(cfg Config, res Resource, version string) *builder {
@@ -243,7 +244,7 @@ func (bl *builder) seal() {
 	for _, g := range bl.order {
 		total += 3*(1+binary.MaxVarintLen32) + len(g.resource) + len(bl.scope) + len(g.recs)
 	}
-	msg := make([]byte, 0, total)
+	msg := bl.pool.Get(total)
 	for _, g := range bl.order {
 		resLen := 1 + uvarintLen(len(g.resource)) + len(g.resource)
 		slLen := len(bl.scope) + len(g.recs)
@@ -266,7 +267,8 @@ func (bl *builder) seal() {
 		}
 		bl.gz.Write(msg)
 		bl.gz.Close()
-		msg = append(msg[:0:0], bl.gzBuf.Bytes()...)
+		bl.pool.Put(msg)
+		msg = append(bl.pool.Get(bl.gzBuf.Len()), bl.gzBuf.Bytes()...)
 	}
 	bl.out = append(bl.out, &buffer.Item{Data: msg, Records: bl.recs})
 	bl.order, bl.recs, bl.size = bl.order[:0], 0, 0

@@ -43,6 +43,7 @@ type fakeReceiver struct {
 	fail     bool
 	hang     chan struct{} // closed to release hung requests
 	script   []answer      // answers for the next requests, then success
+	discard  bool          // benchmarks: take requests without decoding them
 }
 
 func startFake(t *testing.T, grpc bool) *fakeReceiver { return startFakeTLS(t, grpc, nil) }
@@ -150,6 +151,9 @@ func (f *fakeReceiver) serveGRPC(w http.ResponseWriter, r *http.Request, body []
 }
 
 func (f *fakeReceiver) accept(msg []byte) {
+	if f.discard {
+		return
+	}
 	ds, _, err := decodeRequest(msg)
 	if err != nil {
 		f.t.Errorf("fake receiver: %v", err)

@@ -158,11 +158,22 @@ func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (
 	return c.sendHTTP(ctx, data)
 }
 
-func (c *client) newRequest(ctx context.Context, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+// newRequest posts prefix and data as one body without copying them
+// together (a request is often hundreds of KiB); GetBody lets the
+// transport send it again on a fresh connection.
+func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, error) {
+	body := func() io.Reader {
+		if len(prefix) == 0 {
+			return bytes.NewReader(data)
+		}
+		return io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body())
 	if err != nil {
 		return nil, permanent(err)
 	}
+	req.ContentLength = int64(len(prefix) + len(data))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body()), nil }
 	for k, v := range c.headers {
 		req.Header[k] = v
 	}
@@ -174,7 +185,7 @@ func (c *client) newRequest(ctx context.Context, body []byte) (*http.Request, er
 // Retry-After) and failures to connect or to read the answer; every other
 // answer but 2xx is final, as the specification says.
 func (c *client) sendHTTP(ctx context.Context, data []byte) (outcome, error) {
-	req, err := c.newRequest(ctx, data)
+	req, err := c.newRequest(ctx, nil, data)
 	if err != nil {
 		return outcome{}, err
 	}
@@ -273,20 +284,19 @@ func codeName(c int) string {
 // DATA_LOSS) and RESOURCE_EXHAUSTED when the receiver sent RetryInfo; the
 // others are final.
 func (c *client) sendGRPC(ctx context.Context, data []byte, timeout time.Duration) (outcome, error) {
-	body := make([]byte, 5, 5+len(data))
+	var prefix [5]byte // compressed flag, message length
 	if isGzip(data) {
-		body[0] = 1
+		prefix[0] = 1
 	}
-	binary.BigEndian.PutUint32(body[1:], uint32(len(data)))
-	body = append(body, data...)
-	req, err := c.newRequest(ctx, body)
+	binary.BigEndian.PutUint32(prefix[1:], uint32(len(data)))
+	req, err := c.newRequest(ctx, prefix[:], data)
 	if err != nil {
 		return outcome{}, err
 	}
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("TE", "trailers")
 	req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)+"m")
-	if body[0] == 1 {
+	if prefix[0] == 1 {
 		req.Header.Set("Grpc-Encoding", "gzip")
 	}
 	resp, err := c.hc.Do(req)
