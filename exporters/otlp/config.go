@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -123,6 +124,10 @@ func (c Config) Validate() error {
 			add("headers.%s: %v", k, err)
 		}
 	}
+	canonical := map[string]bool{}
+	for k := range c.Headers {
+		canonical[http.CanonicalHeaderKey(k)] = true
+	}
 	for k, path := range c.HeaderFiles {
 		if err := checkHeader(k, ""); err != nil {
 			add("header_files.%s: %v", k, err)
@@ -130,7 +135,7 @@ func (c Config) Validate() error {
 		if path == "" {
 			add("header_files.%s: the file name is empty", k)
 		}
-		if _, dup := c.Headers[k]; dup {
+		if canonical[http.CanonicalHeaderKey(k)] {
 			add("header_files.%s: also set in headers", k)
 		}
 	}

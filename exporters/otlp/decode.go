@@ -72,7 +72,10 @@ func parseResponse(b []byte) (outcome, bool) {
 			return true
 		})
 	})
-	return o, ok
+	if !ok {
+		return outcome{}, false // not an OTLP answer (a proxy's text): nothing to count
+	}
+	return o, true
 }
 
 // status is a google.rpc.Status: code (1), message (2), details (3, Any).

@@ -287,7 +287,7 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 		b = binary.LittleEndian.AppendUint64(append(b, tagLogTime), ns)
 	}
 	if r.Severity != 0 {
-		b = append(b, tagLogSeverityNumber, byte(r.Severity)) // 1..24: one varint byte
+		b = binary.AppendUvarint(append(b, tagLogSeverityNumber), uint64(r.Severity))
 		b = appendStringField(b, tagLogSeverityText, r.Severity.Level().String())
 	}
 	// body: an AnyValue holding the message.

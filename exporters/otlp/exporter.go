@@ -97,7 +97,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 		}
 		headers[name] = v
 	}
-	cl, err := newClient(cfg, headers, deps.Clock)
+	cl, err := newClient(cfg, headers, deps.Version, deps.Clock)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,9 @@ func (e *Exporter) run() {
 	defer close(e.done)
 	defer e.cl.close()
 	var failures int
-	var failingSince, lastWarned, lastPartial time.Time // outages and partial successes are logged at most once a minute
+	// Outages, refusals and partial successes are logged when they start
+	// and then at most once a minute; the metrics count every one.
+	var failingSince, lastWarned, lastPartial, lastRefused time.Time
 	for {
 		it, err := e.buf.Next(e.ctx)
 		if err != nil {
@@ -246,7 +248,11 @@ func (e *Exporter) run() {
 				e.metrics.requests.WithLabelValues("permanent").Inc()
 				e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
 				e.metrics.records.WithLabelValues("failed").Add(float64(it.Records))
-				e.deps.Logger.Error("otlp: the receiver refused a request for good; its records are dropped", "records", it.Records, "err", se.err)
+				if lastRefused.IsZero() || now.Sub(lastRefused) >= time.Minute {
+					lastRefused = now
+					e.deps.Logger.Error("otlp: the receiver refused a request for good; its records are dropped and counted in obsadapter_otlp_records_total{result=\"failed\"}, logged at most once a minute",
+						"records", it.Records, "err", se.err)
+				}
 				e.buf.Fail(it, exporters.Permanent(fmt.Errorf("refused by the receiver: %w", se.err)))
 				break
 			}

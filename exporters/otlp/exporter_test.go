@@ -167,6 +167,43 @@ func TestPartialSuccess(t *testing.T) {
 	}
 }
 
+// TestRefusalsAreLoggedOnceAMinute: every refused request is counted, but
+// a receiver that refuses everything does not flood the log.
+func TestRefusalsAreLoggedOnceAMinute(t *testing.T) {
+	f := startFake(t, false)
+	refuse := answer{status: 400, body: []byte("schema mismatch")}
+	f.then(refuse, refuse, refuse)
+	clk := clocktest.New(baseTime)
+	var logs syncBuffer
+	e := newTestExporter(t, testConfig(f.endpoint(), ProtocolHTTP), Deps{Deps: exporters.Deps{Clock: clk, Logger: slog.New(slog.NewTextHandler(&logs, nil))}})
+	for i, advance := range []time.Duration{0, 59 * time.Second, time.Second} {
+		clk.Advance(advance)
+		if err := e.Export(context.Background(), numbered(i*5, 5)); !exporters.IsPermanent(err) {
+			t.Fatalf("Export %d: %v, want a permanent error", i, err)
+		}
+	}
+	if e.count("failed") != 15 {
+		t.Errorf("failed %d, want 15", e.count("failed"))
+	}
+	if n := strings.Count(logs.String(), "schema mismatch"); n != 2 {
+		t.Errorf("logged %d times, want 2 (at 0s and 60s):\n%s", n, logs.String())
+	}
+}
+
+// TestSuccessWithoutOTLPBody: a 200 whose body is not an OTLP answer (a
+// proxy's text) is a success with nothing rejected.
+func TestSuccessWithoutOTLPBody(t *testing.T) {
+	f := startFake(t, false)
+	f.then(answer{body: []byte("OK, thanks")})
+	e := newTestExporter(t, testConfig(f.endpoint(), ProtocolHTTP), Deps{})
+	if err := e.Export(context.Background(), numbered(0, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if e.count("acked") != 3 || e.count("rejected") != 0 {
+		t.Errorf("acked %d rejected %d, want 3 and 0", e.count("acked"), e.count("rejected"))
+	}
+}
+
 // TestRequests checks what goes on the wire: the path, headers (static and
 // from a file), gzip, and the gRPC timeout.
 func TestRequests(t *testing.T) {
@@ -199,7 +236,7 @@ func TestRequests(t *testing.T) {
 			if c.gzip {
 				cfg.Compression = "gzip"
 			}
-			e := newTestExporter(t, cfg, Deps{})
+			e := newTestExporter(t, cfg, Deps{Version: "1.2.3"})
 			if err := e.Export(context.Background(), numbered(0, 3)); err != nil {
 				t.Fatal(err)
 			}
@@ -207,6 +244,9 @@ func TestRequests(t *testing.T) {
 				t.Fatalf("%d records arrived", len(f.Records()))
 			}
 			h := f.headers[0]
+			if ua := h.Get("User-Agent"); ua != "obsadapter/1.2.3" {
+				t.Errorf("User-Agent %q", ua)
+			}
 			for k, v := range c.wantHdrs {
 				if h.Get(k) != v {
 					t.Errorf("header %s = %q, want %q", k, h.Get(k), v)

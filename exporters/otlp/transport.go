@@ -49,11 +49,12 @@ func permanent(err error) error { return &sendError{err: err} }
 // client sends one encoded request (gzip-compressed or not) and reads the
 // receiver's answer, over OTLP/HTTP or OTLP/gRPC.
 type client struct {
-	protocol string
-	url      string // the full URL the request is posted to
-	headers  http.Header
-	hc       *http.Client
-	clock    clock.Clock
+	protocol  string
+	userAgent string
+	url       string // the full URL the request is posted to
+	headers   http.Header
+	hc        *http.Client
+	clock     clock.Clock
 }
 
 // The gRPC method every OTLP logs receiver serves.
@@ -63,14 +64,13 @@ const grpcPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 // or an error status is small; anything larger is cut.
 const maxResponse = 64 << 10
 
-func newClient(cfg Config, headers map[string]string, clk clock.Clock) (*client, error) {
-	c := &client{protocol: cfg.Protocol, headers: http.Header{}, clock: clk}
+func newClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (*client, error) {
+	c := &client{protocol: cfg.Protocol, userAgent: "obsadapter/" + version, headers: http.Header{}, clock: clk}
 	for k, v := range headers {
 		c.headers.Set(k, v)
 	}
 	useTLS := cfg.usesTLS()
 	tr := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
@@ -111,6 +111,9 @@ func newClient(cfg Config, headers map[string]string, clk clock.Clock) (*client,
 		}
 		c.url = scheme + "://" + host + grpcPath
 	} else {
+		// HTTP_PROXY and the like apply to OTLP/HTTP as to any HTTP client;
+		// not to gRPC, whose h2c a forward proxy would not carry.
+		tr.Proxy = http.ProxyFromEnvironment
 		tr.ForceAttemptHTTP2 = true // over TLS; plain http stays HTTP/1.1
 		c.url = target
 	}
@@ -177,7 +180,7 @@ func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Req
 	for k, v := range c.headers {
 		req.Header[k] = v
 	}
-	req.Header.Set("User-Agent", "obsadapter")
+	req.Header.Set("User-Agent", c.userAgent)
 	return req, nil
 }
 
