@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # The sidecar jobs of docs (README, "Performance"), measured on the real
 # binary with its defaults: CPU-seconds, lines per CPU-second and peak RSS of
-# the adapter, median of 3 runs each.
+# the adapter, median of 3 runs each. The otlp-grpc and otlp-http jobs are the
+# forward job with the OTLP exporter and the OpenTelemetry Collector's own
+# receiver in place of fluent; they live in the otlpe2e module, which keeps
+# the collector's dependencies out of the adapter's.
 #   bench/e2e.sh                      # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log bench/e2e.sh
+#   JOBS='forward|otlp' bench/e2e.sh  # only the jobs matching the pattern
 set -euo pipefail
 cd "$(dirname "$0")/.."
-go test -run '^$' -bench 'Sidecar' -benchtime 1x -count "${COUNT:-3}" -timeout 60m ./e2e/ |
+jobs=${JOBS:-.}
+go test -run '^$' -bench "Sidecar/($jobs)" -benchtime 1x -count "${COUNT:-3}" -timeout 60m ./e2e/ |
   grep -E '^(Benchmark|goos|cpu:)'
+(cd otlpe2e && go test -run '^$' -bench "Sidecar/($jobs)" -benchtime 1x -count "${COUNT:-3}" -timeout 60m . |
+  grep -E '^Benchmark')

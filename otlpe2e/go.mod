@@ -5,6 +5,7 @@ go 1.26.8
 replace github.com/obsadapter/obsadapter => ../
 
 require (
+	github.com/obsadapter/obsadapter v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/collector/component/componenttest v0.165.0
 	go.opentelemetry.io/collector/consumer v1.71.0
 	go.opentelemetry.io/collector/pdata v1.71.0

@@ -18,7 +18,8 @@ import (
 // collectorReceiver is the OpenTelemetry Collector's own OTLP receiver
 // (otlpreceiver, gRPC and HTTP on loopback ports chosen once, so a restart
 // listens where the adapter keeps sending) in front of a sink that keeps a
-// copy of every plog.Logs the receiver accepted. A failure function, when
+// copy of every plog.Logs the receiver accepted, or hands it to a function
+// instead (a benchmark's million records are not kept). A failure function, when
 // set, decides the answer to each request instead: the receiver turns its
 // gRPC status into the gRPC or HTTP response (InvalidArgument → 400,
 // ResourceExhausted with RetryInfo → 429 with Retry-After, Unavailable →
@@ -33,15 +34,20 @@ type collectorReceiver struct {
 	records  int
 	requests int // every request the consumer saw, accepted or not
 	fail     func(plog.Logs) error
+	onAccept func(plog.Logs) // when set, called instead of keeping a copy
 	changed  chan struct{} // closed and replaced whenever accepted grows
 
 	running receiver.Logs
 }
 
 // startReceiver starts the collector's OTLP receiver; t's cleanup stops it.
-func startReceiver(t testing.TB) *collectorReceiver {
+func startReceiver(t testing.TB) *collectorReceiver { return startReceiverWith(t, nil) }
+
+// startReceiverWith starts a receiver that calls onAccept with every
+// request it accepts, one at a time, and keeps none (nil: keeps them all).
+func startReceiverWith(t testing.TB, onAccept func(plog.Logs)) *collectorReceiver {
 	t.Helper()
-	r := &collectorReceiver{t: t, GRPCAddr: freeAddr(t), HTTPAddr: freeAddr(t), changed: make(chan struct{})}
+	r := &collectorReceiver{t: t, GRPCAddr: freeAddr(t), HTTPAddr: freeAddr(t), changed: make(chan struct{}), onAccept: onAccept}
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -103,9 +109,13 @@ func (r *collectorReceiver) consume(_ context.Context, ld plog.Logs) error {
 			return err
 		}
 	}
-	keep := plog.NewLogs()
-	ld.CopyTo(keep)
-	r.accepted = append(r.accepted, keep)
+	if r.onAccept != nil {
+		r.onAccept(ld)
+	} else {
+		keep := plog.NewLogs()
+		ld.CopyTo(keep)
+		r.accepted = append(r.accepted, keep)
+	}
 	r.records += ld.LogRecordCount()
 	close(r.changed)
 	r.changed = make(chan struct{})
