@@ -35,7 +35,7 @@ type collectorReceiver struct {
 	requests int // every request the consumer saw, accepted or not
 	fail     func(plog.Logs) error
 	onAccept func(plog.Logs) // when set, called instead of keeping a copy
-	changed  chan struct{} // closed and replaced whenever accepted grows
+	changed  chan struct{}   // closed and replaced whenever accepted grows
 
 	running receiver.Logs
 }
