@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/obsadapter/obsadapter/clock"
@@ -61,16 +60,16 @@ type Exporter struct {
 	bl  *builder
 
 	buf buffer.Buffer // in memory, or the disk spool
+	d   *exporters.Delivery
 
-	closed atomic.Bool
-	stop   context.CancelFunc
-	ctx    context.Context
-	done   chan struct{}
+	// The sender goroutine's own: how many requests failed in a row, and
+	// how long to wait before the next attempt.
+	failures    int
+	wait        time.Duration
+	lastPartial time.Time // partial successes are logged at most once a minute
 }
 
 var _ exporters.Pipeliner = (*Exporter)(nil)
-
-var errClosed = buffer.ErrClosed
 
 // New validates cfg, reads the header files, opens the spool (recovering
 // what a previous run left) and starts the sender.
@@ -101,8 +100,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Exporter{cfg: cfg, deps: deps, cl: cl, done: make(chan struct{}), bl: newBuilder(cfg, deps.Resource, deps.Version)}
-	e.ctx, e.stop = context.WithCancel(context.Background())
+	e := &Exporter{cfg: cfg, deps: deps, cl: cl, bl: newBuilder(cfg, deps.Resource, deps.Version)}
 	m, err := newMetrics(deps.Registerer,
 		func() (int64, int64) {
 			if e.buf == nil || e.buf.Durable() {
@@ -139,7 +137,12 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	if recovered > 0 {
 		deps.Logger.Info("otlp: resending records left in the spool", "records", recovered)
 	}
-	go e.run()
+	e.d = exporters.NewDelivery(exporters.DeliveryOptions{
+		Name: "otlp", Unit: "request", Buffer: e.buf, Deps: deps.Deps, Deliver: e.deliver,
+		Count:     func(result string, n int) { m.records.WithLabelValues(result).Add(float64(n)) },
+		Succeeded: func(now time.Time) { m.lastSuccess.Set(float64(now.UnixNano()) / 1e9) },
+		Stopped:   cl.close,
+	})
 	return e, nil
 }
 
@@ -160,159 +163,69 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 // full), or the spool, fsynced. wait returns once the requests are
 // accepted; with the spool they are safe already.
 func (e *Exporter) Begin(ctx context.Context, batch record.Batch) (func(context.Context) error, error) {
-	if e.closed.Load() {
-		return nil, fmt.Errorf("otlp: %w", errClosed)
-	}
 	if len(batch) == 0 {
-		return safe, nil
+		return e.d.Begin(ctx, nil, 0)
 	}
 	e.bmu.Lock()
 	items := e.bl.build(batch)
 	e.bmu.Unlock()
-	wait, err := e.buf.Put(ctx, items)
-	if errors.Is(err, buffer.ErrTooLarge) {
-		e.metrics.records.WithLabelValues("failed").Add(float64(len(batch)))
-		return nil, exporters.Permanent(fmt.Errorf("otlp: %w (batch of %d records)", err, len(batch)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("otlp: %w", err)
-	}
-	if e.buf.Durable() {
-		e.metrics.records.WithLabelValues("spooled").Add(float64(len(batch)))
-		return safe, nil
-	}
-	return func(ctx context.Context) error {
-		err := wait(ctx)
-		switch {
-		case err == nil:
-			return nil
-		case errors.Is(err, buffer.ErrDropped) || exporters.IsPermanent(err):
-			return exporters.Permanent(fmt.Errorf("otlp: %w", err))
-		}
-		return fmt.Errorf("otlp: %w", err)
-	}, nil
+	return e.d.Begin(ctx, items, len(batch))
 }
 
-func safe(context.Context) error { return nil }
-
-// run is the sender goroutine: it sends requests in order, each until the
-// receiver accepts it, refuses it for good, or the exporter stops.
-func (e *Exporter) run() {
-	defer close(e.done)
-	defer e.cl.close()
-	var failures int
-	// Outages, refusals and partial successes are logged when they start
-	// and then at most once a minute; the metrics count every one.
-	var failingSince, lastWarned, lastPartial, lastRefused time.Time
-	for {
-		it, err := e.buf.Next(e.ctx)
-		if err != nil {
-			return
+// deliver sends one request, first waiting out the backoff or the
+// receiver's delay after a failure. It returns the records the receiver
+// accepted, or an error: Permanent for a final refusal (see sendHTTP and
+// sendGRPC for which are), else the request is sent again.
+func (e *Exporter) deliver(ctx context.Context, it *buffer.Item) (int, error) {
+	clk := e.deps.Clock
+	if e.wait > 0 {
+		if !clock.Sleep(ctx, clk, e.wait) {
+			return 0, ctx.Err()
 		}
-		for {
-			start := e.deps.Clock.Now()
-			out, err := e.cl.send(e.ctx, it.Data, e.cfg.Timeout)
-			now := e.deps.Clock.Now()
-			e.metrics.latency.Observe(now.Sub(start).Seconds())
-			if err != nil && e.ctx.Err() != nil {
-				e.buf.Abandon(it)
-				return
-			}
-			var se *sendError
-			if err != nil && !errors.As(err, &se) {
-				se = &sendError{retryable: true, err: err}
-			}
-			if err == nil {
-				failures = 0
-				e.metrics.requests.WithLabelValues("success").Inc()
-				e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
-				if !failingSince.IsZero() {
-					e.deps.Logger.Info("otlp: delivering again", "after", now.Sub(failingSince).Round(time.Second))
-					failingSince = time.Time{}
-				}
-				rejected := min(max(out.rejected, 0), int64(it.Records))
-				if rejected > 0 || out.message != "" {
-					e.metrics.records.WithLabelValues("rejected").Add(float64(rejected))
-					if lastPartial.IsZero() || now.Sub(lastPartial) >= time.Minute {
-						lastPartial = now
-						e.deps.Logger.Warn("otlp: the receiver rejected part of a request (partial success); counted in obsadapter_otlp_records_total{result=\"rejected\"}, logged at most once a minute",
-							"rejected", rejected, "records", it.Records, "message", out.message)
-					}
-				}
-				e.metrics.records.WithLabelValues("acked").Add(float64(int64(it.Records) - rejected))
-				e.metrics.lastSuccess.Set(float64(now.UnixNano()) / 1e9)
-				e.buf.Ack(it)
-				break
-			}
-			if !se.retryable {
-				e.metrics.requests.WithLabelValues("permanent").Inc()
-				e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
-				e.metrics.records.WithLabelValues("failed").Add(float64(it.Records))
-				if lastRefused.IsZero() || now.Sub(lastRefused) >= time.Minute {
-					lastRefused = now
-					e.deps.Logger.Error("otlp: the receiver refused a request for good; its records are dropped and counted in obsadapter_otlp_records_total{result=\"failed\"}, logged at most once a minute",
-						"records", it.Records, "err", se.err)
-				}
-				e.buf.Fail(it, exporters.Permanent(fmt.Errorf("refused by the receiver: %w", se.err)))
-				break
-			}
-			failures++
-			e.metrics.requests.WithLabelValues("retryable").Inc()
-			e.metrics.records.WithLabelValues("retried").Add(float64(it.Records))
-			wait := exporters.Backoff(failures, e.cfg.Retry.Initial, e.cfg.Retry.Max, rand.Float64())
-			if se.delay > 0 {
-				wait = min(se.delay, e.cfg.Retry.Max) // the receiver knows best when to come back
-			}
-			if failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
-				if failingSince.IsZero() {
-					failingSince = now
-				}
-				lastWarned = now
-				e.deps.Logger.Warn("otlp: request failed, retrying", "records", it.Records, "in", wait.Round(time.Millisecond),
-					"failing_for", now.Sub(failingSince).Round(time.Second), "err", se.err)
-			}
-			if !clock.Sleep(e.ctx, e.deps.Clock, wait) {
-				e.buf.Abandon(it)
-				return
-			}
-		}
+		e.wait = 0
 	}
+	start := clk.Now()
+	out, err := e.cl.send(ctx, it.Data, e.cfg.Timeout)
+	now := clk.Now()
+	e.metrics.latency.Observe(now.Sub(start).Seconds())
+	if err != nil && ctx.Err() != nil {
+		return 0, err
+	}
+	var se *sendError
+	if err != nil && !errors.As(err, &se) {
+		se = &sendError{retryable: true, err: err}
+	}
+	switch {
+	case err == nil:
+		e.failures = 0
+		e.metrics.requests.WithLabelValues("success").Inc()
+		e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
+		rejected := min(max(out.rejected, 0), int64(it.Records))
+		if rejected > 0 || out.message != "" {
+			e.metrics.records.WithLabelValues("rejected").Add(float64(rejected))
+			if e.lastPartial.IsZero() || now.Sub(e.lastPartial) >= time.Minute {
+				e.lastPartial = now
+				e.deps.Logger.Warn("otlp: the receiver rejected part of a request (partial success); counted as rejected, logged at most once a minute",
+					"rejected", rejected, "records", it.Records, "message", out.message)
+			}
+		}
+		return it.Records - int(rejected), nil
+	case !se.retryable:
+		e.metrics.requests.WithLabelValues("permanent").Inc()
+		e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
+		return 0, exporters.Permanent(fmt.Errorf("refused by the receiver: %w", se.err))
+	}
+	e.failures++
+	e.metrics.requests.WithLabelValues("retryable").Inc()
+	e.wait = exporters.Backoff(e.failures, e.cfg.Retry.Initial, e.cfg.Retry.Max, rand.Float64())
+	if se.delay > 0 {
+		e.wait = min(se.delay, e.cfg.Retry.Max) // the receiver knows best when to come back
+	}
+	return 0, fmt.Errorf("%w (next attempt in %s)", se.err, e.wait.Round(time.Millisecond))
 }
 
 // Close flushes within ctx's deadline and shutdown_timeout, whichever comes
 // first. With the spool, what is left stays on disk for the next start;
 // with the memory buffer, it returns an error saying how many records were
 // not delivered (they are counted as failed).
-func (e *Exporter) Close(ctx context.Context) error {
-	if !e.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.ShutdownTimeout)
-	defer cancel()
-	for {
-		ch := e.buf.Changes()
-		if r, _ := e.buf.Depth(); r == 0 {
-			break
-		}
-		select {
-		case <-ch:
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
-	e.stop()
-	<-e.done
-	kept, lost, err := e.buf.Close(fmt.Errorf("otlp: %w", errClosed))
-	if err != nil {
-		return fmt.Errorf("otlp: closing the spool: %w", err)
-	}
-	if kept > 0 {
-		e.deps.Logger.Info("otlp: records kept in the spool for the next start", "records", kept)
-	}
-	if lost > 0 {
-		e.metrics.records.WithLabelValues("failed").Add(float64(lost))
-		return fmt.Errorf("otlp: %d %w before the shutdown deadline", lost, exporters.ErrUndelivered)
-	}
-	return nil
-}
+func (e *Exporter) Close(ctx context.Context) error { return e.d.Close(ctx, e.cfg.ShutdownTimeout) }

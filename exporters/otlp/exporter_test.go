@@ -13,6 +13,7 @@ import (
 
 	"github.com/obsadapter/obsadapter/clock/clocktest"
 	"github.com/obsadapter/obsadapter/exporters"
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -337,7 +338,7 @@ func TestClosedExporterRefuses(t *testing.T) {
 	if err := e.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Export(context.Background(), numbered(0, 1)); !errors.Is(err, errClosed) {
+	if err := e.Export(context.Background(), numbered(0, 1)); !errors.Is(err, buffer.ErrClosed) {
 		t.Fatalf("Export after Close: %v", err)
 	}
 }
