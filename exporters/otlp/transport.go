@@ -16,6 +16,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/obsadapter/obsadapter/clock"
@@ -164,34 +165,82 @@ func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (
 // newRequest posts prefix and data as one body without copying them
 // together (a request is often hundreds of KiB); GetBody lets the
 // transport send it again on a fresh connection.
-func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, error) {
-	body := func() io.Reader {
-		if len(prefix) == 0 {
-			return bytes.NewReader(data)
+//
+// The transport may still read a body after Do returns (HTTP/2 writes it
+// from its own goroutine), but data goes back to the builder's pool once
+// the request is answered. So the caller defers bodies.wait, which returns
+// once the transport has closed every body it was given.
+func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies, error) {
+	bs := &bodies{}
+	body := func() *trackedBody {
+		var r io.Reader = bytes.NewReader(data)
+		if len(prefix) > 0 {
+			r = io.MultiReader(bytes.NewReader(prefix), r)
 		}
-		return io.MultiReader(bytes.NewReader(prefix), bytes.NewReader(data))
+		return bs.add(r)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body())
 	if err != nil {
-		return nil, permanent(err)
+		return nil, nil, permanent(err)
 	}
 	req.ContentLength = int64(len(prefix) + len(data))
-	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(body()), nil }
+	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
 	for k, v := range c.headers {
 		req.Header[k] = v
 	}
 	req.Header.Set("User-Agent", c.userAgent)
-	return req, nil
+	return req, bs, nil
+}
+
+// bodies are the request bodies handed to the transport for one request.
+type bodies struct {
+	mu  sync.Mutex
+	all []*trackedBody
+}
+
+type trackedBody struct {
+	io.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *trackedBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+func (bs *bodies) add(r io.Reader) *trackedBody {
+	b := &trackedBody{Reader: r, closed: make(chan struct{})}
+	bs.mu.Lock()
+	bs.all = append(bs.all, b)
+	bs.mu.Unlock()
+	return b
+}
+
+// wait returns once every body is closed, or when ctx (the request's
+// timeout) ends: the transport closes them as soon as it has answered.
+func (bs *bodies) wait(ctx context.Context) {
+	bs.mu.Lock()
+	all := bs.all
+	bs.mu.Unlock()
+	for _, b := range all {
+		select {
+		case <-b.closed:
+		case <-ctx.Done():
+			return
+		}
+	}
 }
 
 // sendHTTP is OTLP/HTTP: retryable are 429, 502, 503 and 504 (with
 // Retry-After) and failures to connect or to read the answer; every other
 // answer but 2xx is final, as the specification says.
 func (c *client) sendHTTP(ctx context.Context, data []byte) (outcome, error) {
-	req, err := c.newRequest(ctx, nil, data)
+	req, bodies, err := c.newRequest(ctx, nil, data)
 	if err != nil {
 		return outcome{}, err
 	}
+	defer bodies.wait(ctx)
 	req.Header.Set("Content-Type", "application/x-protobuf")
 	if isGzip(data) {
 		req.Header.Set("Content-Encoding", "gzip")
@@ -292,10 +341,11 @@ func (c *client) sendGRPC(ctx context.Context, data []byte, timeout time.Duratio
 		prefix[0] = 1
 	}
 	binary.BigEndian.PutUint32(prefix[1:], uint32(len(data)))
-	req, err := c.newRequest(ctx, prefix[:], data)
+	req, bodies, err := c.newRequest(ctx, prefix[:], data)
 	if err != nil {
 		return outcome{}, err
 	}
+	defer bodies.wait(ctx)
 	req.Header.Set("Content-Type", "application/grpc")
 	req.Header.Set("TE", "trailers")
 	req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)+"m")
