@@ -102,12 +102,14 @@ type groupKey struct {
 }
 
 // group collects the encoded LogRecords of one resource within the open
-// request; its buffer is kept for the next requests.
+// request, in a buffer from the pool (so that many groups, each large once,
+// do not each keep their largest buffer).
 type group struct {
 	key      groupKey
 	resource []byte // the Resource message's content (its attributes)
 	recs     []byte // log_records fields, ready to append
 	n        int
+	hint     int // the size to ask the pool for: its largest so far, plus a margin
 }
 
 // builder turns batches into requests (buffer items), bounded by the batch
@@ -154,6 +156,9 @@ func (bl *builder) build(batch record.Batch) []*buffer.Item {
 	for i := range batch {
 		r := &batch[i]
 		g := bl.groupOf(r)
+		if g.recs == nil {
+			g.recs = bl.pool.Get(g.hint)
+		}
 		g.recs = appendLogRecord(g.recs, r)
 		g.n++
 		bl.recs++
@@ -184,7 +189,7 @@ func (bl *builder) groupOf(r *record.Record) *group {
 	key := groupKey{source: r.Source, k8s: k}
 	g := bl.groups[key]
 	if g == nil {
-		g = &group{key: key, resource: bl.appendResource(nil, key)}
+		g = &group{key: key, resource: bl.appendResource(nil, key), hint: 4096}
 		bl.groups[key] = g
 	}
 	if g.n == 0 {
@@ -256,7 +261,11 @@ func (bl *builder) seal() {
 		msg = binary.AppendUvarint(msg, uint64(slLen))
 		msg = append(msg, bl.scope...)
 		msg = append(msg, g.recs...)
-		g.recs, g.n = g.recs[:0], 0
+		if len(g.recs) > g.hint {
+			g.hint = min(len(g.recs)+len(g.recs)/8, bl.maxBytes+bl.maxBytes/4)
+		}
+		bl.pool.Put(g.recs)
+		g.recs, g.n = nil, 0
 	}
 	if bl.compress {
 		bl.gzBuf.Reset()

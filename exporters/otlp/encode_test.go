@@ -314,3 +314,26 @@ func gunzip(t testing.TB, data []byte) []byte {
 	}
 	return out
 }
+
+// TestBuildReusesMemory: once warm, a build allocates only the item and
+// the result slice, not the request or the groups' buffers.
+func TestBuildReusesMemory(t *testing.T) {
+	batch := make(record.Batch, 200)
+	for i := range batch {
+		batch[i] = record.Record{ObservedTime: baseTime, Message: "m", Source: []string{"a", "b", "c"}[i%3],
+			Fields: []record.Field{{Key: "o", Value: record.ObjectValue([]record.Field{{Key: "k", Value: record.IntValue(1)}})}}}
+	}
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	for range 3 { // warm: the hints settle
+		for _, it := range bl.build(batch) {
+			bl.pool.Put(it.Data)
+		}
+	}
+	if allocs := testing.AllocsPerRun(20, func() {
+		for _, it := range bl.build(batch) {
+			bl.pool.Put(it.Data) // as the buffer does once the request is accepted
+		}
+	}); allocs > 2 {
+		t.Errorf("%v allocations per build, want at most 2 (the item, the result slice)", allocs)
+	}
+}
