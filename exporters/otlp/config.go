@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/obsadapter/obsadapter/exporters"
 )
 
 // The protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
@@ -51,29 +53,15 @@ type Config struct {
 	Resource map[string]string `yaml:"resource"`
 }
 
-// BatchConfig bounds one export request: its records and its encoded
-// (uncompressed) size.
-type BatchConfig struct {
-	MaxRecords int `yaml:"max_records"`
-	MaxBytes   int `yaml:"max_bytes"`
-}
-
-// BufferConfig bounds what waits for the receiver's success: in memory, or
-// on disk in the spool under state_dir/otlp.
-type BufferConfig struct {
-	Type       string `yaml:"type"`
-	MaxRecords int64  `yaml:"max_records"`
-	MaxBytes   int64  `yaml:"max_bytes"`
-	OnFull     string `yaml:"on_full"`
-}
-
-// RetryConfig is the exponential backoff (with jitter) after a failed
-// request; a Retry-After or RetryInfo from the receiver replaces it, bounded
-// by Max.
-type RetryConfig struct {
-	Initial time.Duration `yaml:"initial"`
-	Max     time.Duration `yaml:"max"`
-}
+// The batch, buffer and retry sections are those every delivering
+// exporter has: a batch is one export request, its max_bytes its encoded
+// (uncompressed) size; a Retry-After or RetryInfo from the receiver
+// replaces the backoff, bounded by retry.max.
+type (
+	BatchConfig  = exporters.BatchConfig
+	BufferConfig = exporters.BufferConfig
+	RetryConfig  = exporters.RetryConfig
+)
 
 // TLSConfig is the client side of TLS; TLS itself is on when the endpoint
 // says https (or, for grpc, has no scheme and insecure is false).
@@ -145,33 +133,12 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"timeout", c.Timeout}, {"shutdown_timeout", c.ShutdownTimeout},
-		{"retry.initial", c.Retry.Initial}, {"retry.max", c.Retry.Max}} {
+	}{{"timeout", c.Timeout}, {"shutdown_timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			add("%s: must be positive, got %s", d.key, d.v)
 		}
 	}
-	if c.Retry.Initial > c.Retry.Max {
-		add("retry.initial: %s is more than retry.max %s", c.Retry.Initial, c.Retry.Max)
-	}
-	if c.Batch.MaxRecords <= 0 {
-		add("batch.max_records: must be positive, got %d", c.Batch.MaxRecords)
-	}
-	if c.Batch.MaxBytes < 1024 {
-		add("batch.max_bytes: must be at least 1024, got %d", c.Batch.MaxBytes)
-	}
-	if c.Buffer.Type != "memory" && c.Buffer.Type != "file" {
-		add("buffer.type: %q is not memory or file", c.Buffer.Type)
-	}
-	if c.Buffer.MaxRecords < int64(c.Batch.MaxRecords) {
-		add("buffer.max_records: %d is less than batch.max_records %d", c.Buffer.MaxRecords, c.Batch.MaxRecords)
-	}
-	if c.Buffer.MaxBytes < int64(c.Batch.MaxBytes) {
-		add("buffer.max_bytes: %d is less than batch.max_bytes %d", c.Buffer.MaxBytes, c.Batch.MaxBytes)
-	}
-	if c.Buffer.OnFull != "block" && c.Buffer.OnFull != "drop_oldest" {
-		add("buffer.on_full: %q is not block or drop_oldest", c.Buffer.OnFull)
-	}
+	errs = append(errs, exporters.ValidateBuffering(c.Batch, c.Buffer, c.Retry)...)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls: cert_file and key_file go together")
 	}
