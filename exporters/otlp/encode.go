@@ -122,11 +122,13 @@ type builder struct {
 	maxBytes int
 	compress bool
 
-	groups map[groupKey]*group
-	last   *group // the previous record's group: consecutive records mostly share it
-	order  []*group
-	recs   int // records in the open request
-	size   int // its encoded size, roughly: the groups' records
+	groups  map[groupKey]*group
+	last    *group // the previous record's group: consecutive records mostly share it
+	lastLen int    // the encoded size of the last record added
+	order   []*group
+	recs    int // records in the open request
+	size    int // its encoded size at most: records and each group's envelope
+	tail    []byte
 
 	out   []*buffer.Item
 	gz    *gzip.Writer
@@ -150,19 +152,25 @@ func newBuilder(cfg Config, res Resource, version string) *builder {
 	return bl
 }
 
-// build encodes the batch into requests, in order.
+// build encodes the batch into requests, in order. A request holds at
+// most batch.max_records records and batch.max_bytes bytes, unless a single
+// record is larger: a receiver refuses a request over its own limit (the
+// collector's gRPC receiver: 4 MiB by default) for good.
 func (bl *builder) build(batch record.Batch) []*buffer.Item {
 	bl.out = nil
 	for i := range batch {
 		r := &batch[i]
-		g := bl.groupOf(r)
-		if g.recs == nil {
-			g.recs = bl.pool.Get(g.hint)
+		g := bl.add(r)
+		if bl.size > bl.maxBytes && bl.recs > 1 {
+			// Over the bound: the record starts the next request instead.
+			bl.tail = append(bl.tail[:0], g.recs[len(g.recs)-bl.lastLen:]...)
+			bl.remove(g)
+			bl.seal()
+			g = bl.groupOf(r)
+			g.recs = append(g.recs, bl.tail...)
+			bl.count(g, len(bl.tail))
 		}
-		g.recs = appendLogRecord(g.recs, r)
-		g.n++
-		bl.recs++
-		if bl.recs >= bl.maxRecs || bl.size+len(g.recs) >= bl.maxBytes {
+		if bl.recs >= bl.maxRecs || bl.size >= bl.maxBytes {
 			bl.seal()
 		}
 	}
@@ -174,33 +182,70 @@ func (bl *builder) build(batch record.Batch) []*buffer.Item {
 	return bl.out
 }
 
-// groupOf returns the record's group in the open request.
+// add encodes the record into its group of the open request.
+func (bl *builder) add(r *record.Record) *group {
+	g := bl.groupOf(r)
+	before := len(g.recs)
+	g.recs = appendLogRecord(g.recs, r)
+	bl.count(g, len(g.recs)-before)
+	return g
+}
+
+// count adds one record of n bytes to the open request.
+func (bl *builder) count(g *group, n int) {
+	g.n++
+	bl.recs++
+	bl.size += n
+	bl.lastLen = n
+}
+
+// remove takes the group's last record out of the open request.
+func (bl *builder) remove(g *group) {
+	g.recs = g.recs[:len(g.recs)-bl.lastLen]
+	g.n--
+	bl.recs--
+	bl.size -= bl.lastLen
+	if g.n == 0 { // it joined the request with this record
+		bl.order = bl.order[:len(bl.order)-1]
+		bl.size -= bl.envelope(g)
+	}
+}
+
+// envelope is what a group adds to a request besides its records, at most:
+// its Resource and scope, three tags and three lengths.
+func (bl *builder) envelope(g *group) int {
+	return len(g.resource) + len(bl.scope) + 3*(1+binary.MaxVarintLen32)
+}
+
+// groupOf returns the record's group, joining it to the open request.
 func (bl *builder) groupOf(r *record.Record) *group {
-	var k record.Kubernetes
-	if r.Kubernetes != nil {
-		k = *r.Kubernetes
-	}
-	if g := bl.last; g != nil && g.key.source == r.Source && g.key.k8s == k {
-		if g.n == 0 {
-			bl.order = append(bl.order, g)
+	g := bl.last
+	if g == nil || g.key.source != r.Source || !sameK8s(g.key.k8s, r.Kubernetes) {
+		key := groupKey{source: r.Source}
+		if r.Kubernetes != nil {
+			key.k8s = *r.Kubernetes
 		}
-		return g
-	}
-	key := groupKey{source: r.Source, k8s: k}
-	g := bl.groups[key]
-	if g == nil {
-		g = &group{key: key, resource: bl.appendResource(nil, key), hint: 4096}
-		bl.groups[key] = g
+		if g = bl.groups[key]; g == nil {
+			g = &group{key: key, resource: bl.appendResource(nil, key), hint: 4096}
+			bl.groups[key] = g
+		}
+		bl.last = g
 	}
 	if g.n == 0 {
 		bl.order = append(bl.order, g)
+		bl.size += bl.envelope(g)
 	}
-	if bl.last != nil {
-		bl.size += len(bl.last.recs) // counted while it is not the current group
+	if g.recs == nil {
+		g.recs = bl.pool.Get(g.hint)
 	}
-	bl.size -= len(g.recs)
-	bl.last = g
 	return g
+}
+
+func sameK8s(k record.Kubernetes, p *record.Kubernetes) bool {
+	if p == nil {
+		return k == record.Kubernetes{}
+	}
+	return k == *p
 }
 
 // appendResource appends the resource attributes of a group (see the

@@ -246,7 +246,7 @@ func TestBuildBounds(t *testing.T) {
 		want     []int
 	}{
 		{"by records", 10, 1 << 20, false, []int{10, 10, 5}},
-		{"by bytes", 1000, 1024, false, []int{9, 9, 7}},
+		{"by bytes, envelopes included", 1000, 1024, false, []int{7, 7, 7, 4}},
 		{"gzip", 10, 1 << 20, true, []int{10, 10, 5}},
 	}
 	for _, c := range cases {
@@ -275,7 +275,7 @@ func TestBuildBounds(t *testing.T) {
 				if len(ds) != it.Records {
 					t.Errorf("request says %d records, holds %d", it.Records, len(ds))
 				}
-				if c.maxBytes < 1<<20 && len(data) > c.maxBytes+200 {
+				if len(data) > c.maxBytes && !c.gzip {
 					t.Errorf("request of %d bytes, max_bytes %d", len(data), c.maxBytes)
 				}
 				all = append(all, records(ds)...)
@@ -335,5 +335,32 @@ func TestBuildReusesMemory(t *testing.T) {
 		}
 	}); allocs > 2 {
 		t.Errorf("%v allocations per build, want at most 2 (the item, the result slice)", allocs)
+	}
+}
+
+// TestBuildOversizedRecord: a record larger than batch.max_bytes travels
+// alone; the records around it are not held back with it.
+func TestBuildOversizedRecord(t *testing.T) {
+	batch := record.Batch{
+		{ObservedTime: baseTime, Message: "before"},
+		{ObservedTime: baseTime, Message: strings.Repeat("x", 3000)},
+		{ObservedTime: baseTime, Message: "after"},
+	}
+	cfg := DefaultConfig()
+	cfg.Batch = BatchConfig{MaxRecords: 100, MaxBytes: 1024}
+	var got []string
+	for _, it := range newBuilder(cfg, Resource{}, "").build(batch) {
+		ds, _, err := decodeRequest(it.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, d := range ds {
+			msgs = append(msgs, d.rec.Message[:min(len(d.rec.Message), 6)])
+		}
+		got = append(got, strings.Join(msgs, "+"))
+	}
+	if want := "before|xxxxxx|after"; strings.Join(got, "|") != want {
+		t.Errorf("requests %q, want %q", strings.Join(got, "|"), want)
 	}
 }
