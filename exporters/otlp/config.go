@@ -28,6 +28,8 @@ type Config struct {
 	// Endpoint is the receiver. http/protobuf: a base URL, "/v1/logs" is
 	// appended to its path. grpc: "http://host:4317" (plain text),
 	// "https://host:4317" (TLS) or "host:4317" (TLS unless insecure).
+	// Empty: the specification's default for the protocol,
+	// http://localhost:4318 or http://localhost:4317.
 	Endpoint string `yaml:"endpoint"`
 	// LogsEndpoint, when set, is used as it is instead (no path appended),
 	// as OTEL_EXPORTER_OTLP_LOGS_ENDPOINT and the collector's otlphttp
@@ -77,7 +79,6 @@ type TLSConfig struct {
 // http/protobuf, which the specification names the default transport.
 func DefaultConfig() Config {
 	return Config{
-		Endpoint:        "http://localhost:4318",
 		Protocol:        ProtocolHTTP,
 		Headers:         map[string]string{},
 		HeaderFiles:     map[string]string{},
@@ -98,8 +99,10 @@ func (c Config) Validate() error {
 	if c.Protocol != ProtocolGRPC && c.Protocol != ProtocolHTTP {
 		add("protocol: %q is not grpc or http/protobuf", c.Protocol)
 	} else {
-		if err := checkEndpoint(c.Protocol, c.Endpoint); err != nil {
-			add("endpoint: %v", err)
+		if c.Endpoint != "" {
+			if err := checkEndpoint(c.Protocol, c.Endpoint); err != nil {
+				add("endpoint: %v", err)
+			}
 		}
 		if c.LogsEndpoint != "" {
 			if err := checkEndpoint(c.Protocol, c.LogsEndpoint); err != nil {
@@ -160,10 +163,17 @@ func (c Config) target() string {
 	if c.LogsEndpoint != "" {
 		return c.LogsEndpoint
 	}
-	if c.Protocol == ProtocolGRPC {
-		return c.Endpoint
+	e := c.Endpoint
+	if e == "" {
+		e = "http://localhost:4318"
+		if c.Protocol == ProtocolGRPC {
+			e = "http://localhost:4317"
+		}
 	}
-	return strings.TrimSuffix(c.Endpoint, "/") + "/v1/logs"
+	if c.Protocol == ProtocolGRPC {
+		return e
+	}
+	return strings.TrimSuffix(e, "/") + "/v1/logs"
 }
 
 // usesTLS reports whether the target is reached over TLS: https, or for

@@ -72,6 +72,8 @@ func TestTarget(t *testing.T) {
 		{"http: appended to a path", ProtocolHTTP, "https://gw.example/otlp/", "", "https://gw.example/otlp/v1/logs"},
 		{"http: logs_endpoint as it is", ProtocolHTTP, "http://c:4318", "https://gw.example/custom", "https://gw.example/custom"},
 		{"grpc: no path appended", ProtocolGRPC, "http://c:4317", "", "http://c:4317"},
+		{"http: the spec's default", ProtocolHTTP, "", "", "http://localhost:4318/v1/logs"},
+		{"grpc: the spec's default", ProtocolGRPC, "", "", "http://localhost:4317"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -92,7 +94,7 @@ func TestApplyEnv(t *testing.T) {
 		wantErr string
 	}{
 		{"nothing set changes nothing", map[string]string{}, func(c Config) string {
-			if c.Enabled || c.Endpoint != DefaultConfig().Endpoint {
+			if c.Enabled || c.Endpoint != "" || c.target() != "http://localhost:4318/v1/logs" {
 				return "changed"
 			}
 			return ""
