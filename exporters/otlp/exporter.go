@@ -211,6 +211,7 @@ func (e *Exporter) deliver(ctx context.Context, it *buffer.Item) (int, error) {
 		}
 		return it.Records - int(rejected), nil
 	case !se.retryable:
+		e.failures = 0 // an answer all the same: the receiver is up
 		e.metrics.requests.WithLabelValues("permanent").Inc()
 		e.metrics.records.WithLabelValues("sent").Add(float64(it.Records))
 		return 0, exporters.Permanent(fmt.Errorf("refused by the receiver: %w", se.err))
