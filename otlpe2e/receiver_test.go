@@ -34,8 +34,9 @@ type collectorReceiver struct {
 	records  int
 	requests int // every request the consumer saw, accepted or not
 	fail     func(plog.Logs) error
-	onAccept func(plog.Logs) // when set, called instead of keeping a copy
-	changed  chan struct{}   // closed and replaced whenever accepted grows
+	onAccept func(plog.Logs)      // when set, called instead of keeping a copy
+	base     *otlpreceiver.Config // the receiver's settings; nil: the defaults
+	changed  chan struct{}        // closed and replaced whenever accepted grows
 
 	running receiver.Logs
 }
@@ -47,7 +48,14 @@ func startReceiver(t testing.TB) *collectorReceiver { return startReceiverWith(t
 // request it accepts, one at a time, and keeps none (nil: keeps them all).
 func startReceiverWith(t testing.TB, onAccept func(plog.Logs)) *collectorReceiver {
 	t.Helper()
-	r := &collectorReceiver{t: t, GRPCAddr: freeAddr(t), HTTPAddr: freeAddr(t), changed: make(chan struct{}), onAccept: onAccept}
+	return startReceiverFrom(t, nil, onAccept)
+}
+
+// startReceiverFrom starts a receiver with the settings of base (nil: the
+// defaults) but its endpoints, which are loopback ports of its own.
+func startReceiverFrom(t testing.TB, base *otlpreceiver.Config, onAccept func(plog.Logs)) *collectorReceiver {
+	t.Helper()
+	r := &collectorReceiver{t: t, GRPCAddr: freeAddr(t), HTTPAddr: freeAddr(t), changed: make(chan struct{}), onAccept: onAccept, base: base}
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,6 +67,10 @@ func startReceiverWith(t testing.TB, onAccept func(plog.Logs)) *collectorReceive
 func (r *collectorReceiver) Start() error {
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
+	if r.base != nil {
+		c := *r.base
+		cfg = &c
+	}
 	cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint = r.GRPCAddr
 	cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = r.HTTPAddr
 	sink, err := consumer.NewLogs(r.consume)
