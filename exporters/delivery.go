@@ -41,9 +41,11 @@ type DeliveryOptions struct {
 	// protocol wants (a backoff, the peer's Retry-After). Deliver returns
 	// promptly once ctx ends.
 	Deliver func(ctx context.Context, it *buffer.Item) (accepted int, err error)
-	// Count counts records by result: acked, spooled, retried, failed.
+	// Count (required) counts records by result: acked, spooled, retried,
+	// failed.
 	Count func(result string, records int)
-	// Succeeded is called after each accepted item, with the time.
+	// Succeeded (required) is called after each accepted item, with the
+	// time.
 	Succeeded func(now time.Time)
 	// Stopped, if set, is called by the sender goroutine as it ends.
 	Stopped func()
