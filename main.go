@@ -28,10 +28,11 @@ var (
 	revision = ""
 )
 
-const usage = `obsadapter adapts an application's logs and processes to Prometheus and Fluentd.
+const usage = `obsadapter adapts an application's logs and processes to Prometheus, Fluentd and
+OpenTelemetry.
 
 Usage:
-  obsadapter run [--config FILE] [--include GLOB ...] [--start-at beginning|end] [--fluent ADDR] [--listen ADDR]
+  obsadapter run [--config FILE] [--include GLOB ...] [--start-at beginning|end] [--fluent ADDR] [--otlp ENDPOINT] [--listen ADDR]
   obsadapter parse [--format NAME] [--now RFC3339] [--explain] [FILE ...]
   obsadapter check-config --config FILE
   obsadapter tap [--addr URL] [--source NAME] [--level LEVEL] [--after-processors] [--duration 60s] [--limit N]
@@ -104,13 +105,15 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 Runs the adapter. Without --config it runs the embedded default: tail
 /var/log/app/*.log (or the --include globs), read stdin when it is a pipe,
 print records on stdout, serve /metrics and the API on :9725, and send to
-Fluentd only with --fluent or FLUENT_ADDRESS. Flags override the config.
+Fluentd only with --fluent or FLUENT_ADDRESS, and OTLP only with --otlp or
+OTEL_EXPORTER_OTLP_ENDPOINT. Flags override the config.
 SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config file.`, stderr)
 	configPath := fs.String("config", "", "configuration `file` (YAML); default: the embedded sidecar default")
 	var includes stringList
 	fs.Var(&includes, "include", "`glob` of files to tail, repeatable; replaces the first file source's include")
 	startAt := fs.String("start-at", "", "where files without a checkpoint start: beginning or end")
 	fluentAddr := fs.String("fluent", "", "Fluentd forward `address` (host:port); enables the Fluentd exporter")
+	otlpEndpoint := fs.String("otlp", "", "OTLP `endpoint`, e.g. http://collector:4318; enables the OTLP exporter (protocol: the config's, or OTEL_EXPORTER_OTLP_PROTOCOL)")
 	listen := fs.String("listen", "", "HTTP listen `address` for /metrics, health and the API (default :9725)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
@@ -123,7 +126,7 @@ SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config file.`, stderr)
 		*fluentAddr = os.Getenv("FLUENT_ADDRESS")
 	}
 	override := func(cfg *collector.Config) {
-		collector.ApplyFlags(cfg, collector.Flags{Include: includes, StartAt: *startAt, Fluent: *fluentAddr, Listen: *listen})
+		collector.ApplyFlags(cfg, collector.Flags{Include: includes, StartAt: *startAt, Fluent: *fluentAddr, OTLP: *otlpEndpoint, Listen: *listen})
 	}
 	var cfg collector.Config
 	var err error

@@ -14,6 +14,7 @@ type Flags struct {
 	Include []string // replaces the first file source's include (one is added when there is none)
 	StartAt string   // for every file and pod source
 	Fluent  string   // enables the Fluentd exporter at this address
+	OTLP    string   // enables the OTLP exporter with this endpoint
 	Listen  string   // http.listen
 }
 
@@ -53,6 +54,13 @@ func ApplyFlags(cfg *Config, f Flags) {
 		cfg.Exporters.Fluent.Address = f.Fluent
 		set["exporters.fluent.address"] = "--fluent"
 		set["exporters.fluent.enabled"] = "--fluent"
+	}
+	if f.OTLP != "" {
+		o := &cfg.Exporters.OTLP
+		o.Enabled, o.Endpoint, o.LogsEndpoint = true, f.OTLP, ""
+		set["exporters.otlp.endpoint"] = "--otlp"
+		set["exporters.otlp.enabled"] = "--otlp"
+		set["exporters.otlp.logs_endpoint"] = "--otlp"
 	}
 	if f.Listen != "" {
 		cfg.HTTP.Listen = f.Listen

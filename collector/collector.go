@@ -18,6 +18,7 @@ import (
 	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters"
 	"github.com/obsadapter/obsadapter/exporters/fluent"
+	"github.com/obsadapter/obsadapter/exporters/otlp"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/exporters/stdout"
 	"github.com/obsadapter/obsadapter/parsers"
@@ -159,6 +160,14 @@ func New(cfg Config, opts Options) (*Collector, error) {
 		}
 		c.exporters = append(c.exporters, e)
 	}
+	if cfg.Exporters.OTLP.Enabled {
+		e, err := otlp.New(cfg.Exporters.OTLP, otlp.Deps{Deps: deps, StateDir: cfg.StateDir, Resource: otlpResource(cfg.Kubernetes), Version: opts.Version})
+		if err != nil {
+			c.closeExporters(context.Background())
+			return nil, fmt.Errorf("exporters.otlp: %w", err)
+		}
+		c.exporters = append(c.exporters, e)
+	}
 	c.pipeline = newPipeline(cfg.Pipeline, c.exporters, c.metrics, c.logger, opts.Clock)
 	if cfg.Procinfo.Enabled {
 		p, err := procinfo.New(cfg.Procinfo, procinfo.Deps{Logger: c.logger, Registerer: c.reg, Clock: opts.Clock, Sink: c.procinfoSink})
@@ -175,21 +184,38 @@ func New(cfg Config, opts Options) (*Collector, error) {
 func (c *Collector) Registry() *prometheus.Registry { return c.reg }
 
 func kubernetesMeta(k KubernetesConfig) *record.Kubernetes {
-	pick := func(v, env string) string {
-		if v != "" {
-			return v
-		}
-		return os.Getenv(env)
-	}
-	m := &record.Kubernetes{
-		Namespace: pick(k.Namespace, "POD_NAMESPACE"),
-		Pod:       pick(k.Pod, "POD_NAME"),
-		Node:      pick(k.Node, "NODE_NAME"),
-	}
+	k = k.resolved()
+	m := &record.Kubernetes{Namespace: k.Namespace, Pod: k.Pod, Node: k.Node}
 	if *m == (record.Kubernetes{}) {
 		return nil
 	}
 	return m
+}
+
+// resolved fills the keys left empty from the downward-API environment.
+func (k KubernetesConfig) resolved() KubernetesConfig {
+	pick := func(v *string, env string) {
+		if *v == "" {
+			*v = os.Getenv(env)
+		}
+	}
+	pick(&k.Namespace, "POD_NAMESPACE")
+	pick(&k.Pod, "POD_NAME")
+	pick(&k.UID, "POD_UID")
+	pick(&k.Node, "NODE_NAME")
+	pick(&k.Container, "OBSADAPTER_CONTAINER")
+	pick(&k.AppName, "POD_APP_NAME")
+	return k
+}
+
+// otlpResource is where the adapter runs, as the OTLP exporter's resource
+// attributes. The adapter's own container is not the one whose logs it
+// reads, so k8s.container.name is left to the records that know it (the
+// pod source's) and to exporters.otlp.resource.
+func otlpResource(k KubernetesConfig) otlp.Resource {
+	k = k.resolved()
+	host, _ := os.Hostname()
+	return otlp.Resource{Namespace: k.Namespace, PodName: k.Pod, PodUID: k.UID, NodeName: k.Node, HostName: host, ServiceName: k.AppName}
 }
 
 // Run starts everything and blocks until ctx ends (then stops gracefully) or

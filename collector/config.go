@@ -16,6 +16,7 @@ import (
 
 	"github.com/obsadapter/obsadapter/clock"
 	"github.com/obsadapter/obsadapter/exporters/fluent"
+	"github.com/obsadapter/obsadapter/exporters/otlp"
 	promexp "github.com/obsadapter/obsadapter/exporters/prometheus"
 	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/processors"
@@ -105,6 +106,7 @@ type ExportersConfig struct {
 	Stdout     StdoutConfig   `yaml:"stdout"`
 	Prometheus promexp.Config `yaml:"prometheus"`
 	Fluent     fluent.Config  `yaml:"fluent"`
+	OTLP       otlp.Config    `yaml:"otlp"`
 }
 
 // StdoutConfig configures the NDJSON stdout exporter.
@@ -123,13 +125,16 @@ type HTTPConfig struct {
 
 // KubernetesConfig is the pod metadata stamped on records; empty values come
 // from the downward-API environment (POD_NAMESPACE, POD_NAME, POD_UID,
-// NODE_NAME, OBSADAPTER_CONTAINER).
+// NODE_NAME, OBSADAPTER_CONTAINER, POD_APP_NAME).
 type KubernetesConfig struct {
 	Namespace string `yaml:"namespace"`
 	Pod       string `yaml:"pod"`
 	UID       string `yaml:"uid"`
 	Node      string `yaml:"node"`
 	Container string `yaml:"container"` // the adapter's own container, never read by the pod source
+	// AppName is the pod's app.kubernetes.io/name label: the OTLP
+	// exporter's service.name unless its resource names one.
+	AppName string `yaml:"app_name"`
 }
 
 // ShutdownConfig shapes a graceful stop.
@@ -152,6 +157,7 @@ func DefaultConfig() Config {
 		Exporters: ExportersConfig{
 			Prometheus: promexp.DefaultConfig(),
 			Fluent:     fluent.DefaultConfig(),
+			OTLP:       otlp.DefaultConfig(),
 		},
 		HTTP:     HTTPConfig{Listen: ":9725", Tap: tapLoopback},
 		Procinfo: procinfo.DefaultConfig(),
@@ -184,8 +190,13 @@ func defaultSource() SourceConfig {
 // and, when there is one, the rest of the file is validated too so that one
 // run shows everything. A config that decodes is not validated here
 // (flags may still change it); its Validate gives lines as well.
+//
+// The OTEL_EXPORTER_OTLP_* variables are applied to the defaults before the
+// file is decoded: a key the file writes wins over the environment
+// (otlpenv.go).
 func ParseConfig(data []byte) (Config, error) {
 	cfg := DefaultConfig()
+	envErr := cfg.Exporters.OTLP.ApplyEnv(os.LookupEnv)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return cfg, syntaxError(err, data)
@@ -215,6 +226,7 @@ func ParseConfig(data []byte) (Config, error) {
 			}
 		}
 	}
+	c.problems = append(c.problems, settleOTLPEnv(&cfg, ix, envErr, os.LookupEnv)...)
 	if len(c.problems) == 0 {
 		return cfg, nil
 	}
@@ -382,7 +394,15 @@ func (c *Config) Validate() error {
 	if c.Exporters.Fluent.Enabled && c.Exporters.Fluent.Buffer.Type == "file" && c.StateDir == "" {
 		add("exporters.fluent.buffer.type", "\"file\" needs state_dir to be set")
 	}
-	if !c.Exporters.Stdout.Enabled && !c.Exporters.Prometheus.Enabled && !c.Exporters.Fluent.Enabled {
+	// The OTEL_EXPORTER_OTLP_* variables may be set for other programs too:
+	// the section is checked only when the exporter is on.
+	if c.Exporters.OTLP.Enabled {
+		sub("exporters.otlp", c.Exporters.OTLP.Validate())
+		if c.Exporters.OTLP.Buffer.Type == "file" && c.StateDir == "" {
+			add("exporters.otlp.buffer.type", "\"file\" needs state_dir to be set")
+		}
+	}
+	if !c.Exporters.Stdout.Enabled && !c.Exporters.Prometheus.Enabled && !c.Exporters.Fluent.Enabled && !c.Exporters.OTLP.Enabled {
 		add("exporters", "every exporter is disabled, records would go nowhere")
 	}
 	if c.Procinfo.Listen != "" {

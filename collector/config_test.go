@@ -32,6 +32,7 @@ func TestConfigFixtures(t *testing.T) {
 		"empty.bad.yaml":                            "config: the file is empty",
 		"fluent-file-buffer-without-state.bad.yaml": `exporters.fluent.buffer.type: "file" needs state_dir`,
 		"processors.bad.yaml":                       `line 8: sources[0].processors[0].filter.drop.message_regex: error parsing regexp`,
+		"otlp-file-buffer-without-state.bad.yaml":   `line 4: exporters.otlp.buffer.type: "file" needs state_dir`,
 	}
 	files, _ := filepath.Glob("../testdata/config/*.yaml")
 	if len(files) == 0 {

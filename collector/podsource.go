@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,14 +17,8 @@ import (
 // never reads the adapter's own container, and stamps each record with the
 // container it came from.
 func newPodSource(cfg SourceConfig, deps sourceDeps, k KubernetesConfig, restored []checkpointEntry, firstStart bool) *fileSource {
-	env := func(v, name string) string {
-		if v != "" {
-			return v
-		}
-		return os.Getenv(name)
-	}
-	ns, pod, uid := env(k.Namespace, "POD_NAMESPACE"), env(k.Pod, "POD_NAME"), env(k.UID, "POD_UID")
-	self := env(k.Container, "OBSADAPTER_CONTAINER")
+	k = k.resolved()
+	ns, pod, uid, self := k.Namespace, k.Pod, k.UID, k.Container
 	if self == "" {
 		self = "obsadapter"
 	}

@@ -300,7 +300,8 @@ func TestWorkloads(t *testing.T) {
 			check("automountServiceAccountToken", spec.AutomountServiceAccountToken != nil && !*spec.AutomountServiceAccountToken,
 				"want false: the adapter never talks to the API server")
 
-			wantEnv := map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace", "POD_UID": "metadata.uid", "NODE_NAME": "spec.nodeName"}
+			wantEnv := map[string]string{"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace", "POD_UID": "metadata.uid", "NODE_NAME": "spec.nodeName",
+				"POD_APP_NAME": "metadata.labels['app.kubernetes.io/name']"}
 			for _, e := range c.Env {
 				if want, ok := wantEnv[e.Name]; ok {
 					check("env "+e.Name, e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == want, "want the downward API field %s", want)

@@ -29,8 +29,9 @@ var eventOnly = map[string]string{
 // TestDocumentedMetricsExist keeps the docs honest: every metric name and
 // label value that README.md and docs/ mention is in a real /metrics of the
 // binary after a run that exercises file, exec and reloaded sources,
-// checkpoints, an unreachable Fluentd, a log-derived metric fed a bad value
-// and the process API; the few that need an event this run cannot cause are
+// checkpoints, an unreachable Fluentd, an OTLP receiver that never answers
+// (its spool holds what it cannot send), a log-derived metric fed a bad
+// value and the process API; the few that need an event this run cannot cause are
 // listed in eventOnly, with the event, and must exist in the code.
 func TestDocumentedMetricsExist(t *testing.T) {
 	dir := t.TempDir()
@@ -43,6 +44,7 @@ func TestDocumentedMetricsExist(t *testing.T) {
 	// Fluentd down at first (failures, retries), then up (deliveries).
 	recv := forwardtest.Start(t, forwardtest.Options{})
 	recv.Stop()
+	otlpDown := "http://" + freeAddr(t) // nothing listens there
 	cfg := filepath.Join(dir, "config.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`state_dir: %q
 checkpoint_interval: 100ms
@@ -59,9 +61,10 @@ exporters:
     metrics:
       - {name: app_request_ms, type: gauge, value: ms}
   fluent: {enabled: true, address: %q, retry: {initial: 100ms, max: 200ms}}
+  otlp: {enabled: true, endpoint: %q, buffer: {type: file}, retry: {initial: 100ms, max: 200ms}}
 procinfo: {enabled: true}
 http: {enable_reload: true}
-`, filepath.Join(dir, "state"), filepath.Join(logs, "*.log"), filepath.Join(logs, "*.txt"), recv.Addr())), 0o644)
+`, filepath.Join(dir, "state"), filepath.Join(logs, "*.log"), filepath.Join(logs, "*.txt"), recv.Addr(), otlpDown)), 0o644)
 	d := startDaemon(t, nil, "--config", cfg)
 	var exposition, missing string
 	defer func() {

@@ -10,7 +10,7 @@ import (
 
 // readmeDemo returns the shell commands of README's "The two commands"
 // section (both terminals), without comments, blank lines or the test
-// command itself.
+// commands.
 func readmeDemo(t *testing.T) []string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(root, "README.md"))
@@ -39,7 +39,7 @@ func readmeDemo(t *testing.T) []string {
 				line = line[:i]
 			}
 			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "go test") {
+			if line == "" || strings.HasPrefix(line, "#") || strings.Contains(line, "go test") {
 				continue
 			}
 			cmds = append(cmds, line)
@@ -101,5 +101,61 @@ func TestReadmeDemoLeavesTestdataAlone(t *testing.T) {
 	test := strings.Index(string(ci), "\ngo test")
 	if demo < 0 || test < 0 || demo > test {
 		t.Errorf(".ci/run must run scripts/readme-demo.sh before go test (at %d, go test at %d)", demo, test)
+	}
+}
+
+// goTestDir matches a `go test -race` command, optionally run in a
+// directory with `(cd DIR && ...)`, and captures DIR.
+var goTestDir = regexp.MustCompile(`^\(?(?:cd (\S+) && )?(?:go vet \./\.\.\. && )?(?:[A-Z_]+=\S+ )?go test -race\b`)
+
+// TestReadmeTestCommandsAreCI checks that README's test commands and .ci/run
+// test the same modules with -race, and that those are all the modules of
+// the repository (every directory with a go.mod).
+func TestReadmeTestCommandsAreCI(t *testing.T) {
+	modules := func(name, text string) map[string]bool {
+		dirs := map[string]bool{}
+		for _, line := range strings.Split(text, "\n") {
+			if m := goTestDir.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+				dir := m[1]
+				if dir == "" {
+					dir = "."
+				}
+				dirs[dir] = true
+			}
+		}
+		if len(dirs) == 0 {
+			t.Fatalf("%s has no go test -race command", name)
+		}
+		return dirs
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, err := os.ReadFile(filepath.Join(root, ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(readme)
+	start := strings.Index(s, "\n## The two commands\n")
+	end := strings.Index(s[start+1:], "\n## ")
+	if start < 0 || end < 0 {
+		t.Fatal(`README has no "## The two commands" section`)
+	}
+	inReadme, inCI := modules("README", s[start:start+1+end]), modules(".ci/run", string(ci))
+	mods, _ := filepath.Glob(filepath.Join(root, "*", "go.mod"))
+	all := map[string]bool{".": true}
+	for _, m := range mods {
+		all[filepath.Base(filepath.Dir(m))] = true
+	}
+	for dir := range all {
+		if !inReadme[dir] || !inCI[dir] {
+			t.Errorf("module %s: tested by README's commands %v, by .ci/run %v; want both", dir, inReadme[dir], inCI[dir])
+		}
+	}
+	for dir := range inReadme {
+		if !all[dir] {
+			t.Errorf("README tests %s, which is not a module", dir)
+		}
 	}
 }

@@ -10,8 +10,9 @@ import "time"
 // same one: the pipeline's runner retries a batch an exporter refused (a
 // retryable error from Export or a Pipeliner's wait: stdout's broken pipe,
 // a spool that cannot write); a delivering exporter retries what it has
-// accepted, reconnecting to its peer (fluent's sender), because once
-// Export has returned nil the pipeline no longer holds the batch.
+// accepted (fluent reconnecting to its peer, otlp sending a request again),
+// because once Export has returned nil the pipeline no longer holds the
+// batch.
 func Backoff(n int, initial, max time.Duration, jitter float64) time.Duration {
 	d := initial
 	for i := 1; i < n && d < max; i++ {

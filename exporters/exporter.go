@@ -1,6 +1,7 @@
 // Package exporters defines what every exporter implements. Each exporter
-// lives in its own subpackage (stdout, fluent, prometheus) and imports only
-// this package and record.
+// lives in its own subpackage (stdout, fluent, otlp, prometheus) and imports
+// only this package (with the shared buffer, exporters/buffer) and record.
+// The delivering exporters share Delivery: their buffer and sender loop.
 package exporters
 
 import (

@@ -44,6 +44,9 @@ type Buffer interface {
 	Next(ctx context.Context) (*Item, error)
 	// Ack releases an acknowledged item.
 	Ack(it *Item)
+	// Fail releases an item the peer refused for good (the caller counts
+	// it): its wait, if it still waits, returns err.
+	Fail(it *Item, err error)
 	// Abandon gives back an item the sender took but will not deliver
 	// (shutdown); a durable buffer keeps it for the next start.
 	Abandon(it *Item)

@@ -365,3 +365,28 @@ func TestSpoolDropCountsHeldChunkOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestFail: an item the peer refused for good leaves the buffer like an
+// acknowledged one, and a memory wait reports why.
+func TestFail(t *testing.T) {
+	forEachKind(t, func(t *testing.T, open func(Options) Buffer) {
+		b := open(Options{MaxRecords: 100, MaxBytes: 1 << 20})
+		w, err := b.Put(context.Background(), items(0, 2, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := errors.New("refused")
+		b.Fail(next(t, b), refused)
+		b.Ack(next(t, b))
+		if r, _ := b.Depth(); r != 0 {
+			t.Errorf("%d records held after Fail and Ack", r)
+		}
+		err = w(context.Background())
+		switch {
+		case b.Durable() && err != nil:
+			t.Errorf("spool wait: %v, want nil (safe once on disk)", err)
+		case !b.Durable() && err != refused:
+			t.Errorf("memory wait: %v, want the refusal", err)
+		}
+	})
+}

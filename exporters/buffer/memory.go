@@ -166,14 +166,19 @@ func (q *Memory) Sending() bool {
 }
 
 // Ack signals the item's wait and hands its Data to Options.Release.
-func (q *Memory) Ack(c *Item) {
+func (q *Memory) Ack(c *Item) { q.release(c, nil) }
+
+// Fail is Ack with err for the item's wait.
+func (q *Memory) Fail(c *Item, err error) { q.release(c, err) }
+
+func (q *Memory) release(c *Item, err error) {
 	q.mu.Lock()
 	q.records -= int64(c.Records)
 	q.bytes -= int64(len(c.Data))
 	q.inflight = nil
 	q.notify()
 	q.mu.Unlock()
-	c.done <- nil
+	c.done <- err
 	q.opt.Release(c.Data) // its wait only needs done
 }
 

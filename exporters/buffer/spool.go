@@ -432,6 +432,10 @@ func (s *Spool) Ack(c *Item) {
 	s.notify()
 }
 
+// Fail releases the item as Ack does: its Put returned once it was on
+// disk, so nobody waits for it.
+func (s *Spool) Fail(c *Item, _ error) { s.Ack(c) }
+
 // Abandon returns an item the sender gave up on at shutdown; it stays on
 // disk for the next start.
 func (s *Spool) Abandon(c *Item) {

@@ -104,7 +104,7 @@ func BenchmarkEncode(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		lo := (i * 1024) % (len(recs) - 1024)
 		for _, c := range bl.build(recs[lo : lo+1024]) {
-			bl.release(c.Data) // as the sender does once the chunk is acknowledged
+			bl.pool.Put(c.Data) // as the sender does once the chunk is acknowledged
 		}
 	}
 	b.ReportMetric(float64(b.N*1024)/b.Elapsed().Seconds(), "records/s")

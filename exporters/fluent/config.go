@@ -6,6 +6,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/obsadapter/obsadapter/exporters"
 )
 
 // Config is the `exporters.fluent` section.
@@ -28,27 +30,14 @@ type Config struct {
 	Password        string        `yaml:"password"`
 }
 
-// BatchConfig bounds one chunk (one PackedForward message, one ack).
-type BatchConfig struct {
-	MaxRecords int `yaml:"max_records"`
-	MaxBytes   int `yaml:"max_bytes"`
-}
-
-// BufferConfig bounds what waits for an ack: in memory, or on disk in the
-// spool under state_dir.
-type BufferConfig struct {
-	Type       string `yaml:"type"`
-	MaxRecords int64  `yaml:"max_records"`
-	MaxBytes   int64  `yaml:"max_bytes"`
-	OnFull     string `yaml:"on_full"`
-}
-
-// RetryConfig is the exponential backoff (with jitter) after a failed
-// connection, handshake, send or ack, per address.
-type RetryConfig struct {
-	Initial time.Duration `yaml:"initial"`
-	Max     time.Duration `yaml:"max"`
-}
+// The batch, buffer and retry sections are those every delivering
+// exporter has: a chunk is one PackedForward message (one ack); retries
+// are per address, after a failed connection, handshake, send or ack.
+type (
+	BatchConfig  = exporters.BatchConfig
+	BufferConfig = exporters.BufferConfig
+	RetryConfig  = exporters.RetryConfig
+)
 
 // TLSConfig is the client side of TLS to the aggregator.
 type TLSConfig struct {
@@ -97,33 +86,12 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
-	}{{"send_timeout", c.SendTimeout}, {"ack_timeout", c.AckTimeout}, {"shutdown_timeout", c.ShutdownTimeout},
-		{"retry.initial", c.Retry.Initial}, {"retry.max", c.Retry.Max}} {
+	}{{"send_timeout", c.SendTimeout}, {"ack_timeout", c.AckTimeout}, {"shutdown_timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			add("%s: must be positive, got %s", d.key, d.v)
 		}
 	}
-	if c.Retry.Initial > c.Retry.Max {
-		add("retry.initial: %s is more than retry.max %s", c.Retry.Initial, c.Retry.Max)
-	}
-	if c.Batch.MaxRecords <= 0 {
-		add("batch.max_records: must be positive, got %d", c.Batch.MaxRecords)
-	}
-	if c.Batch.MaxBytes < 1024 {
-		add("batch.max_bytes: must be at least 1024, got %d", c.Batch.MaxBytes)
-	}
-	if c.Buffer.Type != "memory" && c.Buffer.Type != "file" {
-		add("buffer.type: %q is not memory or file", c.Buffer.Type)
-	}
-	if c.Buffer.MaxRecords < int64(c.Batch.MaxRecords) {
-		add("buffer.max_records: %d is less than batch.max_records %d", c.Buffer.MaxRecords, c.Batch.MaxRecords)
-	}
-	if c.Buffer.MaxBytes < int64(c.Batch.MaxBytes) {
-		add("buffer.max_bytes: %d is less than batch.max_bytes %d", c.Buffer.MaxBytes, c.Batch.MaxBytes)
-	}
-	if c.Buffer.OnFull != "block" && c.Buffer.OnFull != "drop_oldest" {
-		add("buffer.on_full: %q is not block or drop_oldest", c.Buffer.OnFull)
-	}
+	errs = append(errs, exporters.ValidateBuffering(c.Batch, c.Buffer, c.Retry)...)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		add("tls: cert_file and key_file go together")
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -50,7 +49,8 @@ func newSender(cfg Config, m *metrics, clk clock.Clock) (*sender, error) {
 		m.up.WithLabelValues(a).Set(1)
 	}
 	if cfg.TLS.Enabled {
-		tc, err := tlsConfig(cfg.TLS)
+		tc, err := exporters.ClientTLS{CAFile: cfg.TLS.CAFile, CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile,
+			ServerName: cfg.TLS.ServerName, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify}.Config()
 		if err != nil {
 			return nil, err
 		}
@@ -67,31 +67,6 @@ func newSender(cfg Config, m *metrics, clk clock.Clock) (*sender, error) {
 		s.salt = []byte(hex.EncodeToString(b))
 	}
 	return s, nil
-}
-
-func tlsConfig(c TLSConfig) (*tls.Config, error) {
-	tc := &tls.Config{ServerName: c.ServerName, InsecureSkipVerify: c.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if c.CAFile != "" {
-		pem, err := os.ReadFile(c.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("tls.ca_file: no PEM certificate in %s", c.CAFile)
-		}
-		tc.RootCAs = pool
-	} else {
-		exporters.UseFallbackRoots() // the system's roots, or the embedded ones in a scratch image
-	}
-	if c.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
 }
 
 // fail records a failure of the target at stage and closes the connection

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -323,21 +322,8 @@ type builder struct {
 	enc      recordEncoder
 	gz       *gzip.Writer
 	gzBuf    bytes.Buffer
-
-	// Chunk buffers come back once their chunk is acknowledged or spooled
-	// (from the sender's goroutine, hence the lock): at hundreds of
-	// thousands of records per second, fresh buffers of a few hundred KiB
-	// per chunk were a large share of all allocation, and so of GC work.
-	freeMu sync.Mutex
-	free   [][]byte
+	pool     buffer.Pool // chunk buffers, back once acknowledged or spooled
 }
-
-// The buffers kept for reuse: enough for the chunks the pipeline keeps on
-// their way at once, bounded in bytes since chunks may be large.
-const (
-	maxFreeBufs  = 8
-	maxFreeBytes = 16 << 20
-)
 
 type openChunk struct {
 	tag     string
@@ -363,7 +349,7 @@ func (bl *builder) build(batch record.Batch) []*chunk {
 			bl.open[oc.tag] = oc
 		}
 		if oc.records == 0 {
-			oc.msg = bl.getBuf(oc.hint)
+			oc.msg = bl.pool.Get(oc.hint)
 			oc.msg = msgp.AppendArrayHeader(oc.msg, 3)
 			oc.msg = appendStr(oc.msg, oc.tag)
 			oc.msg = append(oc.msg, 0xc6, 0, 0, 0, 0)
@@ -424,51 +410,6 @@ func (bl *builder) seal(oc *openChunk) {
 	}
 	bl.out = append(bl.out, &chunk{ID: id, Data: msg, Records: oc.records})
 	oc.msg, oc.records = nil, 0
-}
-
-// getBuf returns the smallest free buffer of at least size bytes, or a new one.
-func (bl *builder) getBuf(size int) []byte {
-	bl.freeMu.Lock()
-	best := -1
-	for i, b := range bl.free {
-		if cap(b) >= size && (best < 0 || cap(b) < cap(bl.free[best])) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		b := bl.free[best]
-		last := len(bl.free) - 1
-		bl.free[best], bl.free[last] = bl.free[last], nil
-		bl.free = bl.free[:last]
-		bl.freeMu.Unlock()
-		return b[:0]
-	}
-	bl.freeMu.Unlock()
-	return make([]byte, 0, size)
-}
-
-// release takes back a chunk's buffer once nothing reads it any more. When
-// the list is full, a larger buffer replaces the smallest: the large ones are
-// those worth keeping.
-func (bl *builder) release(b []byte) {
-	if cap(b) > maxFreeBytes {
-		return
-	}
-	bl.freeMu.Lock()
-	defer bl.freeMu.Unlock()
-	total, small := 0, -1
-	for i, f := range bl.free {
-		total += cap(f)
-		if small < 0 || cap(f) < cap(bl.free[small]) {
-			small = i
-		}
-	}
-	switch {
-	case len(bl.free) < maxFreeBufs && total+cap(b) <= maxFreeBytes:
-		bl.free = append(bl.free, b[:0])
-	case small >= 0 && cap(b) > cap(bl.free[small]) && total-cap(bl.free[small])+cap(b) <= maxFreeBytes:
-		bl.free[small] = b[:0]
-	}
 }
 
 // newChunkID is base64 of 16 random bytes, as Fluentd's unique ids are; it

@@ -135,45 +135,25 @@ func TestIsASCII(t *testing.T) {
 }
 
 // TestBuilderReusesBuffers: a released chunk buffer carries the next chunk
-// of its size, and the free list stays within its bounds.
+// of its size (the pool's bounds are tested in exporters/buffer).
 func TestBuilderReusesBuffers(t *testing.T) {
 	tg, _ := newTagger("app")
 	bl := newBuilder(tg, false, 100, 1<<20)
 	batch := numbered(0, 100)
-	bl.release(bl.build(batch)[0].Data) // grown from the first guess: the size is known now
+	bl.pool.Put(bl.build(batch)[0].Data) // grown from the first guess: the size is known now
 	first := bl.build(batch)[0].Data
-	bl.release(first)
+	bl.pool.Put(first)
 	second := bl.build(batch)[0].Data
 	if &first[:1][0] != &second[:1][0] {
 		t.Error("the released buffer was not reused")
 	}
-	bl.release(second)
+	bl.pool.Put(second)
 	if allocs := testing.AllocsPerRun(10, func() {
 		for _, c := range bl.build(batch) {
-			bl.release(c.Data)
+			bl.pool.Put(c.Data)
 		}
 	}); allocs > 4 { // the chunk, its id, the result slice; not the message
 		t.Errorf("%v allocations per build", allocs)
-	}
-
-	for i := range 2 * maxFreeBufs {
-		bl.release(make([]byte, 0, 1<<10+i))
-	}
-	if len(bl.free) != maxFreeBufs {
-		t.Errorf("%d free buffers, want %d", len(bl.free), maxFreeBufs)
-	}
-	for _, b := range bl.free {
-		if cap(b) < 1<<10+maxFreeBufs {
-			t.Errorf("a small buffer (%d) was kept over a larger one", cap(b))
-		}
-	}
-	bl.release(make([]byte, 0, maxFreeBytes+1))
-	total := 0
-	for _, b := range bl.free {
-		total += cap(b)
-	}
-	if total > maxFreeBytes {
-		t.Errorf("free buffers hold %d bytes, more than %d", total, maxFreeBytes)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/obsadapter/obsadapter/exporters"
@@ -38,16 +37,10 @@ type Exporter struct {
 	bl  *builder
 
 	buf buffer.Buffer // in memory, or the disk spool
-
-	closed atomic.Bool
-	stop   context.CancelFunc
-	ctx    context.Context
-	done   chan struct{}
+	d   *exporters.Delivery
 }
 
 var _ exporters.Pipeliner = (*Exporter)(nil)
-
-var errClosed = buffer.ErrClosed
 
 // New validates cfg, opens the spool (recovering what a previous run left)
 // and starts the sender.
@@ -63,9 +56,8 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tag: %w", err)
 	}
-	e := &Exporter{cfg: cfg, deps: deps, done: make(chan struct{}),
+	e := &Exporter{cfg: cfg, deps: deps,
 		bl: newBuilder(tags, cfg.Compress == "gzip", cfg.Batch.MaxRecords, cfg.Batch.MaxBytes)}
-	e.ctx, e.stop = context.WithCancel(context.Background())
 	m, err := newMetrics(deps.Registerer,
 		func() (int64, int64) {
 			if e.buf == nil || e.buf.Durable() {
@@ -88,7 +80,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 		DropOldest: cfg.Buffer.OnFull == "drop_oldest",
 		OnDrop:     func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) },
 		OnCorrupt:  func() { m.corrupt.Inc() },
-		Release:    e.bl.release,
+		Release:    e.bl.pool.Put,
 	}
 	var recovered int64
 	if cfg.Buffer.Type == "file" {
@@ -100,13 +92,19 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	}
 	e.metrics = m
 	if e.snd, err = newSender(cfg, m, deps.Clock); err != nil {
-		e.buf.Close(errClosed)
+		e.buf.Close(buffer.ErrClosed)
 		return nil, err
 	}
 	if recovered > 0 {
 		deps.Logger.Info("fluent: resending records left in the spool", "records", recovered)
 	}
-	go e.run()
+	e.d = exporters.NewDelivery(exporters.DeliveryOptions{
+		Name: "fluent", Unit: "chunk", Buffer: e.buf, Deps: deps.Deps,
+		Deliver:   func(ctx context.Context, c *chunk) (int, error) { return c.Records, e.snd.send(ctx, c) },
+		Count:     func(result string, n int) { m.records.WithLabelValues(result).Add(float64(n)) },
+		Succeeded: func(now time.Time) { m.lastSuccess.Set(float64(now.UnixNano()) / 1e9) },
+		Stopped:   e.snd.close,
+	})
 	return e, nil
 }
 
@@ -127,114 +125,17 @@ func (e *Exporter) Export(ctx context.Context, batch record.Batch) error {
 // full), or the spool, fsynced. wait returns once the chunks are
 // acknowledged; with the spool they are safe already.
 func (e *Exporter) Begin(ctx context.Context, batch record.Batch) (func(context.Context) error, error) {
-	if e.closed.Load() {
-		return nil, fmt.Errorf("fluent: %w", errClosed)
-	}
 	if len(batch) == 0 {
-		return safe, nil
+		return e.d.Begin(ctx, nil, 0)
 	}
 	e.bmu.Lock()
 	cs := e.bl.build(batch)
 	e.bmu.Unlock()
-	wait, err := e.buf.Put(ctx, cs)
-	if errors.Is(err, buffer.ErrTooLarge) {
-		e.metrics.records.WithLabelValues("failed").Add(float64(len(batch)))
-		return nil, exporters.Permanent(fmt.Errorf("fluent: %w (batch of %d records)", err, len(batch)))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("fluent: %w", err)
-	}
-	if e.buf.Durable() {
-		e.metrics.records.WithLabelValues("spooled").Add(float64(len(batch)))
-		return safe, nil
-	}
-	return func(ctx context.Context) error {
-		err := wait(ctx)
-		if errors.Is(err, buffer.ErrDropped) {
-			return exporters.Permanent(fmt.Errorf("fluent: %w", err))
-		}
-		if err != nil {
-			return fmt.Errorf("fluent: %w", err)
-		}
-		return nil
-	}, nil
-}
-
-func safe(context.Context) error { return nil }
-
-// run is the sender goroutine: it delivers chunks in order, each until it
-// is acknowledged or the exporter stops.
-func (e *Exporter) run() {
-	defer close(e.done)
-	defer e.snd.close()
-	var failingSince, lastWarned time.Time // an outage is logged when it starts, every minute, and when it ends
-	for {
-		c, err := e.buf.Next(e.ctx)
-		if err != nil {
-			return
-		}
-		for {
-			err := e.snd.send(e.ctx, c)
-			if err == nil {
-				if !failingSince.IsZero() {
-					e.deps.Logger.Info("fluent: delivering again", "after", e.deps.Clock.Now().Sub(failingSince).Round(time.Second))
-					failingSince = time.Time{}
-				}
-				e.buf.Ack(c)
-				e.metrics.records.WithLabelValues("acked").Add(float64(c.Records))
-				e.metrics.lastSuccess.Set(float64(e.deps.Clock.Now().UnixNano()) / 1e9)
-				break
-			}
-			if e.ctx.Err() != nil {
-				e.buf.Abandon(c)
-				return
-			}
-			e.metrics.records.WithLabelValues("retried").Add(float64(c.Records))
-			if now := e.deps.Clock.Now(); failingSince.IsZero() || now.Sub(lastWarned) >= time.Minute {
-				if failingSince.IsZero() {
-					failingSince = now
-				}
-				lastWarned = now
-				e.deps.Logger.Warn("fluent: chunk not delivered, retrying", "records", c.Records, "failing_for", now.Sub(failingSince).Round(time.Second), "err", err)
-			}
-		}
-	}
+	return e.d.Begin(ctx, cs, len(batch))
 }
 
 // Close flushes within ctx's deadline and shutdown_timeout, whichever comes
 // first. With the spool, what is left stays on disk for the next start;
 // with the memory buffer, it returns an error saying how many records were
 // not delivered (they are counted as failed).
-func (e *Exporter) Close(ctx context.Context) error {
-	if !e.closed.CompareAndSwap(false, true) {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, e.cfg.ShutdownTimeout)
-	defer cancel()
-	for {
-		ch := e.buf.Changes()
-		if r, _ := e.buf.Depth(); r == 0 {
-			break
-		}
-		select {
-		case <-ch:
-			continue
-		case <-ctx.Done():
-		}
-		break
-	}
-	e.stop()
-	<-e.done
-	kept, lost, err := e.buf.Close(fmt.Errorf("fluent: %w", errClosed))
-	if err != nil {
-		return fmt.Errorf("fluent: closing the spool: %w", err)
-	}
-	if kept > 0 {
-		e.deps.Logger.Info("fluent: records kept in the spool for the next start", "records", kept)
-	}
-	if lost > 0 {
-		e.metrics.records.WithLabelValues("failed").Add(float64(lost))
-		return fmt.Errorf("fluent: %d %w before the shutdown deadline", lost, exporters.ErrUndelivered)
-	}
-	return nil
-}
+func (e *Exporter) Close(ctx context.Context) error { return e.d.Close(ctx, e.cfg.ShutdownTimeout) }

@@ -1,0 +1,416 @@
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/obsadapter/obsadapter/clock"
+	"github.com/obsadapter/obsadapter/exporters"
+)
+
+// outcome is what the receiver made of a request that it answered with
+// success: how many records it rejected (partial success), and why.
+type outcome struct {
+	rejected int64
+	message  string
+}
+
+// sendError is a request that failed. Retryable ones are sent again after
+// the backoff, or after delay when the receiver named one (Retry-After,
+// RetryInfo); the others are dropped.
+type sendError struct {
+	retryable bool
+	delay     time.Duration
+	err       error
+}
+
+func (e *sendError) Error() string { return e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+func retryable(err error, delay time.Duration) error {
+	return &sendError{retryable: true, delay: delay, err: err}
+}
+func permanent(err error) error { return &sendError{err: err} }
+
+// client sends one encoded request (gzip-compressed or not) and reads the
+// receiver's answer, over OTLP/HTTP or OTLP/gRPC.
+type client struct {
+	protocol  string
+	userAgent string
+	url       string // the full URL the request is posted to
+	headers   http.Header
+	hc        *http.Client
+	clock     clock.Clock
+}
+
+// The gRPC method every OTLP logs receiver serves.
+const grpcPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+
+// maxResponse bounds what is read of an answer: an ExportLogsServiceResponse
+// or an error status is small; anything larger is cut.
+const maxResponse = 64 << 10
+
+func newClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (*client, error) {
+	c := &client{protocol: cfg.Protocol, userAgent: "obsadapter/" + version, headers: http.Header{}, clock: clk}
+	for k, v := range headers {
+		c.headers.Set(k, v)
+	}
+	useTLS := cfg.usesTLS()
+	tr := &http.Transport{
+		DialContext:           (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   cfg.Timeout,
+		ResponseHeaderTimeout: cfg.Timeout,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+		// The request is compressed (or not) by the encoder; the answer is
+		// small, and asking for it compressed only adds work.
+		DisableCompression: true,
+	}
+	if useTLS {
+		tc, err := exporters.ClientTLS(cfg.TLS).Config()
+		if err != nil {
+			return nil, err
+		}
+		tr.TLSClientConfig = tc
+	}
+	target := cfg.target()
+	if cfg.Protocol == ProtocolGRPC {
+		// gRPC is HTTP/2 only: with TLS negotiated by ALPN, in plain text
+		// with prior knowledge (h2c).
+		var p http.Protocols
+		if useTLS {
+			p.SetHTTP2(true)
+		} else {
+			p.SetUnencryptedHTTP2(true)
+		}
+		tr.Protocols = &p
+		host := target
+		if i := strings.Index(host, "://"); i >= 0 {
+			host = host[i+3:]
+		}
+		if i := strings.IndexByte(host, '/'); i >= 0 {
+			host = host[:i] // the service's path is fixed; a path in the endpoint means nothing to gRPC
+		}
+		scheme := "http"
+		if useTLS {
+			scheme = "https"
+		}
+		c.url = scheme + "://" + host + grpcPath
+	} else {
+		// HTTP_PROXY and the like apply to OTLP/HTTP as to any HTTP client;
+		// not to gRPC, whose h2c a forward proxy would not carry.
+		tr.Proxy = http.ProxyFromEnvironment
+		tr.ForceAttemptHTTP2 = true // over TLS; plain http stays HTTP/1.1
+		c.url = target
+	}
+	if _, err := url.Parse(c.url); err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return c, nil
+}
+
+func (c *client) close() { c.hc.CloseIdleConnections() }
+
+// send posts one request within timeout.
+func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if c.protocol == ProtocolGRPC {
+		return c.sendGRPC(ctx, data, timeout)
+	}
+	return c.sendHTTP(ctx, data)
+}
+
+// newRequest posts prefix and data as one body without copying them
+// together (a request is often hundreds of KiB); GetBody lets the
+// transport send it again on a fresh connection.
+//
+// The transport may still read a body after Do returns (HTTP/2 writes it
+// from its own goroutine), but data goes back to the builder's pool once
+// the request is answered. So the caller defers bodies.wait, which returns
+// once the transport has closed every body it was given.
+func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies, error) {
+	bs := &bodies{}
+	body := func() *trackedBody {
+		var r io.Reader = bytes.NewReader(data)
+		if len(prefix) > 0 {
+			r = io.MultiReader(bytes.NewReader(prefix), r)
+		}
+		return bs.add(r)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body())
+	if err != nil {
+		return nil, nil, permanent(err)
+	}
+	req.ContentLength = int64(len(prefix) + len(data))
+	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
+	for k, v := range c.headers {
+		req.Header[k] = v
+	}
+	req.Header.Set("User-Agent", c.userAgent)
+	return req, bs, nil
+}
+
+// bodies are the request bodies handed to the transport for one request.
+type bodies struct {
+	mu  sync.Mutex
+	all []*trackedBody
+}
+
+type trackedBody struct {
+	io.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *trackedBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
+}
+
+func (bs *bodies) add(r io.Reader) *trackedBody {
+	b := &trackedBody{Reader: r, closed: make(chan struct{})}
+	bs.mu.Lock()
+	bs.all = append(bs.all, b)
+	bs.mu.Unlock()
+	return b
+}
+
+// wait returns once every body is closed, or when ctx (the request's
+// timeout) ends: the transport closes them as soon as it has answered.
+func (bs *bodies) wait(ctx context.Context) {
+	bs.mu.Lock()
+	all := bs.all
+	bs.mu.Unlock()
+	for _, b := range all {
+		select {
+		case <-b.closed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// sendHTTP is OTLP/HTTP: retryable are 429, 502, 503 and 504 (with
+// Retry-After) and failures to connect or to read the answer; every other
+// answer but 2xx is final, as the specification says.
+func (c *client) sendHTTP(ctx context.Context, data []byte) (outcome, error) {
+	req, bodies, err := c.newRequest(ctx, nil, data)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer bodies.wait(ctx)
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	if isGzip(data) {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return outcome{}, retryable(err, 0)
+	}
+	defer resp.Body.Close()
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if resp.StatusCode/100 == 2 {
+		if readErr != nil {
+			// The records arrived, but what the receiver made of them is
+			// unknown; sending again may duplicate, not lose.
+			return outcome{}, retryable(fmt.Errorf("reading the answer: %w", readErr), 0)
+		}
+		if resp.Header.Get("Content-Encoding") == "gzip" {
+			if body, err = gunzipLimited(body); err != nil {
+				return outcome{}, nil // success all the same; only the partial success detail is lost
+			}
+		}
+		o, _ := parseResponse(body)
+		return o, nil
+	}
+	msg := httpErrorMessage(resp, body)
+	err = fmt.Errorf("%s: %s", resp.Status, msg)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return outcome{}, retryable(err, c.retryAfter(resp.Header.Get("Retry-After")))
+	}
+	return outcome{}, permanent(err)
+}
+
+// httpErrorMessage is the receiver's reason: the message of the
+// google.rpc.Status an OTLP receiver answers with, else the text it sent.
+func httpErrorMessage(resp *http.Response, body []byte) string {
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/x-protobuf") {
+		if st, ok := parseStatus(body); ok && st.message != "" {
+			return st.message
+		}
+	}
+	s := strings.TrimSpace(string(body))
+	if len(s) > 512 {
+		s = s[:512] + "…"
+	}
+	if s == "" {
+		return "no reason given"
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// retryAfter parses Retry-After: seconds, or an HTTP date.
+func (c *client) retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32); err == nil {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(c.clock.Now()), 0)
+	}
+	return 0
+}
+
+// gRPC status codes the exporter tells apart.
+const (
+	codeOK                = 0
+	codeCanceled          = 1
+	codeDeadlineExceeded  = 4
+	codeResourceExhausted = 8
+	codeAborted           = 10
+	codeOutOfRange        = 11
+	codeUnavailable       = 14
+	codeDataLoss          = 15
+)
+
+var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+	"UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+func codeName(c int) string {
+	if c >= 0 && c < len(codeNames) {
+		return codeNames[c]
+	}
+	return "code " + strconv.Itoa(c)
+}
+
+// sendGRPC is one unary call of LogsService/Export over HTTP/2: the
+// message after gRPC's 5-byte prefix (compressed flag, length), the status
+// in the trailers. Retryable are the codes the OTLP specification lists
+// (CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE,
+// DATA_LOSS) and RESOURCE_EXHAUSTED when the receiver sent RetryInfo; the
+// others are final.
+func (c *client) sendGRPC(ctx context.Context, data []byte, timeout time.Duration) (outcome, error) {
+	var prefix [5]byte // compressed flag, message length
+	if isGzip(data) {
+		prefix[0] = 1
+	}
+	binary.BigEndian.PutUint32(prefix[1:], uint32(len(data)))
+	req, bodies, err := c.newRequest(ctx, prefix[:], data)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer bodies.wait(ctx)
+	req.Header.Set("Content-Type", "application/grpc")
+	req.Header.Set("TE", "trailers")
+	req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)+"m")
+	if prefix[0] == 1 {
+		req.Header.Set("Grpc-Encoding", "gzip")
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return outcome{}, retryable(err, 0)
+	}
+	defer resp.Body.Close()
+	msg, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
+	if resp.StatusCode != http.StatusOK {
+		// Not a gRPC answer (a proxy's): map its status as gRPC does.
+		err := fmt.Errorf("HTTP %s from a gRPC endpoint", resp.Status)
+		switch resp.StatusCode {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return outcome{}, retryable(err, 0)
+		}
+		return outcome{}, permanent(err)
+	}
+	// A trailers-only answer carries the status in the headers.
+	st := resp.Trailer
+	if st.Get("Grpc-Status") == "" {
+		st = resp.Header
+	}
+	if readErr != nil && st.Get("Grpc-Status") == "" {
+		return outcome{}, retryable(fmt.Errorf("reading the answer: %w", readErr), 0)
+	}
+	code, err := strconv.Atoi(st.Get("Grpc-Status"))
+	if err != nil {
+		return outcome{}, retryable(fmt.Errorf("the answer has no valid grpc-status (%q)", st.Get("Grpc-Status")), 0)
+	}
+	if code == codeOK {
+		o, _ := parseGRPCMessage(msg, resp.Header.Get("Grpc-Encoding"))
+		return o, nil
+	}
+	text, _ := url.PathUnescape(st.Get("Grpc-Message"))
+	err = fmt.Errorf("gRPC %s: %s", codeName(code), strings.ToValidUTF8(text, "\uFFFD"))
+	var delay time.Duration
+	hasDelay := false
+	if details := st.Get("Grpc-Status-Details-Bin"); details != "" {
+		if raw, derr := decodeBinHeader(details); derr == nil {
+			if s, ok := parseStatus(raw); ok {
+				delay, hasDelay = s.retryDelay, s.hasRetryDelay
+			}
+		}
+	}
+	switch code {
+	case codeCanceled, codeDeadlineExceeded, codeAborted, codeOutOfRange, codeUnavailable, codeDataLoss:
+		return outcome{}, retryable(err, delay)
+	case codeResourceExhausted:
+		if hasDelay {
+			return outcome{}, retryable(err, delay)
+		}
+	}
+	return outcome{}, permanent(err)
+}
+
+// parseGRPCMessage reads the one length-prefixed response message.
+func parseGRPCMessage(b []byte, encoding string) (outcome, bool) {
+	if len(b) < 5 {
+		return outcome{}, false
+	}
+	n := binary.BigEndian.Uint32(b[1:5])
+	if uint64(n) > uint64(len(b)-5) {
+		return outcome{}, false
+	}
+	m := b[5 : 5+n]
+	if b[0] == 1 {
+		if encoding != "gzip" {
+			return outcome{}, false
+		}
+		var err error
+		if m, err = gunzipLimited(m); err != nil {
+			return outcome{}, false
+		}
+	}
+	return parseResponse(m)
+}
+
+// decodeBinHeader decodes a -bin metadata value: base64, padded or not.
+func decodeBinHeader(v string) ([]byte, error) {
+	if strings.HasSuffix(v, "=") {
+		return base64.StdEncoding.DecodeString(v)
+	}
+	return base64.RawStdEncoding.DecodeString(v)
+}
+
+func gunzipLimited(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, err
+	}
+	return io.ReadAll(io.LimitReader(zr, maxResponse))
+}
