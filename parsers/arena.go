@@ -296,3 +296,10 @@ func nextTextBlock(last, need int) int {
 	}
 	return size
 }
+
+// Len is the number of blocks pooled.
+func (p *BlockPool) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.text) + len(p.fields) + len(p.values)
+}
