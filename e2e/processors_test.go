@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -228,8 +230,8 @@ func TestNoSecretLeaves(t *testing.T) {
 	for _, l := range lines {
 		inFields = append(inFields, fmt.Sprintf(`{"level":"info","msg":"as a field","detail":%q}`, l))
 	}
-	writeLines(t, plain, lines...)
-	writeLines(t, fields, inFields...)
+	writeLines(t, plain)
+	writeLines(t, fields)
 	all := slices.Concat(lines, inFields)
 	cfg := writeConfig(t, fmt.Sprintf(`
 sources:
@@ -239,11 +241,25 @@ processors:
   - redact: {}
 exporters:
   stdout: {enabled: true}
-  prometheus: {enabled: false}
+  prometheus: {enabled: true} # /metrics: to see the tap attach
   fluent: {enabled: true, address: %q}
 procinfo: {enabled: false}
 `, plain, fields, recv.Addr()))
 	d := startDaemon(t, nil, "--config", cfg)
+	// The live tap of what leaves (after the processors) must not show a
+	// secret either: it attaches before any line is written.
+	waitFor(t, "the adapter", func() bool { return d.metric("obsadapter_tap_subscribers") == 0 })
+	tap := startTap(t, "--addr", d.addr, "--after-processors", "--limit", strconv.Itoa(len(all)))
+	waitFor(t, "the tap", func() bool {
+		select {
+		case <-tap.done:
+			t.Fatalf("the tap ended before any line: %s", tap.stderr.String())
+		default:
+		}
+		return d.metric("obsadapter_tap_subscribers") == 1
+	})
+	writeLines(t, plain, lines...) // appends
+	writeLines(t, fields, inFields...)
 	if !recv.WaitEntries(len(all), 20*time.Second) {
 		t.Fatalf("receiver got %d of %d entries", recv.Stats().Entries, len(all))
 	}
@@ -252,7 +268,18 @@ procinfo: {enabled: false}
 	d.mu.Lock()
 	stdoutRecs := slices.Clone(d.recs)
 	d.mu.Unlock()
-	for name, recs := range map[string][]record.Record{"stdout": stdoutRecs, "fluent": recv.Records()} {
+	if code := tap.wait(t); code != 0 {
+		t.Fatalf("tap exit code %d; stderr:\n%s", code, tap.stderr.String())
+	}
+	var tapRecs []record.Record
+	for _, l := range strings.Split(strings.TrimSuffix(tap.stdout.String(), "\n"), "\n") {
+		var r record.Record
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("the tap printed a line that is not a record: %q", l)
+		}
+		tapRecs = append(tapRecs, r)
+	}
+	for name, recs := range map[string][]record.Record{"stdout": stdoutRecs, "fluent": recv.Records(), "tap": tapRecs} {
 		if len(recs) != len(all) {
 			t.Errorf("%s: %d records, want %d", name, len(recs), len(all))
 		}
