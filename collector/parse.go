@@ -21,6 +21,12 @@ func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine in
 	if err != nil {
 		return err
 	}
+	// Each record is written out before the next chunk is read, so the
+	// blocks the stream filled can be carved again at once: the GC then has
+	// almost nothing to collect.
+	pool := &parsers.BlockPool{}
+	stream.ReuseBlocks(pool)
+	var retired parsers.Blocks
 	out := bufio.NewWriterSize(w, 64<<10)
 	var buf []byte
 	write := func(recs []record.Record) error {
@@ -44,6 +50,8 @@ func Parse(w io.Writer, r io.Reader, path string, cfg parsers.Config, maxLine in
 				return err
 			}
 		}
+		stream.TakeRetired(&retired)
+		pool.Release(&retired)
 		if _, err := fr.fill(r); err != nil {
 			if !errors.Is(err, io.EOF) {
 				return fmt.Errorf("reading %s: %w", path, err)
