@@ -194,11 +194,23 @@ func TestStressRotationCleanRestart(t *testing.T) {
 			// While stopped the app goes on writing; a rename rotation happens
 			// too (the drained-after-restart case). Deleting a file nobody holds
 			// open would destroy its lines, so delete mode does not rotate here.
+			resumed := w.next // the first line written while stopped
 			w.write(total/10, false)
 			if mode == "rename" {
 				w.rotate()
 			}
 			d2 := startDaemon(t, nil, "--config", cfg)
+			// The app rotates again only once the new daemon has taken up
+			// its checkpoint: before its first scan it holds nothing open
+			// and watches nothing, so it is still stopped to the files. A
+			// delete then destroys the unread lines, and a copytruncate
+			// copy of the one line read before the stop (a prefix too short
+			// to trust as a copy) is read again from its start. A loaded
+			// machine starting the binary slowly made both happen.
+			first := fmt.Sprintf("stress seq=%d ", resumed)
+			waitFor(t, "the restarted daemon to resume where the first stopped", func() bool {
+				return countContains(d2.messages(), first) > 0
+			})
 			w.write(total-w.next+1, true)
 			daemons := []*daemon{d1, d2}
 			waitForAll(t, daemons, total)
