@@ -166,6 +166,15 @@ func waitForAll(t *testing.T, daemons []*daemon, total int) {
 	}
 }
 
+// waitDelivered waits until d has delivered line seq: by then it has
+// scanned, watches the directory and holds app.log open, so rotating it no
+// longer races the daemon's start.
+func waitDelivered(t *testing.T, d *daemon, seq int) {
+	t.Helper()
+	line := fmt.Sprintf("stress seq=%d ", seq)
+	waitFor(t, fmt.Sprintf("seq %d from the daemon", seq), func() bool { return countContains(d.messages(), line) > 0 })
+}
+
 func missing(counts map[int]int, total int) []int {
 	var out []int
 	for i := 1; i <= total; i++ {
@@ -187,7 +196,11 @@ func TestStressRotationCleanRestart(t *testing.T) {
 			cfg := stressConfig(t, dir, state)
 			w := newSeqWriter(t, dir, mode)
 			d1 := startDaemon(t, nil, "--config", cfg)
-			w.write(total/2, true)
+			// The first rotation waits for the daemon too: the first file
+			// lives ~100 ms, and a delete before the first scan lost 1-999.
+			w.write(1, false)
+			waitDelivered(t, d1, 1)
+			w.write(total/2-1, true)
 			if code := d1.stop(); code != 0 {
 				t.Fatalf("clean stop exited %d", code)
 			}
@@ -207,10 +220,7 @@ func TestStressRotationCleanRestart(t *testing.T) {
 			// copy of the one line read before the stop (a prefix too short
 			// to trust as a copy) is read again from its start. A loaded
 			// machine starting the binary slowly made both happen.
-			first := fmt.Sprintf("stress seq=%d ", resumed)
-			waitFor(t, "the restarted daemon to resume where the first stopped", func() bool {
-				return countContains(d2.messages(), first) > 0
-			})
+			waitDelivered(t, d2, resumed)
 			w.write(total-w.next+1, true)
 			daemons := []*daemon{d1, d2}
 			waitForAll(t, daemons, total)
