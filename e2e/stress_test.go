@@ -32,7 +32,7 @@ type seqWriter struct {
 	rotations   int
 	rotateEvery int
 	// reader is the daemon tailing the files, if any: in delete mode a
-	// file is deleted only once it holds it open (see heldOpen).
+	// file is deleted only once it holds it open (see waitHeld).
 	reader *daemon
 }
 
