@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/obsadapter/obsadapter/clock/clocktest"
 )
 
 // A file larger than one pass's read budget is read to its end at once: a
@@ -28,10 +32,29 @@ func TestBacklogReadWithoutWaiting(t *testing.T) {
 	cfg.Include = []string{filepath.Join(dir, "*.log")}
 	cfg.PollInterval = time.Hour // only the backlog rule may bring the next pass
 	cfg.Config.Multiline.Mode = 1
-	src := newFileSource(cfg, rig.deps("app"), nil, true)
+	// A clock that never moves: no poll interval can pass, so the source
+	// reaches its wait (a timer on this clock) only once a pass ended short
+	// of the read budget. That wait, not a wall-clock deadline, is when
+	// the file must have been read to its end, however slow the machine.
+	clk := clocktest.New(time.Date(2026, 11, 23, 20, 0, 0, 0, time.UTC))
+	deps := rig.deps("app")
+	deps.clock = clk
+	src := newFileSource(cfg, deps, nil, true)
 	src.waker = manualWaker{}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go src.run(ctx)
-	waitUntil(t, "the whole backlog", func() bool { return gate.count() == lines })
+	// Lines are counted as each batch is handed to the pipeline, all
+	// before the wait. BlockUntil gives up after a minute; reading on
+	// meanwhile is a slow machine, not a source stuck, so wait again.
+	read := func() float64 { return testutil.ToFloat64(rig.metrics.linesRead.WithLabelValues("app")) }
+	for before := read(); !clk.BlockUntil(1); before = read() {
+		if read() == before {
+			t.Fatalf("the source neither read on nor reached its wait in a minute: %v of %d lines read", before, lines)
+		}
+	}
+	if got := read(); got != lines {
+		t.Fatalf("waiting with %v of %d lines read", got, lines)
+	}
+	waitUntil(t, "the whole backlog at the exporter", func() bool { return gate.count() == lines })
 }

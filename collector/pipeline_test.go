@@ -247,7 +247,10 @@ func TestPipelinedRunnerSettles(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(exp)
 			}
-			rig := newRunnerRig(t, exp)
+			// Every batch is queued before the runner starts: a runner that
+			// finds its queue empty settles what it has begun, so starting it
+			// first let a loaded machine put "wait 1" before "begin 2".
+			rig := newIdleRunnerRig(t, exp)
 			ids := slices.Sorted(func(yield func(int64) bool) {
 				for id := range tt.results {
 					if !yield(id) {
@@ -258,6 +261,7 @@ func TestPipelinedRunnerSettles(t *testing.T) {
 			for id := range tt.batches {
 				rig.send(id + 1)
 			}
+			rig.start()
 			for _, id := range ids {
 				exp.finish(id, tt.results[id])
 			}

@@ -172,8 +172,16 @@ http: {listen: "127.0.0.1:0"}
 			}
 			var got map[string]float64
 			waitUntil(t, "the info records at both exporters", func() bool {
+				// Stdout first, then the registry: a batch's steps are counted
+				// before it is sent, so once stdout has i2 its counts are in.
+				// Read the other way round, counted before the processors
+				// could reach 2 between the two reads with i2's steps not
+				// yet counted.
+				if len(out.messages(t)) != 2 {
+					return false
+				}
 				got = gathered(t, c)
-				return len(out.messages(t)) == 2 && got[`obsadapter_records_total{format="json",level="info",source="app"}`] == 2
+				return got[`obsadapter_records_total{format="json",level="info",source="app"}`] == 2
 			})
 			for series, w := range want {
 				if got[series] != w {

@@ -31,6 +31,9 @@ type seqWriter struct {
 	next        int
 	rotations   int
 	rotateEvery int
+	// reader is the daemon tailing the files, if any: in delete mode a
+	// file is deleted only once it holds it open (see waitHeld).
+	reader *daemon
 }
 
 func newSeqWriter(t *testing.T, dir, mode string) *seqWriter {
@@ -98,10 +101,34 @@ func (w *seqWriter) rotate() {
 			w.t.Fatal(err)
 		}
 	case "delete":
+		w.waitHeld()
 		w.f.Close()
 		os.Remove(w.path())
 		w.open()
 	}
+}
+
+// waitHeld waits until the reader holds app.log open. A file deleted
+// before any reader opened it takes its lines with it, which no tailer can
+// undo: the daemon opens a file on its creation event, but one starved of
+// CPU for the ~100 ms a file lives here (a 300 ms SIGSTOP lost a file's
+// 1,000 lines) never gets the chance.
+func (w *seqWriter) waitHeld() {
+	if w.reader == nil {
+		return
+	}
+	fds := fmt.Sprintf("/proc/%d/fd", w.reader.cmd.Process.Pid)
+	waitFor(w.t, "the daemon to open "+w.path(), func() bool {
+		entries, _ := os.ReadDir(fds)
+		for _, e := range entries {
+			// A deleted file's link reads "<path> (deleted)": only the
+			// file now under the name matches.
+			if target, err := os.Readlink(filepath.Join(fds, e.Name())); err == nil && target == w.path() {
+				return true
+			}
+		}
+		return false
+	})
 }
 
 func stressConfig(t *testing.T, dir, state string) string {
@@ -166,6 +193,15 @@ func waitForAll(t *testing.T, daemons []*daemon, total int) {
 	}
 }
 
+// waitDelivered waits until d has delivered line seq: by then it has
+// scanned, watches the directory and holds app.log open, so rotating it no
+// longer races the daemon's start.
+func waitDelivered(t *testing.T, d *daemon, seq int) {
+	t.Helper()
+	line := fmt.Sprintf("stress seq=%d ", seq)
+	waitFor(t, fmt.Sprintf("seq %d from the daemon", seq), func() bool { return countContains(d.messages(), line) > 0 })
+}
+
 func missing(counts map[int]int, total int) []int {
 	var out []int
 	for i := 1; i <= total; i++ {
@@ -187,18 +223,33 @@ func TestStressRotationCleanRestart(t *testing.T) {
 			cfg := stressConfig(t, dir, state)
 			w := newSeqWriter(t, dir, mode)
 			d1 := startDaemon(t, nil, "--config", cfg)
-			w.write(total/2, true)
+			w.reader = d1
+			// The first rotation waits for the daemon too: the first file
+			// lives ~100 ms, and a delete before the first scan lost 1-999.
+			w.write(1, false)
+			waitDelivered(t, d1, 1)
+			w.write(total/2-1, true)
 			if code := d1.stop(); code != 0 {
 				t.Fatalf("clean stop exited %d", code)
 			}
 			// While stopped the app goes on writing; a rename rotation happens
 			// too (the drained-after-restart case). Deleting a file nobody holds
 			// open would destroy its lines, so delete mode does not rotate here.
+			resumed := w.next // the first line written while stopped
 			w.write(total/10, false)
 			if mode == "rename" {
 				w.rotate()
 			}
 			d2 := startDaemon(t, nil, "--config", cfg)
+			w.reader = d2
+			// The app rotates again only once the new daemon has taken up
+			// its checkpoint: before its first scan it holds nothing open
+			// and watches nothing, so it is still stopped to the files. A
+			// delete then destroys the unread lines, and a copytruncate
+			// copy of the one line read before the stop (a prefix too short
+			// to trust as a copy) is read again from its start. A loaded
+			// machine starting the binary slowly made both happen.
+			waitDelivered(t, d2, resumed)
 			w.write(total-w.next+1, true)
 			daemons := []*daemon{d1, d2}
 			waitForAll(t, daemons, total)
