@@ -3,6 +3,8 @@ package exporters
 import (
 	"fmt"
 	"time"
+
+	"github.com/obsadapter/obsadapter/exporters/buffer"
 )
 
 // BatchConfig bounds one unit of delivery (a forward chunk, an OTLP
@@ -61,4 +63,20 @@ func ValidateBuffering(batch BatchConfig, buf BufferConfig, retry RetryConfig) [
 		add("buffer.on_full: %q is not block or drop_oldest", buf.OnFull)
 	}
 	return errs
+}
+
+// OpenBuffer opens the buffer cfg names, bounded by it: the fsynced spool in
+// dir for "file", else memory. recovered counts the records a spool kept
+// from an earlier run. opts brings the callbacks.
+func OpenBuffer(cfg BufferConfig, dir string, opts buffer.Options) (buf buffer.Buffer, recovered int64, err error) {
+	opts.MaxRecords, opts.MaxBytes = cfg.MaxRecords, cfg.MaxBytes
+	opts.DropOldest = cfg.OnFull == "drop_oldest"
+	if cfg.Type != "file" {
+		return buffer.NewMemory(opts), 0, nil
+	}
+	s, recovered, err := buffer.OpenSpool(dir, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	return s, recovered, nil
 }

@@ -104,3 +104,21 @@ var (
 	_ Buffer = (*Memory)(nil)
 	_ Buffer = (*Spool)(nil)
 )
+
+// MemoryDepth is b's depth when it is held in memory, and zero for a spool
+// or no buffer yet: the queue gauges of a delivering exporter.
+func MemoryDepth(b Buffer) (records, bytes int64) {
+	if b == nil || b.Durable() {
+		return 0, 0
+	}
+	return b.Depth()
+}
+
+// SpoolDepth is b's depth and files when it is a spool, and zero otherwise.
+func SpoolDepth(b Buffer) (records, bytes int64, segments int) {
+	if b == nil || !b.Durable() {
+		return 0, 0, 0
+	}
+	records, bytes = b.Depth()
+	return records, bytes, b.Segments()
+}

@@ -102,36 +102,19 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 	}
 	e := &Exporter{cfg: cfg, deps: deps, cl: cl, bl: newBuilder(cfg, deps.Resource, deps.Version)}
 	m, err := newMetrics(deps.Registerer,
-		func() (int64, int64) {
-			if e.buf == nil || e.buf.Durable() {
-				return 0, 0
-			}
-			return e.buf.Depth()
-		},
-		func() (int64, int64, int) {
-			if e.buf == nil || !e.buf.Durable() {
-				return 0, 0, 0
-			}
-			r, b := e.buf.Depth()
-			return r, b, e.buf.Segments()
-		})
+		func() (int64, int64) { return buffer.MemoryDepth(e.buf) },
+		func() (int64, int64, int) { return buffer.SpoolDepth(e.buf) })
 	if err != nil {
 		return nil, err
 	}
-	opts := buffer.Options{
-		MaxRecords: cfg.Buffer.MaxRecords, MaxBytes: cfg.Buffer.MaxBytes,
-		DropOldest: cfg.Buffer.OnFull == "drop_oldest",
-		OnDrop:     func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) },
-		OnCorrupt:  func() { m.corrupt.Inc() },
-		Release:    e.bl.pool.Put,
-	}
 	var recovered int64
-	if cfg.Buffer.Type == "file" {
-		if e.buf, recovered, err = buffer.OpenSpool(filepath.Join(deps.StateDir, "otlp"), opts); err != nil {
-			return nil, err
-		}
-	} else {
-		e.buf = buffer.NewMemory(opts)
+	e.buf, recovered, err = exporters.OpenBuffer(cfg.Buffer, filepath.Join(deps.StateDir, "otlp"), buffer.Options{
+		OnDrop:    func(n int) { m.records.WithLabelValues("dropped").Add(float64(n)) },
+		OnCorrupt: func() { m.corrupt.Inc() },
+		Release:   e.bl.pool.Put,
+	})
+	if err != nil {
+		return nil, err
 	}
 	e.metrics = m
 	if recovered > 0 {
