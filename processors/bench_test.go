@@ -1,7 +1,9 @@
 package processors
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/obsadapter/obsadapter/record"
@@ -73,4 +75,38 @@ func BenchmarkChain(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/record")
 		})
 	}
+}
+
+// BenchmarkRedactRecords: the default redact over real parsed records,
+// OBSADAPTER_RECORDS (NDJSON, as `obsadapter parse` prints them), such as
+// the performance corpus: `obsadapter parse corpus.log > records.ndjson`.
+func BenchmarkRedactRecords(b *testing.B) {
+	path := os.Getenv("OBSADAPTER_RECORDS")
+	if path == "" {
+		b.Skip("set OBSADAPTER_RECORDS to the NDJSON output of obsadapter parse")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var corpus []record.Record
+	for line := range bytes.Lines(data) {
+		var r record.Record
+		if err := r.UnmarshalJSON(line); err != nil {
+			b.Fatal(err)
+		}
+		corpus = append(corpus, r)
+	}
+	c, err := Build([]Spec{{Redact: &RedactConfig{}}}, testEnv())
+	if err != nil {
+		b.Fatal(err)
+	}
+	work := make([]record.Record, len(corpus))
+	routes := make([]uint64, 0, len(corpus))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, corpus)
+		c.Process(work, routes)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/record")
 }

@@ -25,6 +25,38 @@ type redact struct {
 	mask   secrets.Mask
 	fields bool
 	report string // "" adds no report
+	keys   nameCache
+}
+
+// nameCache remembers whether field keys are secret names: a source's
+// records repeat a few keys, and the name test costs as much as the scan
+// of a short value. A chain belongs to one source's goroutine, so the
+// cache needs no lock. Keys are copied in: a record's strings are reused.
+type nameCache [256]nameEntry
+
+type nameEntry struct {
+	key    string
+	secret bool
+}
+
+// maxCachedName bounds the keys kept (and so the cache's memory).
+const maxCachedName = 64
+
+// isSecret reports whether key (not empty) is a secret name; inlined.
+func (c *nameCache) isSecret(key string) bool {
+	e := &c[byte(len(key)<<4)^key[0]^key[len(key)-1]<<2]
+	if e.key == key {
+		return e.secret
+	}
+	return c.miss(e, key)
+}
+
+func (c *nameCache) miss(e *nameEntry, key string) bool {
+	secret := secrets.IsSecretName(key)
+	if len(key) <= maxCachedName {
+		e.key, e.secret = strings.Clone(key), secret
+	}
+	return secret
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -219,7 +251,7 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 // writes to fields: a changed list is a copy.
 func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired uint64, byName, changed bool) {
 	for i := range fields {
-		f := fields[i]
+		f := &fields[i]
 		v, nf, nb, ch := x.redactValue(f.Key, f.Value)
 		fired |= nf
 		byName = byName || nb
@@ -240,7 +272,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 }
 
 func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, bool, bool) {
-	if key != "" && secrets.IsSecretName(key) {
+	if key != "" && x.keys.isSecret(key) {
 		switch v.Kind() {
 		case record.KindNull, record.KindBool, record.KindObject:
 			// Nothing to hide in null or a switch; an object's own keys

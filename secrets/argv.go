@@ -148,29 +148,18 @@ func maskFlagValues(v argsView) {
 }
 
 // mayHaveSecretFlag is flag-value's cheap test on a text: a secret flag
-// is a word starting with '-' that isSecretFlag accepts. A word holding
-// quotes or escapes passes, as only words and unquote can tell what it is.
+// is a word starting with '-' that isSecretFlag accepts (see flagAt).
 func mayHaveSecretFlag(s string) bool {
-	for i := 0; i < len(s); {
+	for i := 0; ; {
 		k := strings.IndexByte(s[i:], '-')
 		if k < 0 {
 			return false
 		}
-		k += i
-		if k > 0 && !isWordBreak(s[k-1]) && s[k-1] != '"' && s[k-1] != '\'' && s[k-1] != '\\' {
-			i = k + 1
-			continue
-		}
-		e := k
-		for e < len(s) && !isWordBreak(s[e]) {
-			e++
-		}
-		if w := s[k:e]; strings.ContainsAny(w, "\"'\\") || isSecretFlag(w) {
+		if flagAt(s, i+k) {
 			return true
 		}
-		i = e + 1
+		i += k + 1
 	}
-	return false
 }
 
 // isWordBreak: the bytes that end a word for words.

@@ -268,23 +268,6 @@ func maskIPv6(s string, m Mask) string {
 
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
 
-// clientHints: the client-flag rule masks only after one of the clients'
-// flags (-p, -a, -w, -u, --user, --proxy-user, in any case), so one of them
-// is in every text it changes; they are rarer in log lines than the
-// clients' names, which mayRunClient then looks for. (Like every hint they
-// are literal: a flag split by quotes or a backslash, -\p, is not found.)
-func clientHints() []string {
-	var hints []string
-	for _, c := range clients {
-		for _, f := range c.flags {
-			if h := strings.ToLower(f.flag); !contains(hints, h) {
-				hints = append(hints, h)
-			}
-		}
-	}
-	return hints
-}
-
 // clientNames finds the names of the clients, and their subcommands.
 var clientNames = func() *hintIndex {
 	x := &hintIndex{}

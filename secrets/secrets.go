@@ -11,7 +11,6 @@ package secrets
 
 import (
 	"regexp"
-	"strings"
 )
 
 // Masked replaces every secret value.
@@ -45,12 +44,14 @@ type Rule struct {
 
 	text func(s string, m Mask) string
 	args func(v argsView)
-	// hints are lower-case literals one of which (in any case) is in every
-	// text the rule can change; digits, when set, is the alternative: a
-	// run of that many digits. A rule with neither always runs. Set uses
-	// them to skip rules cheaply.
-	hints  []string
+	// anchor holds in every text the rule can change; digits, when set,
+	// is the alternative: a run of that many digits. A rule with neither
+	// always runs. Set uses them to skip rules cheaply.
+	anchor anchor
 	digits int
+	// minLen is the length of the shortest text the rule can change (0:
+	// unknown, as for a pattern); Set skips shorter texts.
+	minLen int
 	// pre, when set, is a cheap test that s has nothing for the rule.
 	pre func(s string) bool
 }
@@ -81,66 +82,66 @@ var nameHints = []string{"pass", "pwd", "token", "secret", "key", "auth", "crede
 // Rules is the rule table, applied in this order.
 var Rules = []Rule{
 	{
-		Name:    "flag-value",
+		Name: "flag-value", minLen: 6,
 		Example: "app --password hunter2 --api-key k1", Redacted: "app --password *** --api-key ***",
-		args: maskFlagValues, hints: nameHints, pre: mayHaveSecretFlag,
+		args: maskFlagValues, anchor: anchor{kind: flagAnchor}, pre: mayHaveSecretFlag,
 	},
 	{
-		Name:    "client-flag",
+		Name: "client-flag", minLen: 6,
 		Example: "mysql -uroot -phunter5 db", Redacted: "mysql -uroot -p*** db",
-		args: maskClientFlags, hints: clientHints(), pre: mayRunClient,
+		args: maskClientFlags, anchor: anchor{kind: clientAnchor}, pre: mayRunClient,
 	},
 	{
-		Name:     "assignment",
+		Name: "assignment", minLen: 5,
 		Example:  `PGPASSWORD=pg777 -Dpassword=jp555 {"password":"js666"} Authorization: Bearer x`,
 		Redacted: `PGPASSWORD=*** -Dpassword=*** {"password":"***"} Authorization: Bearer ***`,
-		text:     maskAssignments, hints: nameHints,
+		text:     maskAssignments, anchor: anchor{kind: assignAnchor},
 	},
 	{
-		Name:    "url-credentials",
+		Name: "url-credentials", minLen: 7,
 		Example: "postgres://bob:s3cret@db:5432/app", Redacted: "postgres://bob:***@db:5432/app",
-		text: maskURLCredentials, hints: []string{"://"},
+		text: maskURLCredentials, anchor: anchor{kind: urlAnchor},
 	},
 	{
-		Name:    "bearer-token",
+		Name: "bearer-token", minLen: 15,
 		Example: "sent Bearer eyJhbGciOiJIUzI1NiJ9", Redacted: "sent Bearer ***",
-		text: maskBearer, hints: []string{"bearer"},
+		text: maskBearer, anchor: anchor{kind: bearerAnchor},
 	},
 	{
-		Name:    "jwt",
+		Name: "jwt", minLen: 20,
 		Example: "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJl expired", Redacted: "token *** expired",
-		text: maskJWTs, hints: []string{"eyj"},
+		text: maskJWTs, anchor: anchor{kind: jwtAnchor},
 	},
 	{
-		Name:    "aws-access-key",
+		Name: "aws-access-key", minLen: 20,
 		Example: "using AKIAIOSFODNN7EXAMPLE in us-east-1", Redacted: "using *** in us-east-1",
-		text: maskAWSKeys, hints: []string{"akia", "asia"},
+		text: maskAWSKeys, anchor: anchor{kind: awsAnchor},
 	},
 	{
-		Name:     "private-key",
+		Name: "private-key", minLen: 28,
 		Example:  "key -----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY----- loaded",
 		Redacted: "key -----BEGIN RSA PRIVATE KEY-----***-----END RSA PRIVATE KEY----- loaded",
-		text:     maskPrivateKeys, hints: []string{"-----begin"},
+		text:     maskPrivateKeys, anchor: anchor{kind: privateKeyAnchor},
 	},
 	{
-		Name:    "credit-card",
+		Name: "credit-card", minLen: 13,
 		Example: "paid with 4111 1111 1111 1111, order 1234567812345678", Redacted: "paid with ***, order 1234567812345678",
 		text: maskCards, digits: minCardDigits,
 	},
 	{
-		Name:    "email",
+		Name: "email", minLen: 3,
 		Example: "mail to bob.smith+x@example.co.uk sent", Redacted: "mail to *** sent",
-		Optional: true, text: maskEmails, hints: []string{"@"},
+		Optional: true, text: maskEmails, anchor: anchor{kind: byteAnchor, bytes: "@"},
 	},
 	{
-		Name:    "ipv4",
+		Name: "ipv4", minLen: 7,
 		Example: "from 10.1.2.3:8080 version 1.2.3", Redacted: "from ***:8080 version 1.2.3",
 		Optional: true, text: maskIPv4,
 	},
 	{
-		Name:    "ipv6",
+		Name: "ipv6", minLen: 2,
 		Example: "from [2001:db8::1]:443 at 12:30:45", Redacted: "from [***]:443 at 12:30:45",
-		Optional: true, text: maskIPv6, hints: []string{":"},
+		Optional: true, text: maskIPv6, anchor: anchor{kind: byteAnchor, bytes: ":"},
 	},
 }
 
@@ -211,7 +212,7 @@ func PatternRule(name string, re *regexp.Regexp) Rule {
 	// A literal every match starts with lets Set skip the pattern; a
 	// pattern that can match without it ("(?i)..."), has none.
 	if lit, _ := re.LiteralPrefix(); lit != "" {
-		r.hints = []string{strings.ToLower(lit)}
+		r.anchor = literalAnchor(lit)
 	}
 	return r
 }

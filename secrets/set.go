@@ -2,116 +2,47 @@ package secrets
 
 import (
 	"errors"
+	"math"
 	"math/bits"
+	"sync"
 )
 
 // MaxSetRules is how many rules one Set holds (fired rules are a bitmask).
 const MaxSetRules = 64
 
 // A Set is a chosen list of rules with a prefilter: one pass over a text
-// finds which rules could change it (by their literal hints, or a run of
-// digits), so that a text with nothing to redact costs a scan and no rule.
-// A Set is immutable and safe for concurrent use.
+// finds which rules could change it (by their anchors, or a run of digits),
+// so that a text with nothing to redact costs a scan and no rule. A Set is
+// immutable and safe for concurrent use.
 type Set struct {
-	rules  []Rule
-	hints  hintIndex
-	always uint64 // rules that run on every text
-	digits int    // the shortest digit run any rule wants; 0 = none
-	digitM uint64 // the rules that want one
+	rules []Rule
+	// anchorAt says what a byte anchors: builtinByte, genericByte,
+	// digitByte; 0 for most bytes. The scan's one table load per byte.
+	anchorAt [256]uint8
+	// pairAt is anchorAt of two bytes at once (indexed by a little-endian
+	// uint16), so the scan loads 8 bytes as one word and looks up 4 pairs:
+	// half the loads of a byte table. Sets with equal anchorAt share it.
+	pairAt   *[1 << 16]uint8
+	kindBits [numAnchorKinds]uint64 // the rules of each built-in anchor kind
+	// generic holds the byteAnchor checks, by genericAt[byte]-1.
+	generic   [][]anchorCheck
+	genericAt [256]uint8
+	anchored  uint64 // rules with anchors
+	always    uint64 // rules that run on every text
+	digits    int    // the shortest digit run any rule wants; 0 = none
+	digitM    uint64 // the rules that want one
+	minLen    int    // the shortest text any rule can change
 }
 
-// hintIndex finds case-insensitive literals in a text fast: a bitset of
-// the byte pairs that start a literal (in every case) rules out most
-// positions with two table loads, before any literal is compared.
-type hintIndex struct {
-	pairs  [1 << 16]bool // a bool, not a bit: one load a byte
-	single [256]bool     // literals one byte long, by that byte
-	first  [256][]uint16 // literals by their first byte
-	lits   []setHint
-}
+const (
+	builtinByte = 1 << iota
+	genericByte
+	digitByte // the set wants digit runs
+)
 
-type setHint struct {
-	lit   string // lower case
+type anchorCheck struct {
 	rules uint64
-}
-
-// lower maps ASCII upper-case letters to lower case and leaves every other
-// byte.
-var lower = func() (t [256]byte) {
-	for i := range t {
-		t[i] = byte(i)
-		if i >= 'A' && i <= 'Z' {
-			t[i] = byte(i) + 'a' - 'A'
-		}
-	}
-	return t
-}()
-
-func (x *hintIndex) add(lit string, rules uint64) {
-	for i := range x.lits {
-		if x.lits[i].lit == lit {
-			x.lits[i].rules |= rules
-			return
-		}
-	}
-	c := lit[0]
-	x.first[c] = append(x.first[c], uint16(len(x.lits)))
-	x.lits = append(x.lits, setHint{lit: lit, rules: rules})
-	// The table holds raw byte pairs, every case of them, so the scan
-	// does not lower-case the text.
-	for _, a := range cases(c) {
-		if len(lit) == 1 {
-			// Any pair it starts, and the text's last byte.
-			x.single[a] = true
-			for d := range 256 {
-				x.setPair(a, byte(d))
-			}
-			continue
-		}
-		for _, b := range cases(lit[1]) {
-			x.setPair(a, b)
-		}
-	}
-}
-
-func (x *hintIndex) setPair(a, b byte) { x.pairs[uint16(a)<<8|uint16(b)] = true }
-
-// cases returns a lower-case byte and its upper case, if it has one.
-func cases(c byte) []byte {
-	if c >= 'a' && c <= 'z' {
-		return []byte{c, c - 'a' + 'A'}
-	}
-	return []byte{c}
-}
-
-// find returns the rules of the literals in t, skipping those of skip.
-func (x *hintIndex) find(t string, skip uint64) uint64 {
-	var found uint64
-	if len(t) == 0 {
-		return 0
-	}
-	k := uint16(t[0])
-	for i := 1; i < len(t); i++ {
-		k = k<<8 | uint16(t[i])
-		if x.pairs[k] {
-			found = x.at(t[i-1:], found, skip)
-		}
-	}
-	if len(t) > 0 && x.single[t[len(t)-1]] {
-		found = x.at(t[len(t)-1:], found, skip)
-	}
-	return found
-}
-
-// at adds the rules of the literals t starts with to found.
-func (x *hintIndex) at(t string, found, skip uint64) uint64 {
-	for _, h := range x.first[lower[t[0]]] {
-		hint := &x.lits[h]
-		if (found|skip)&hint.rules != hint.rules && hasPrefixLower(t, hint.lit) {
-			found |= hint.rules
-		}
-	}
-	return found
+	check func(s string, i int) bool // nil: the byte is enough
 }
 
 // NewSet compiles rules (at most MaxSetRules) in their order.
@@ -119,10 +50,12 @@ func NewSet(rules []Rule) (*Set, error) {
 	if len(rules) > MaxSetRules {
 		return nil, errors.New("secrets: more than 64 rules in one set")
 	}
-	s := &Set{rules: append([]Rule(nil), rules...)}
+	s := &Set{rules: append([]Rule(nil), rules...), minLen: math.MaxInt}
 	for i, r := range rules {
 		bit := uint64(1) << i
-		if len(r.hints) == 0 && r.digits == 0 {
+		s.minLen = min(s.minLen, max(r.minLen, 1))
+		a := r.anchor
+		if a.kind == noAnchor && r.digits == 0 {
 			s.always |= bit
 			continue
 		}
@@ -131,12 +64,49 @@ func NewSet(rules []Rule) (*Set, error) {
 				s.digits = r.digits
 			}
 			s.digitM |= bit
+			for c := '0'; c <= '9'; c++ {
+				s.anchorAt[c] |= digitByte
+			}
 		}
-		for _, h := range r.hints {
-			s.hints.add(h, bit)
+		switch a.kind {
+		case noAnchor:
+		case byteAnchor:
+			s.anchored |= bit
+			for _, c := range []byte(a.bytes) {
+				if s.genericAt[c] == 0 {
+					s.generic = append(s.generic, nil)
+					s.genericAt[c] = uint8(len(s.generic))
+				}
+				k := s.genericAt[c] - 1
+				s.generic[k] = append(s.generic[k], anchorCheck{rules: bit, check: a.check})
+				s.anchorAt[c] |= genericByte
+			}
+		default:
+			s.anchored |= bit
+			s.kindBits[a.kind] |= bit
+			for _, c := range []byte(kindBytes[a.kind]) {
+				s.anchorAt[c] |= builtinByte
+			}
 		}
 	}
+	s.pairAt = pairTable(&s.anchorAt)
 	return s, nil
+}
+
+// pairTables holds the pair tables made, by anchorAt: most sets are the
+// default rules, and a table is 64 KiB.
+var pairTables sync.Map // [256]uint8 → *[1 << 16]uint8
+
+func pairTable(anchorAt *[256]uint8) *[1 << 16]uint8 {
+	if t, ok := pairTables.Load(*anchorAt); ok {
+		return t.(*[1 << 16]uint8)
+	}
+	t := new([1 << 16]uint8)
+	for i := range t {
+		t[i] = anchorAt[i&0xff] | anchorAt[i>>8]
+	}
+	got, _ := pairTables.LoadOrStore(*anchorAt, t)
+	return got.(*[1 << 16]uint8)
 }
 
 // Rules returns the set's rules, in order; bit i of Redact's fired mask is
@@ -146,6 +116,13 @@ func (s *Set) Rules() []Rule { return s.rules }
 // Redact masks, with m, every secret the set's rules find in t. fired has
 // bit i set when rule i changed the text.
 func (s *Set) Redact(t string, m Mask) (out string, fired uint64) {
+	if len(t) < s.minLen {
+		return t, 0 // inlined: many field values are short
+	}
+	return s.redact(t, m)
+}
+
+func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 	cand := s.candidates(t)
 	for cand != 0 {
 		i := bits.TrailingZeros64(cand)
@@ -158,24 +135,126 @@ func (s *Set) Redact(t string, m Mask) (out string, fired uint64) {
 	return t, fired
 }
 
-// candidates returns the rules that could change t.
+// candidates returns the rules that could change t: one pass over it
+// finds the anchors, and whether digits stand in two chunks in a row, which
+// a run of s.digits (at least 10) needs before digitRun looks for one.
 func (s *Set) candidates(t string) uint64 {
-	cand := s.always
-	if s.digits > 0 && digitRun(t, s.digits) {
-		cand |= s.digitM
+	found := s.always
+	var prev, twice uint8 // chunks with digits: the last one, and two in a row
+	i := 0
+	pairs := s.pairAt
+	for ; i+8 <= len(t); i += 8 {
+		w := t[i : i+8]
+		// The compiler makes one 8-byte load of this.
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		c := pairs[uint16(x)] | pairs[uint16(x>>16)] | pairs[uint16(x>>32)] | pairs[uint16(x>>48)]
+		d := c & digitByte
+		twice |= prev & d
+		prev = d
+		if c&^digitByte != 0 && s.anchored&^found != 0 {
+			found = s.anchorsIn(t, i, i+8, found)
+		}
 	}
-	return cand | s.hints.find(t, cand)
+	var c uint8
+	for j := i; j < len(t); j++ {
+		c |= s.anchorAt[t[j]]
+	}
+	twice |= prev & c
+	if c&^digitByte != 0 && s.anchored&^found != 0 {
+		found = s.anchorsIn(t, i, len(t), found)
+	}
+	if s.digits > 0 && (twice != 0 || s.digits < 10) && digitRun(t, s.digits) {
+		found |= s.digitM
+	}
+	return found
+}
+
+// anchorsIn adds the rules the anchors in t[from:to] hold for.
+func (s *Set) anchorsIn(t string, from, to int, found uint64) uint64 {
+	for j := from; j < to; j++ {
+		if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
+			found = s.checkAt(t, j, a, found)
+		}
+	}
+	return found
+}
+
+// checkAt adds the rules the anchor byte t[i] (of class a) holds for.
+func (s *Set) checkAt(t string, i int, a uint8, found uint64) uint64 {
+	if a&builtinByte != 0 {
+		found = s.builtinAt(t, i, found)
+	}
+	if a&genericByte != 0 {
+		for _, c := range s.generic[s.genericAt[t[i]]-1] {
+			if c.rules&^found != 0 && (c.check == nil || c.check(t, i)) {
+				found |= c.rules
+			}
+		}
+	}
+	return found
+}
+
+// builtinAt runs the built-in rules' checks for the byte t[i], each only
+// while its rules are not found yet, cheapest rejection first.
+func (s *Set) builtinAt(t string, i int, found uint64) uint64 {
+	k := &s.kindBits
+	switch t[i] {
+	case '-':
+		if b := k[privateKeyAnchor]; b&^found != 0 && privateKeyAt(t, i) {
+			found |= b
+		}
+		if (k[flagAnchor]|k[clientAnchor])&^found != 0 && wordStartAt(t, i) {
+			if b := k[flagAnchor]; b&^found != 0 && flagAt(t, i) {
+				found |= b
+			}
+			if b := k[clientAnchor]; b&^found != 0 && clientFlagAt(t, i) {
+				found |= b
+			}
+		}
+	case ':':
+		if b := k[urlAnchor]; b&^found != 0 && urlCredentialsAt(t, i) {
+			found |= b
+		}
+		if b := k[assignAnchor]; b&^found != 0 && assignmentAt(t, i) {
+			found |= b
+		}
+	case '=':
+		if b := k[assignAnchor]; b&^found != 0 && assignmentAt(t, i) {
+			found |= b
+		}
+	case 'b', 'B':
+		if b := k[bearerAnchor]; b&^found != 0 && bearerAt(t, i) {
+			found |= b
+		}
+	case 'J':
+		if b := k[jwtAnchor]; b&^found != 0 && jwtAt(t, i) {
+			found |= b
+		}
+	case 'K', 'S':
+		if b := k[awsAnchor]; b&^found != 0 && awsKeyAt(t, i) {
+			found |= b
+		}
+	}
+	return found
 }
 
 // digitRun reports whether t has n digits in a row, single spaces or
-// dashes between them allowed. Such a run spans at least n bytes that are
-// all digits or separators, so a byte that is neither lets the scan jump n
-// bytes past it (as Horspool's search does).
+// dashes between them allowed. Such a run spans at least n bytes, each a
+// digit or a separator between two digits, so a byte that is neither lets
+// the scan jump n bytes past it (as Horspool's search does). Prose lands on
+// spaces often: one not between digits is jumped too.
 func digitRun(t string, n int) bool {
 	for i := n - 1; i < len(t); {
-		if digitClass[t[i]] == 0 {
+		switch digitClass[t[i]] {
+		case 0:
 			i += n
 			continue
+		case isSepClass:
+			if i == 0 || i+1 == len(t) || digitClass[t[i-1]] != isDigitClass || digitClass[t[i+1]] != isDigitClass {
+				i += n
+				continue
+			}
 		}
 		// Back to where this stretch of digits and separators starts,
 		// then count forward.
@@ -219,21 +298,3 @@ var digitClass = func() (t [256]byte) {
 	t[' '], t['-'] = isSepClass, isSepClass
 	return t
 }()
-
-// hasPrefixLower reports whether t starts with lit (lower case) in any
-// ASCII case.
-func hasPrefixLower(t, lit string) bool {
-	if len(t) < len(lit) {
-		return false
-	}
-	for j := 1; j < len(lit); j++ {
-		c := t[j]
-		if c-'A' <= 'Z'-'A' {
-			c += 'a' - 'A'
-		}
-		if c != lit[j] {
-			return false
-		}
-	}
-	return true
-}

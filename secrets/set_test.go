@@ -3,6 +3,7 @@ package secrets
 import (
 	"bufio"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -156,6 +157,11 @@ func FuzzSetPrefilter(f *testing.F) {
 	f.Add("PassWord=x TOKEN: y")
 	f.Add("run '--pass'word x; a|--token y \"-Secret\" z")
 	f.Add("4111-1111-1111-1111 x 3782 822463 10005")
+	f.Add(`mysql -\phunter2 db; curl -"u" bob:pw x`)
+	f.Add("x AKIAIOSFODNN7EXAMPLE eyJa.eyJb.c -----begin rsa private key-----")
+	for _, short := range []string{"::1", "::", "a@b", "a@b.c", "pwd=x", "key:y", "-pwd x", "bcp -Px", "a://:c@", "1.2.3.4"} {
+		f.Add(short) // at the rules' shortest lengths (Set.minLen)
+	}
 	all, err := NewSet(Rules)
 	if err != nil {
 		f.Fatal(err)
@@ -169,6 +175,52 @@ func FuzzSetPrefilter(f *testing.F) {
 			t.Fatalf("prefiltered %q\n      all rules %q\n          input %q", got, want, s)
 		}
 	})
+}
+
+// TestSetSeesThroughQuoting: a secret flag or client password flag split
+// by the shell's quotes or escapes is still redacted through a Set (the
+// literal hints it had before missed "-\p").
+func TestSetSeesThroughQuoting(t *testing.T) {
+	all, err := NewSet(Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{
+		`mysql -\phunter2 db`, `mysql -"p"hunter2 db`, `mysql '-p'hunter2`, `sh -c "mysql -p'hunter2'"`,
+		`curl -\u bob:pw http://x`, `app -\-password hunter2`, `app '--pass'word hunter2`,
+	} {
+		want := s
+		for _, r := range Rules {
+			want = r.apply(want, nil)
+		}
+		if want == s {
+			t.Errorf("no rule changes %q", s)
+		}
+		if got, _ := all.Redact(s, nil); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+// TestPatternAnchor: a pattern with a literal prefix is anchored on the
+// literal's rarest byte and still found at the start, middle and end.
+func TestPatternAnchor(t *testing.T) {
+	r := PatternRule("ticket", regexp.MustCompile(`tkt-([0-9]{4,})`))
+	set, err := NewSet([]Rule{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ in, want string }{
+		{"tkt-12345", "tkt-***"},
+		{"see tkt-12345 now", "see tkt-*** now"},
+		{"TKT-12345", "TKT-12345"},
+		{"tkt-12", "tkt-12"},
+		{"kt-12345 t-12345 -12345", "kt-12345 t-12345 -12345"},
+	} {
+		if got, _ := set.Redact(tc.in, nil); got != tc.want {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
 }
 
 func BenchmarkSetRedact(b *testing.B) {
@@ -231,12 +283,44 @@ func TestDigitRun(t *testing.T) {
 		{"at 2026-11-23T20:31:02.000058Z took 12 ms", false},
 		{"ids 123456 789012 3", true},
 		{"", false},
+		{"the order 1234567890123", true},
+		{"a b c d e f g h i j k l m n o p 4111 1111 1111 1111", true},
+		{"a - b - c - d - e - f - g - h - i - j - 1234567890123 k", true},
+		{"12 34 56 78 90 12 3 ", true},
+		{"12 34 56 78 90 12  3", false},
 	}
 	for _, tc := range tests {
 		if got := digitRun(tc.in, minCardDigits); got != tc.want {
 			t.Errorf("digitRun(%q) = %v, want %v", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzDigitRun: the skipping scan agrees with counting every run.
+func FuzzDigitRun(f *testing.F) {
+	f.Add("4111 1111 1111 1111", 13)
+	f.Add("a 1-2-3-4-5-6-7-8-9-0-1-2-3 b", 13)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 1 || n > 32 {
+			return
+		}
+		want, run := false, 0
+		for i := 0; i < len(s); i++ {
+			switch c := s[i]; {
+			case isDigit(c):
+				run++
+			case (c == ' ' || c == '-') && i > 0 && i+1 < len(s) && isDigit(s[i-1]) && isDigit(s[i+1]):
+			default:
+				run = 0
+			}
+			if run >= n {
+				want = true
+			}
+		}
+		if got := digitRun(s, n); got != want {
+			t.Fatalf("digitRun(%q, %d) = %v, want %v", s, n, got, want)
+		}
+	})
 }
 
 // TestMayHaveSecretFlag: the flag-value rule's cheap test lets through

@@ -62,19 +62,7 @@ func maskAssignments(s string, m Mask) string {
 		if c != '=' && c != ':' {
 			continue
 		}
-		end := i
-		for end > 0 && isBlank(s[end-1]) {
-			end--
-		}
-		quote := byte(0)
-		if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
-			quote = s[end-1]
-			end--
-		}
-		start := end
-		for start > 0 && end-start < maxName && isNameChar(s[start-1]) {
-			start--
-		}
+		start, end, quote := assignmentName(s, i)
 		if start == end || quote != 0 && (start == 0 || s[start-1] != quote) {
 			continue
 		}
@@ -94,6 +82,25 @@ func maskAssignments(s string, m Mask) string {
 		i = next - 1
 	}
 	return p.result()
+}
+
+// assignmentName finds the name before the '=' or ':' at s[i], in
+// s[start:end], and the quote around it, if any; blanks may stand between
+// them.
+func assignmentName(s string, i int) (start, end int, quote byte) {
+	end = i
+	for end > 0 && isBlank(s[end-1]) {
+		end--
+	}
+	if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
+		quote = s[end-1]
+		end--
+	}
+	start = end
+	for start > 0 && end-start < maxName && isNameChar(s[start-1]) {
+		start--
+	}
+	return start, end, quote
 }
 
 // valueSpan finds the value starting at v: the text to mask [lo, hi) and
