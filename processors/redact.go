@@ -26,6 +26,75 @@ type redact struct {
 	fields bool
 	report string // "" adds no report
 	keys   nameCache
+	clean  cleanCache
+}
+
+// text redacts s, unless it is a text the set found clean before.
+func (x *redact) text(s string) (string, uint64) {
+	if len(s) < minCachedText || len(s) > maxCachedText {
+		return x.set.Redact(s, x.mask)
+	}
+	return x.clean.redact(x, s)
+}
+
+// cleanCache remembers texts the set left unchanged, so that a text seen
+// again (a user agent, a referer, a templated message without variables)
+// costs a compare rather than a scan. Values are the same in many records:
+// in the performance corpus 9 user agents are 28 % of all field bytes. A
+// text is copied in only when seen twice in a row at its slot, and only
+// once the text there has not been found for as many such turns as it was
+// found before (up to 3): unique values (trace IDs, addresses) cost no
+// allocation, and two texts sharing a slot do not take turns. Exact equality with a
+// text found clean is what skips the set, so a cache never hides a secret.
+type cleanCache [1024]cleanSlot
+
+type cleanSlot struct {
+	text  string // a copy of a clean text
+	seen  uint64 // the fingerprint of the last clean text that missed here
+	score uint8  // hits of text, less the texts turned away since (at most 3)
+}
+
+// Shorter texts cost about as much to scan as to look up; longer ones
+// would make the cache's memory (at most 1024 × 256 bytes) grow.
+const (
+	minCachedText = 16
+	maxCachedText = 256
+)
+
+func (c *cleanCache) redact(x *redact, s string) (string, uint64) {
+	h := fingerprint(s)
+	e := &c[h>>54]
+	if e.text == s {
+		e.score = min(e.score+1, 3)
+		return s, 0
+	}
+	out, fired := x.set.Redact(s, x.mask)
+	switch {
+	case fired != 0:
+	case e.seen != h:
+		e.seen = h
+	case e.score > 0:
+		e.score-- // the text in use was found lately: keep it a while
+	default:
+		e.text, e.seen, e.score = strings.Clone(s), 0, 1
+	}
+	return out, fired
+}
+
+// fingerprint hashes the length and the first and last 8 bytes of s (at
+// least 16 long): constant time, and enough to tell texts apart in a slot
+// (equality is checked in full).
+func fingerprint(s string) uint64 {
+	h := (le64(s) ^ uint64(len(s))) * 0x9e3779b97f4a7c15
+	h = (h ^ le64(s[len(s)-8:])) * 0xff51afd7ed558ccd
+	return h ^ h>>29
+}
+
+// le64 reads s's first 8 bytes as one load.
+func le64(s string) uint64 {
+	w := s[:8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // nameCache remembers whether field keys are secret names: a source's
@@ -224,7 +293,7 @@ func hashMask(h hash.Hash, secret string) string {
 }
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {
-	msg, fired := x.set.Redact(r.Message, x.mask)
+	msg, fired := x.text(r.Message)
 	var (
 		fields          []record.Field
 		byName, changed bool
@@ -293,7 +362,7 @@ func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, 
 	}
 	switch v.Kind() {
 	case record.KindString:
-		s, fired := x.set.Redact(v.Str(), x.mask)
+		s, fired := x.text(v.Str())
 		if fired == 0 {
 			return v, 0, false, false
 		}

@@ -90,20 +90,33 @@ func clientFlagAt(s string, k int) bool {
 }
 
 // assignmentAt: the name before the '=' or ':' at s[i] is a secret name,
-// as maskAssignments classifies it. Most colons are in times and ports, so
-// a name without three letters in a row (every hint has them) stops first.
+// as maskAssignments classifies it. Only the name's part after its last
+// '.' decides (spring.datasource.password), and it holds three letters in a
+// row (every hint does): most colons are in times, ports and file:line, so
+// a short walk back stops there before any hint or classify.
 func assignmentAt(s string, i int) bool {
-	start, end, _ := assignmentName(s, i)
+	end := i
+	for end > 0 && isBlank(s[end-1]) {
+		end--
+	}
+	if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
+		end--
+	}
 	run, letters := 0, false
-	for j := start; j < end && !letters; j++ {
-		if isUpper(s[j]) || isLower(s[j]) {
+	j := end
+	for ; j > 0 && end-j < maxName && isNameChar(s[j-1]) && s[j-1] != '.'; j-- {
+		if c := s[j-1]; isUpper(c) || isLower(c) {
 			run++
-			letters = run >= 3
+			letters = letters || run >= 3
 		} else {
 			run = 0
 		}
 	}
-	return letters && hasNameHint(s[start:end]) && classify(s[start:end], true) != notSecret
+	if !letters || !hasNameHint(s[j:end]) {
+		return false
+	}
+	start, end, _ := assignmentName(s, i)
+	return classify(s[start:end], true) != notSecret
 }
 
 // urlCredentialsAt: "://" at s[i] after a scheme, and an '@' after it.

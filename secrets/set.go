@@ -89,23 +89,43 @@ func NewSet(rules []Rule) (*Set, error) {
 			}
 		}
 	}
-	s.pairAt = pairTable(&s.anchorAt)
+	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0})
 	return s, nil
 }
 
-// pairTables holds the pair tables made, by anchorAt: most sets are the
-// default rules, and a table is 64 KiB.
-var pairTables sync.Map // [256]uint8 → *[1 << 16]uint8
+// pairTables holds the pair tables made, by their anchors: most sets are
+// the default rules, and a table is 64 KiB.
+var pairTables sync.Map // pairKey → *[1 << 16]uint8
 
-func pairTable(anchorAt *[256]uint8) *[1 << 16]uint8 {
-	if t, ok := pairTables.Load(*anchorAt); ok {
+type pairKey struct {
+	anchorAt       [256]uint8
+	bearer, awsKey bool
+}
+
+// pairTable makes the chunk scan's table: a pair holds the anchors of its
+// two bytes, except that the letters of "bearer" and of AWS keys anchor
+// only as pairs that every such secret has at an even offset ("be" or
+// "ea" of bearer, "AK" or "KI" of AKIA, "AS" or "SI" of ASIA): 'b' and 'S'
+// alone are in most lines. Both secrets are long (15 and 20 bytes), so
+// their pairs lie in the scan's whole chunks, never in its byte-wise tail.
+func pairTable(k pairKey) *[1 << 16]uint8 {
+	if t, ok := pairTables.Load(k); ok {
 		return t.(*[1 << 16]uint8)
+	}
+	byByte := k.anchorAt
+	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor]) {
+		byByte[c] &^= builtinByte
 	}
 	t := new([1 << 16]uint8)
 	for i := range t {
-		t[i] = anchorAt[i&0xff] | anchorAt[i>>8]
+		lo, hi := byte(i), byte(i>>8)
+		t[i] = byByte[lo] | byByte[hi]
+		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || lower[lo] == 'e' && lower[hi] == 'a') ||
+			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') {
+			t[i] |= builtinByte
+		}
 	}
-	got, _ := pairTables.LoadOrStore(*anchorAt, t)
+	got, _ := pairTables.LoadOrStore(k, t)
 	return got.(*[1 << 16]uint8)
 }
 
@@ -153,7 +173,7 @@ func (s *Set) candidates(t string) uint64 {
 		twice |= prev & d
 		prev = d
 		if c&^digitByte != 0 && s.anchored&^found != 0 {
-			found = s.anchorsIn(t, i, i+8, found)
+			found = s.anchorsInChunk(t, i, x, found)
 		}
 	}
 	var c uint8
@@ -166,6 +186,24 @@ func (s *Set) candidates(t string) uint64 {
 	}
 	if s.digits > 0 && (twice != 0 || s.digits < 10) && digitRun(t, s.digits) {
 		found |= s.digitM
+	}
+	return found
+}
+
+// anchorsInChunk adds the rules the anchors in the chunk x = t[i:i+8]
+// hold for, looking only at its pairs the table flags, and at the byte
+// before each: a pair at an odd offset ("ea" of bearer) flags the anchor
+// byte before it.
+func (s *Set) anchorsInChunk(t string, i int, x uint64, found uint64) uint64 {
+	for k := 0; k < 8; k += 2 {
+		if s.pairAt[uint16(x>>(8*k))]&^digitByte == 0 {
+			continue
+		}
+		for j := max(i+k-1, 0); j < i+k+2; j++ {
+			if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
+				found = s.checkAt(t, j, a, found)
+			}
+		}
 	}
 	return found
 }
