@@ -27,6 +27,7 @@ type redact struct {
 	report string // "" adds no report
 	keys   nameCache
 	clean  cleanCache
+	minLen int // the set's: shorter texts need no look
 }
 
 // text redacts s, unless it is a text the set found clean before.
@@ -81,13 +82,23 @@ func (c *cleanCache) redact(x *redact, s string) (string, uint64) {
 	return out, fired
 }
 
-// fingerprint hashes the length and the first and last 8 bytes of s (at
-// least 16 long): constant time, and enough to tell texts apart in a slot
-// (equality is checked in full).
+// fingerprint hashes the length and four words of s (at least 16 long):
+// its first, last and two middle 8 bytes. Constant time, and enough to
+// spread texts that differ in a number anywhere over the slots (equality
+// is checked in full).
 func fingerprint(s string) uint64 {
-	h := (le64(s) ^ uint64(len(s))) * 0x9e3779b97f4a7c15
-	h = (h ^ le64(s[len(s)-8:])) * 0xff51afd7ed558ccd
+	n := len(s)
+	h := (le64(s) ^ uint64(n)) * 0x9e3779b97f4a7c15
+	h = (h ^ le64(s[n/4:])) * 0xff51afd7ed558ccd
+	h = (h ^ le64(s[n/2-4:])) * 0x9e3779b97f4a7c15
+	h = (h ^ le64(s[n-8:])) * 0xff51afd7ed558ccd
 	return h ^ h>>29
+}
+
+// le32 reads s's first 4 bytes as one load.
+func le32(s string) uint32 {
+	w := s[:4]
+	return uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
 }
 
 // le64 reads s's first 8 bytes as one load.
@@ -100,30 +111,59 @@ func le64(s string) uint64 {
 // nameCache remembers whether field keys are secret names: a source's
 // records repeat a few keys, and the name test costs as much as the scan
 // of a short value. A chain belongs to one source's goroutine, so the
-// cache needs no lock. Keys are copied in: a record's strings are reused.
-type nameCache [256]nameEntry
+// cache needs no lock. It is two-way, so two frequent keys that share a
+// slot do not evict each other, and a key of up to 16 bytes is told by
+// its length and two words, without a call to compare strings.
+type nameCache [512]nameEntry
 
 type nameEntry struct {
-	key    string
+	w0, w1 uint64 // see keyWords
+	n      int    // the key's length; 0: empty entry
+	key    string // a copy, kept for keys longer than 16 bytes
 	secret bool
+	used   bool // found since the last miss of its pair of slots
 }
 
 // maxCachedName bounds the keys kept (and so the cache's memory).
 const maxCachedName = 64
 
-// isSecret reports whether key (not empty) is a secret name; inlined.
-func (c *nameCache) isSecret(key string) bool {
-	e := &c[byte(len(key)<<4)^key[0]^key[len(key)-1]<<2]
-	if e.key == key {
-		return e.secret
+// keyWords are two words that, with the length, are k when k is at most 16
+// bytes long (they overlap for shorter keys).
+func keyWords(k string) (w0, w1 uint64) {
+	switch n := len(k); {
+	case n >= 8:
+		return le64(k), le64(k[n-8:])
+	case n >= 4:
+		return uint64(le32(k)), uint64(le32(k[n-4:]))
+	default:
+		for i := range n {
+			w0 |= uint64(k[i]) << (8 * i)
+		}
+		return w0, 0
 	}
-	return c.miss(e, key)
 }
 
-func (c *nameCache) miss(e *nameEntry, key string) bool {
+// isSecret reports whether key is a secret name.
+func (c *nameCache) isSecret(key string) bool {
+	w0, w1 := keyWords(key)
+	i := ((w0 ^ w1*0x9e3779b97f4a7c15 ^ uint64(len(key))) * 0xff51afd7ed558ccd) >> 55 &^ 1
+	for _, e := range [2]*nameEntry{&c[i], &c[i+1]} {
+		if e.n == len(key) && e.w0 == w0 && e.w1 == w1 && (len(key) <= 16 || e.key == key) {
+			e.used = true
+			return e.secret
+		}
+	}
 	secret := secrets.IsSecretName(key)
 	if len(key) <= maxCachedName {
-		e.key, e.secret = strings.Clone(key), secret
+		e := &c[i]
+		if e.used {
+			e = &c[i+1]
+		}
+		c[i].used, c[i+1].used = false, false
+		*e = nameEntry{w0: w0, w1: w1, n: len(key), secret: secret}
+		if len(key) > 16 {
+			e.key = strings.Clone(key)
+		}
 	}
 	return secret
 }
@@ -190,6 +230,7 @@ func newRedact(c *RedactConfig, env Env, p problems) processor {
 		return x
 	}
 	x.set = set
+	x.minLen = set.MinLen()
 	for _, r := range set.Rules() {
 		x.names = append(x.names, r.Name)
 	}
@@ -321,7 +362,25 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired uint64, byName, changed bool) {
 	for i := range fields {
 		f := &fields[i]
-		v, nf, nb, ch := x.redactValue(f.Key, f.Value)
+		var (
+			v      record.Value
+			nf     uint64
+			nb, ch bool
+		)
+		if f.Value.Kind() == record.KindString && (f.Key == "" || !x.keys.isSecret(f.Key)) {
+			// Most fields: a string under a plain name, often too short
+			// for any rule.
+			s := f.Value.Str()
+			if len(s) < x.minLen {
+				continue
+			}
+			var r string
+			if r, nf = x.text(s); nf != 0 {
+				v, ch = record.StringValue(r), true
+			}
+		} else {
+			v, nf, nb, ch = x.redactValue(f.Key, f.Value)
+		}
 		fired |= nf
 		byName = byName || nb
 		if !ch {

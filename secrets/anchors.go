@@ -102,15 +102,19 @@ func assignmentAt(s string, i int) bool {
 	if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
 		end--
 	}
-	run, letters := 0, false
+	run, letters := 0, false // letters in a row; three of them seen
 	j := end
-	for ; j > 0 && end-j < maxName && isNameChar(s[j-1]) && s[j-1] != '.'; j-- {
-		if c := s[j-1]; isUpper(c) || isLower(c) {
+	for ; j > 0 && end-j < maxName; j-- {
+		k := partClass[s[j-1]]
+		if k == notPart {
+			break
+		}
+		if k == letterPart {
 			run++
-			letters = letters || run >= 3
 		} else {
 			run = 0
 		}
+		letters = letters || run >= 3
 	}
 	if !letters || !hasNameHint(s[j:end]) {
 		return false
@@ -118,6 +122,26 @@ func assignmentAt(s string, i int) bool {
 	start, end, _ := assignmentName(s, i)
 	return classify(s[start:end], true) != notSecret
 }
+
+// partClass tells the bytes of a name's part after its last '.': letters,
+// other name bytes, and the rest, in one load.
+var partClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch b := byte(c); {
+		case isUpper(b) || isLower(b):
+			t[c] = letterPart
+		case isNameChar(b) && b != '.':
+			t[c] = otherPart
+		}
+	}
+	return t
+}()
+
+const (
+	notPart = iota
+	letterPart
+	otherPart
+)
 
 // urlCredentialsAt: "://" at s[i] after a scheme, and an '@' after it.
 func urlCredentialsAt(s string, i int) bool {

@@ -129,6 +129,9 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 	return got.(*[1 << 16]uint8)
 }
 
+// MinLen is the length of the shortest text a rule of the set can change.
+func (s *Set) MinLen() int { return s.minLen }
+
 // Rules returns the set's rules, in order; bit i of Redact's fired mask is
 // Rules()[i].
 func (s *Set) Rules() []Rule { return s.rules }
@@ -164,10 +167,7 @@ func (s *Set) candidates(t string) uint64 {
 	i := 0
 	pairs := s.pairAt
 	for ; i+8 <= len(t); i += 8 {
-		w := t[i : i+8]
-		// The compiler makes one 8-byte load of this.
-		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		x := le64(t[i:])
 		c := pairs[uint16(x)] | pairs[uint16(x>>16)] | pairs[uint16(x>>32)] | pairs[uint16(x>>48)]
 		d := c & digitByte
 		twice |= prev & d
@@ -188,6 +188,13 @@ func (s *Set) candidates(t string) uint64 {
 		found |= s.digitM
 	}
 	return found
+}
+
+// le64 reads t's first 8 bytes: the compiler makes it one load.
+func le64(t string) uint64 {
+	w := t[:8]
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // anchorsInChunk adds the rules the anchors in the chunk x = t[i:i+8]
