@@ -18,8 +18,9 @@ type Item struct {
 	Data    []byte // the encoded message
 	Records int    // the records it carries
 
-	done chan error // Memory: the wait for its ack
-	seg  *segment   // Spool: where it lies
+	done     chan error // Memory: the wait for its ack
+	seg      *segment   // Spool: where it lies,
+	off, end int64      // and its frame's bytes there
 }
 
 // Buffer is a bounded, ordered buffer of items waiting for their ack.

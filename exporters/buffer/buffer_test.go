@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -220,13 +221,107 @@ func TestSpoolKeepsWhatIsNotAcked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close(ErrClosed)
-	// The segment was partly acknowledged: at-least-once re-sends all of it.
-	if recovered != 6 {
-		t.Fatalf("recovered %d records, want 6", recovered)
+	// Close marked the first item acknowledged: only the others come back.
+	if recovered != 4 {
+		t.Fatalf("recovered %d records, want 4", recovered)
 	}
-	for i := range 3 {
+	for i := 1; i < 3; i++ {
 		if it := next(t, s); it.ID != "id-"+strconv.Itoa(i) {
 			t.Fatalf("item %d is %s", i, it.ID)
+		}
+	}
+}
+
+// TestSpoolAckMark: what a restart sends again, by how the last run ended.
+// A clean Close marks the acknowledged prefix of each kept segment (acks
+// out of order count once the ones before them came); a crash, or a
+// damaged mark, re-sends the whole segment (at-least-once).
+func TestSpoolAckMark(t *testing.T) {
+	o := Options{MaxRecords: 100, MaxBytes: 1 << 20}
+	for _, tc := range []struct {
+		name  string
+		acks  []int // of the 5 items taken, by index
+		end   func(t *testing.T, s *Spool, dir string)
+		first int // the first item a restart sends
+	}{
+		{"in order", []int{0, 1}, closeSpool, 2},
+		{"out of order", []int{2, 0, 1, 4}, closeSpool, 3},
+		{"first not acked", []int{1, 2}, closeSpool, 0},
+		{"crash", []int{0, 1, 2}, func(*testing.T, *Spool, string) {}, 0},
+		{"damaged mark", []int{0, 1, 2}, func(t *testing.T, s *Spool, dir string) {
+			closeSpool(t, s, dir)
+			marks, _ := filepath.Glob(filepath.Join(dir, "*"+ackSuffix))
+			if len(marks) != 1 {
+				t.Fatalf("marks %v", marks)
+			}
+			if err := os.WriteFile(marks[0], []byte("not a mark!!"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, _, err := OpenSpool(dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Put(context.Background(), items(0, 6, 1)); err != nil {
+				t.Fatal(err)
+			}
+			var taken []*Item
+			for range 5 {
+				taken = append(taken, next(t, s))
+			}
+			for _, i := range tc.acks {
+				s.Ack(taken[i])
+			}
+			tc.end(t, s, dir)
+			s2, _, err := OpenSpool(dir, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s2.Close(ErrClosed)
+			if it := next(t, s2); it.ID != "id-"+strconv.Itoa(tc.first) {
+				t.Fatalf("first item after restart is %s, want id-%d", it.ID, tc.first)
+			}
+		})
+	}
+}
+
+func closeSpool(t *testing.T, s *Spool, _ string) {
+	t.Helper()
+	if _, _, err := s.Close(ErrClosed); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSpoolAckMarkRemoved: a segment acknowledged to its end after a
+// restart goes, and its mark with it.
+func TestSpoolAckMarkRemoved(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{MaxRecords: 100, MaxBytes: 1 << 20}
+	s, _, err := OpenSpool(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), items(0, 2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Ack(next(t, s))
+	closeSpool(t, s, dir)
+	s, recovered, err := OpenSpool(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recovered != 1 {
+		t.Fatalf("recovered %d, want 1", recovered)
+	}
+	s.Ack(next(t, s))
+	closeSpool(t, s, dir)
+	left, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range left {
+		if strings.HasSuffix(f, ackSuffix) || strings.HasSuffix(f, ".tmp") {
+			t.Errorf("%s left behind", filepath.Base(f))
 		}
 	}
 }

@@ -25,12 +25,16 @@ import (
 // reader for the old one. Frames are fsynced before Put returns. A frame whose header checksum
 // fails ends its segment (the length cannot be trusted: a torn tail); one
 // whose payload checksum fails is skipped. Segments are deleted once every
-// chunk in them is acknowledged, so a restart re-sends at most the chunks of
-// partly acknowledged segments (at-least-once).
+// chunk in them is acknowledged. Close writes, next to a segment still kept,
+// its acknowledged mark %020d.ack: the offset below which every frame was
+// acknowledged (u64, then u32 CRC32C of it), so a clean restart re-sends
+// none of them; after a crash there is no new mark, and a restart re-sends
+// the rest of partly acknowledged segments (at-least-once).
 const (
 	// FrameHeader is the length of a frame's header, before its payload.
 	FrameHeader = 12
 	segSuffix   = ".seg"
+	ackSuffix   = ".ack"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -48,6 +52,36 @@ type segment struct {
 	sealed          bool // no more writes
 	scanned         bool // recovered at start: its bad frames are already counted
 	removed         bool
+	// ackedTo is the offset below which every frame is acknowledged (or
+	// skipped as corrupt); acked holds the frames acknowledged beyond it,
+	// by offset, until the ones before them are.
+	ackedTo int64
+	acked   map[int64]int64
+	marked  int64 // the ackedTo on disk in the segment's .ack file
+}
+
+// done notes the frame [off, end) acknowledged or skipped.
+func (seg *segment) done(off, end int64) {
+	if off != seg.ackedTo {
+		if seg.acked == nil {
+			seg.acked = map[int64]int64{}
+		}
+		seg.acked[off] = end
+		return
+	}
+	seg.ackedTo = end
+	for {
+		e, ok := seg.acked[seg.ackedTo]
+		if !ok {
+			return
+		}
+		delete(seg.acked, seg.ackedTo)
+		seg.ackedTo = e
+	}
+}
+
+func (seg *segment) ackPath() string {
+	return strings.TrimSuffix(seg.f.Name(), segSuffix) + ackSuffix
 }
 
 // Spool is the durable Buffer: items are fsynced into segment files before
@@ -82,6 +116,12 @@ func OpenSpool(dir string, o Options) (*Spool, int64, error) {
 		return nil, 0, fmt.Errorf("spool: %w", err)
 	}
 	for _, e := range ents {
+		if base, ok := strings.CutSuffix(e.Name(), ackSuffix); ok {
+			if _, err := os.Stat(filepath.Join(dir, base+segSuffix)); errors.Is(err, os.ErrNotExist) {
+				os.Remove(filepath.Join(dir, e.Name())) // its segment is gone
+			}
+			continue
+		}
 		id, err := strconv.ParseUint(strings.TrimSuffix(e.Name(), segSuffix), 10, 64)
 		if err != nil || !strings.HasSuffix(e.Name(), segSuffix) {
 			continue
@@ -91,13 +131,16 @@ func OpenSpool(dir string, o Options) (*Spool, int64, error) {
 			return nil, 0, fmt.Errorf("spool: %w", err)
 		}
 		seg := &segment{id: id, f: f, sealed: true, scanned: true}
-		if seg.size, seg.records, err = s.scan(f); err != nil {
+		mark := readMark(seg.ackPath())
+		if seg.size, seg.records, seg.ackedTo, err = s.scan(f, mark); err != nil {
 			f.Close()
 			return nil, 0, err
 		}
+		seg.readOff, seg.marked = seg.ackedTo, seg.ackedTo
 		if seg.records == 0 {
 			f.Close()
 			os.Remove(f.Name())
+			os.Remove(seg.ackPath())
 			continue
 		}
 		s.segs = append(s.segs, seg)
@@ -122,30 +165,82 @@ func cmpUint(a, b uint64) int {
 	return 0
 }
 
-// scan walks a recovered segment and returns the length of its valid prefix
-// and its records.
-func (s *Spool) scan(f *os.File) (int64, int64, error) {
-	var off, records int64
+// scan walks a recovered segment and returns the length of its valid
+// prefix, the records of its frames from the acknowledged mark on, and the
+// mark, which must be a frame's start in that prefix (else 0: all frames
+// are sent again). Bad frames below the mark were reported by an earlier run.
+func (s *Spool) scan(f *os.File, mark int64) (size, records, from int64, err error) {
+	var off, all, after int64
+	boundary := mark == 0
 	for {
+		if off == mark {
+			boundary = true
+		}
 		payload, next, err := readFrame(f, off)
 		if err == io.EOF {
-			return off, records, nil
+			break
 		}
-		if errors.Is(err, errTorn) {
-			s.opt.OnCorrupt()
-			return off, records, nil
-		}
-		if errors.Is(err, errCorrupt) {
-			s.opt.OnCorrupt()
+		if errors.Is(err, errTorn) || errors.Is(err, errCorrupt) {
+			if off >= mark {
+				s.opt.OnCorrupt()
+			}
+			if errors.Is(err, errTorn) {
+				break
+			}
 			off = next
 			continue
 		}
 		if err != nil {
-			return 0, 0, fmt.Errorf("spool: reading %s: %w", f.Name(), err)
+			return 0, 0, 0, fmt.Errorf("spool: reading %s: %w", f.Name(), err)
 		}
-		records += int64(binary.BigEndian.Uint32(payload))
+		n := int64(binary.BigEndian.Uint32(payload))
+		all += n
+		if off >= mark {
+			after += n
+		}
 		off = next
 	}
+	if !boundary || mark > off {
+		return off, all, 0, nil
+	}
+	return off, after, mark, nil
+}
+
+// readMark reads an acknowledged mark; 0 when there is none or it is damaged.
+func readMark(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil || len(b) != 12 || crc32.Checksum(b[:8], castagnoli) != binary.BigEndian.Uint32(b[8:]) {
+		return 0
+	}
+	return int64(binary.BigEndian.Uint64(b))
+}
+
+// writeMark saves seg's acknowledged mark: written aside, fsynced and
+// renamed, so a crash leaves the old mark or the new one.
+func writeMark(seg *segment) error {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seg.ackedTo))
+	binary.BigEndian.PutUint32(b[8:], crc32.Checksum(b[:8], castagnoli))
+	tmp := seg.ackPath() + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return fmt.Errorf("spool: %w", err)
+	}
+	_, err = f.Write(b[:])
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, seg.ackPath())
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("spool: acknowledged mark: %w", err)
+	}
+	return nil
 }
 
 var (
@@ -350,6 +445,9 @@ func (s *Spool) remove(seg *segment) {
 	s.bytes -= seg.size
 	seg.f.Close()
 	os.Remove(seg.f.Name())
+	if seg.marked > 0 {
+		os.Remove(seg.ackPath())
+	}
 	s.segs = slices.DeleteFunc(s.segs, func(x *segment) bool { return x == seg })
 }
 
@@ -394,7 +492,8 @@ func (s *Spool) Next(ctx context.Context) (*Item, error) {
 			seg.readOff = next
 			seg.inflight++
 			idLen := int(payload[4])
-			c := &Item{Records: int(binary.BigEndian.Uint32(payload)), ID: string(payload[5 : 5+idLen]), Data: payload[5+idLen:], seg: seg}
+			c := &Item{Records: int(binary.BigEndian.Uint32(payload)), ID: string(payload[5 : 5+idLen]), Data: payload[5+idLen:],
+				seg: seg, off: off, end: next}
 			seg.inflightRecords += int64(c.Records)
 			s.mu.Unlock()
 			return c, nil
@@ -403,6 +502,7 @@ func (s *Spool) Next(ctx context.Context) (*Item, error) {
 				s.opt.OnCorrupt()
 			}
 			seg.readOff = next
+			seg.done(off, next) // nothing in it to send again
 		default: // torn or unreadable: nothing after it can be trusted
 			if !seg.scanned {
 				s.opt.OnCorrupt()
@@ -428,6 +528,7 @@ func (s *Spool) Ack(c *Item) {
 	}
 	seg.records -= int64(c.Records)
 	s.records -= int64(c.Records)
+	seg.done(c.off, c.end)
 	s.maybeRemove(seg)
 	s.notify()
 }
@@ -465,6 +566,9 @@ func (s *Spool) close() error {
 			seg.sealed = true
 			s.maybeRemove(seg)
 			continue
+		}
+		if seg.ackedTo > seg.marked {
+			errs = append(errs, writeMark(seg))
 		}
 		errs = append(errs, seg.f.Close())
 	}
