@@ -45,8 +45,9 @@ func (x *redact) text(s string) (string, uint64) {
 // text is copied in only when seen twice in a row at its slot, and only
 // once the text there has not been found for as many such turns as it was
 // found before (up to 3): unique values (trace IDs, addresses) cost no
-// allocation, and two texts sharing a slot do not take turns. Exact equality with a
-// text found clean is what skips the set, so a cache never hides a secret.
+// allocation, and two texts sharing a slot do not take turns. Exact
+// equality with a text found clean is what skips the set, so a cache never
+// hides a secret.
 type cleanCache [1024]cleanSlot
 
 type cleanSlot struct {
