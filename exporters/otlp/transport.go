@@ -68,8 +68,15 @@ func newClient(cfg Config, headers map[string]string, version string, clk clock.
 		c.headers.Set(k, v)
 	}
 	useTLS := cfg.usesTLS()
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return bodyConn{c}, nil
+		},
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		MaxIdleConnsPerHost:   2,
@@ -144,13 +151,7 @@ func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (
 // once the transport has closed every body it was given.
 func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies, error) {
 	bs := &bodies{}
-	body := func() *trackedBody {
-		var r io.Reader = bytes.NewReader(data)
-		if len(prefix) > 0 {
-			r = io.MultiReader(bytes.NewReader(prefix), r)
-		}
-		return bs.add(r)
-	}
+	body := func() *trackedBody { return bs.add(net.Buffers{prefix, data}) }
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body())
 	if err != nil {
 		return nil, nil, permanent(err)
@@ -170,10 +171,23 @@ type bodies struct {
 	all []*trackedBody
 }
 
+// trackedBody is a request body: the buffers not yet read, which WriteTo
+// writes at once (one writev on a plain connection; see bodyConn).
 type trackedBody struct {
-	io.Reader
+	bufs   net.Buffers
 	once   sync.Once
 	closed chan struct{}
+}
+
+func (b *trackedBody) Read(p []byte) (int, error)         { return b.bufs.Read(p) }
+func (b *trackedBody) WriteTo(w io.Writer) (int64, error) { return b.bufs.WriteTo(w) }
+
+func (b *trackedBody) len() int64 {
+	n := 0
+	for _, p := range b.bufs {
+		n += len(p)
+	}
+	return int64(n)
 }
 
 func (b *trackedBody) Close() error {
@@ -181,12 +195,32 @@ func (b *trackedBody) Close() error {
 	return nil
 }
 
-func (bs *bodies) add(r io.Reader) *trackedBody {
-	b := &trackedBody{Reader: r, closed: make(chan struct{})}
+func (bs *bodies) add(bufs net.Buffers) *trackedBody {
+	b := &trackedBody{bufs: bufs, closed: make(chan struct{})}
 	bs.mu.Lock()
 	bs.all = append(bs.all, b)
 	bs.mu.Unlock()
 	return b
+}
+
+// bodyConn is a plain connection of the transport. HTTP/1.1 copies a body
+// of known length through io.LimitReader, which hides the body's WriteTo,
+// into the connection's ReadFrom: in 32 KiB writes, each waking the
+// receiver, for requests of a few MiB. bodyConn's ReadFrom recognises a
+// whole trackedBody behind the limit and writes what is left of it in one
+// writev. (Over TLS the transport writes to a tls.Conn instead, in records
+// of 16 KiB anyway.)
+type bodyConn struct{ net.Conn }
+
+func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		if b, ok := lr.R.(*trackedBody); ok && b.len() <= lr.N {
+			n, err := b.WriteTo(c.Conn)
+			lr.N -= n
+			return n, err
+		}
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r) // the struct hides ReadFrom: no recursion
 }
 
 // wait returns once every body is closed, or when ctx (the request's
