@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -369,16 +370,18 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 		b = appendAttr(b, tagLogAttributes, f.Key, f.Value)
 	}
 	if r.Path != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrFilePath, r.Path)
+		b = appendKV(b, tagLogAttributes, attrFilePath, validUTF8(r.Path))
 	}
 	if r.Stream != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrIOStream, r.Stream)
+		b = appendKV(b, tagLogAttributes, attrIOStream, validUTF8(r.Stream))
 	}
 	if r.Format != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrFormat, r.Format)
+		b = appendKV(b, tagLogAttributes, attrFormat, validUTF8(r.Format))
 	}
 	if r.Truncated {
-		b = appendAttr(b, tagLogAttributes, attrTruncated, record.BoolValue(true))
+		b = append(b, tagLogAttributes, byte(2+len(attrTruncated)+4))
+		b = appendStringField(b, tagKVKey, attrTruncated)
+		b = append(b, tagKVValue, 2, tagAnyBool, 1)
 	}
 	if hasTrace {
 		b = append(append(b, tagLogTraceID, 16), traceID[:]...)
@@ -390,12 +393,12 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 	return endLen(b, mark, 2)
 }
 
-// The times a uint64 of nanoseconds since 1970 holds that time.UnixNano
-// can compute; others are sent as 0 (unknown).
-var maxNanoTime = time.Unix(0, math.MaxInt64)
-
+// unixNano is t in nanoseconds since 1970 for the times time.UnixNano can
+// compute (1970 to 2262; the zero Time is year 1); others are sent as 0
+// (unknown).
 func unixNano(t time.Time) uint64 {
-	if t.IsZero() || t.Before(time.Unix(0, 0)) || t.After(maxNanoTime) {
+	const maxSec, maxNsec = math.MaxInt64 / 1_000_000_000, math.MaxInt64 % 1_000_000_000
+	if s := t.Unix(); s < 0 || s > maxSec || s == maxSec && t.Nanosecond() > maxNsec {
 		return 0
 	}
 	return uint64(t.UnixNano())
@@ -422,26 +425,54 @@ func decodeID(dst []byte, v record.Value) bool {
 	return false
 }
 
-// appendAttr appends a KeyValue field with the given tag.
+// appendAttr appends a KeyValue field with the given tag. The lengths of
+// a scalar value are known before it is written; an object or array is
+// written first and its length after (see beginLen).
 func appendAttr(b []byte, tag byte, key string, v record.Value) []byte {
-	if v.Kind() == record.KindString {
-		return appendStringAttr(b, tag, key, v.Str())
-	}
 	key = validUTF8(key)
+	switch v.Kind() {
+	case record.KindString:
+		return appendKV(b, tag, key, validUTF8(v.Str()))
+	case record.KindObject, record.KindArray:
+		b = append(b, tag)
+		b, mark := beginLen(b, 1)
+		b = appendStringField(b, tagKVKey, key)
+		b = append(b, tagKVValue)
+		b, vmark := beginLen(b, 1)
+		b = appendAnyValue(b, v)
+		b = endLen(b, vmark, 1)
+		return endLen(b, mark, 1)
+	}
+	n := scalarLen(v)
 	b = append(b, tag)
-	b, mark := beginLen(b, 1)
+	b = binary.AppendUvarint(b, uint64(1+uvarintLen(len(key))+len(key)+2+n))
 	b = appendStringField(b, tagKVKey, key)
-	b = append(b, tagKVValue)
-	b, vmark := beginLen(b, 1)
-	b = appendAnyValue(b, v)
-	b = endLen(b, vmark, 1)
-	return endLen(b, mark, 1)
+	b = append(b, tagKVValue, byte(n))
+	return appendAnyValue(b, v)
 }
 
-// appendStringAttr appends a KeyValue with a string value, whose lengths
-// are known before it is written.
+// scalarLen is the length of appendAnyValue's encoding of a value that is
+// neither a string, an object nor an array.
+func scalarLen(v record.Value) int {
+	switch v.Kind() {
+	case record.KindInt:
+		return 1 + uvarintLen64(uint64(v.Int64()))
+	case record.KindFloat:
+		return 9
+	case record.KindBool:
+		return 2
+	}
+	return 0 // null
+}
+
+// appendStringAttr appends a KeyValue with a string value.
 func appendStringAttr(b []byte, tag byte, key, value string) []byte {
-	key, value = validUTF8(key), validUTF8(value)
+	return appendKV(b, tag, validUTF8(key), validUTF8(value))
+}
+
+// appendKV appends a KeyValue with a string value, key and value valid
+// UTF-8 already; its lengths are known before it is written.
+func appendKV(b []byte, tag byte, key, value string) []byte {
 	anyLen := 1 + uvarintLen(len(value)) + len(value)
 	kvLen := 1 + uvarintLen(len(key)) + len(key) + 1 + uvarintLen(anyLen) + anyLen
 	b = append(b, tag)
@@ -524,17 +555,13 @@ func endLen(b []byte, mark, reserved int) []byte {
 	return b
 }
 
-func uvarintLen(n int) int {
-	l := 1
-	for n >= 0x80 {
-		n >>= 7
-		l++
-	}
-	return l
-}
+func uvarintLen(n int) int { return uvarintLen64(uint64(n)) }
+
+func uvarintLen64(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
 
 // validUTF8 returns s, or a copy with U+FFFD for each run of bad bytes. Most
-// log text is ASCII, checked 8 bytes at a time.
+// log text is ASCII, checked 8 bytes at a time without a loop over the
+// last few (see isASCII).
 func validUTF8(s string) string {
 	if isASCII(s) || utf8.ValidString(s) {
 		return s
@@ -542,21 +569,27 @@ func validUTF8(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
+// isASCII ORs the string's bytes together a word at a time: the words
+// from the start and one more ending at the end, overlapping the last;
+// a string shorter than 8 bytes as two overlapping halves. Most keys and
+// values are short, where a loop over single bytes cost most of the time.
 func isASCII(s string) bool {
-	const high = 0x8080808080808080
 	p := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := 0
-	var acc uint64
-	for ; i+8 <= len(p); i += 8 {
-		acc |= binary.LittleEndian.Uint64(p[i:])
-	}
-	if acc&high != 0 {
-		return false
-	}
-	for ; i < len(p); i++ {
-		if p[i] >= 0x80 {
-			return false
+	n := len(p)
+	le := binary.LittleEndian
+	switch {
+	case n >= 8:
+		acc := le.Uint64(p[n-8:])
+		for i := 0; i < n-8; i += 8 {
+			acc |= le.Uint64(p[i:])
 		}
+		return acc&0x8080808080808080 == 0
+	case n >= 4:
+		return (le.Uint32(p)|le.Uint32(p[n-4:]))&0x80808080 == 0
+	case n >= 2:
+		return (le.Uint16(p)|le.Uint16(p[n-2:]))&0x8080 == 0
+	case n == 1:
+		return p[0] < 0x80
 	}
 	return true
 }

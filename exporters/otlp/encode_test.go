@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
 func jsonOf(rs []record.Record) string {
@@ -362,5 +365,123 @@ func TestBuildOversizedRecord(t *testing.T) {
 	}
 	if want := "before|xxxxxx|after"; strings.Join(got, "|") != want {
 		t.Errorf("requests %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// TestEncodeEveryValue: pdata decodes every kind of value as it was, in
+// records of one request: nested objects and arrays, empty, long and
+// non-ASCII strings and keys (lengths of one to three bytes), invalid
+// UTF-8 (U+FFFD, as in the JSON form), extreme numbers.
+func TestEncodeEveryValue(t *testing.T) {
+	long := strings.Repeat("é", 9000)
+	nested := record.ObjectValue([]record.Field{
+		{Key: "", Value: record.StringValue("")},
+		{Key: "deeper", Value: record.ObjectValue([]record.Field{{Key: "list", Value: record.ArrayValue([]record.Value{
+			record.ObjectValue(nil), record.ArrayValue(nil), record.StringValue("x\xffy"), record.FloatValue(-0.5)})}})},
+		{Key: "long", Value: record.StringValue(long)},
+	})
+	var recs record.Batch
+	for i, v := range []record.Value{
+		record.StringValue(""), record.StringValue("ascii"), record.StringValue("ünïcode"), record.StringValue("bad\xc3"),
+		record.StringValue(strings.Repeat("s", 200)), record.IntValue(0), record.IntValue(1), record.IntValue(-1),
+		record.IntValue(math.MaxInt64), record.IntValue(math.MinInt64), record.FloatValue(0), record.FloatValue(math.Inf(-1)),
+		record.BoolValue(false), record.BoolValue(true), record.NullValue(), record.ObjectValue(nil), record.ArrayValue(nil), nested,
+		record.ArrayValue([]record.Value{record.NullValue(), record.IntValue(-7), record.BoolValue(true), nested}),
+	} {
+		recs = append(recs, record.Record{Time: baseTime.Add(time.Duration(i)), ObservedTime: baseTime, Severity: record.Severity(i % 25),
+			Message: []string{"", "msg", "m\xfe", long}[i%4], Path: []string{"", "/var/log/a\xff.log", "/var/log/b.log"}[i%3],
+			Stream: "stderr", Format: "json", Source: "app", Truncated: i%2 == 1,
+			Fields: []record.Field{{Key: "k", Value: v}, {Key: "ké\xff" + strings.Repeat("k", i*10), Value: v}}})
+	}
+	items := newBuilder(DefaultConfig(), Resource{}, "1.2.3").build(recs)
+	if len(items) != 1 {
+		t.Fatalf("%d requests, want 1", len(items))
+	}
+	ds, _, err := decodeRequest(items[0].Data)
+	if err != nil {
+		t.Fatalf("pdata cannot decode the request: %v", err)
+	}
+	if got, want := jsonOf(records(ds)), jsonOf(recs); got != want {
+		t.Errorf("decoded\n%s\nwant\n%s", got, want)
+	}
+	// The JSON form replaces invalid UTF-8 itself: check the strings on
+	// the wire, which protobuf requires to be valid.
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(items[0].Data); err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	check := func(s string) {
+		if !utf8.ValidString(s) {
+			bad = append(bad, s)
+		}
+	}
+	var checkValue func(v pcommon.Value)
+	checkMap := func(m pcommon.Map) {
+		for k, v := range m.All() {
+			check(k)
+			checkValue(v)
+		}
+	}
+	checkValue = func(v pcommon.Value) {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			check(v.Str())
+		case pcommon.ValueTypeMap:
+			checkMap(v.Map())
+		case pcommon.ValueTypeSlice:
+			for _, it := range v.Slice().All() {
+				checkValue(it)
+			}
+		}
+	}
+	for _, rl := range req.Logs().ResourceLogs().All() {
+		checkMap(rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				checkValue(lr.Body())
+				checkMap(lr.Attributes())
+			}
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("invalid UTF-8 on the wire: %q", bad)
+	}
+}
+
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		s := []byte(strings.Repeat("a", n))
+		if !isASCII(string(s)) {
+			t.Errorf("%q: not ASCII", s)
+		}
+		for i := range s {
+			c := bytes.Clone(s)
+			c[i] = 0x80
+			if isASCII(string(c)) {
+				t.Errorf("%q: ASCII", c)
+			}
+		}
+	}
+}
+
+func TestUnixNano(t *testing.T) {
+	for _, c := range []struct {
+		t    time.Time
+		want uint64
+	}{
+		{time.Time{}, 0},
+		{time.Unix(-1, 999_999_999), 0},
+		{time.Unix(0, 0), 0},
+		{time.Unix(0, 1), 1},
+		{baseTime, uint64(baseTime.UnixNano())},
+		{time.Unix(0, math.MaxInt64), math.MaxInt64},
+		{time.Unix(0, math.MaxInt64).Add(1), 0},
+		{time.Unix(math.MaxInt64/1_000_000_000+1, 0), 0},
+		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+	} {
+		if got := unixNano(c.t); got != c.want {
+			t.Errorf("unixNano(%v) = %d, want %d", c.t, got, c.want)
+		}
 	}
 }
