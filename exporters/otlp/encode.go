@@ -559,37 +559,31 @@ func uvarintLen(n int) int { return uvarintLen64(uint64(n)) }
 
 func uvarintLen64(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
 
-// validUTF8 returns s, or a copy with U+FFFD for each run of bad bytes. Most
-// log text is ASCII, checked 8 bytes at a time without a loop over the
-// last few (see isASCII).
+// validUTF8 returns s, or a copy with U+FFFD for each run of bad bytes.
+// Most log text is ASCII, found so with one call per string: the bytes
+// ORed together a word at a time, the words from the start and one more
+// ending at the end, overlapping the last; a string shorter than 8 bytes
+// as two overlapping halves, or its first, middle and last byte. (Most
+// keys and values are short, where a loop over single bytes cost most of
+// the time.)
 func validUTF8(s string) string {
-	if isASCII(s) || utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-// isASCII ORs the string's bytes together a word at a time: the words
-// from the start and one more ending at the end, overlapping the last;
-// a string shorter than 8 bytes as two overlapping halves. Most keys and
-// values are short, where a loop over single bytes cost most of the time.
-func isASCII(s string) bool {
 	p := unsafe.Slice(unsafe.StringData(s), len(s))
 	n := len(p)
 	le := binary.LittleEndian
+	var acc uint64
 	switch {
 	case n >= 8:
-		acc := le.Uint64(p[n-8:])
+		acc = le.Uint64(p[n-8:])
 		for i := 0; i < n-8; i += 8 {
 			acc |= le.Uint64(p[i:])
 		}
-		return acc&0x8080808080808080 == 0
 	case n >= 4:
-		return (le.Uint32(p)|le.Uint32(p[n-4:]))&0x80808080 == 0
-	case n >= 2:
-		return (le.Uint16(p)|le.Uint16(p[n-2:]))&0x8080 == 0
-	case n == 1:
-		return p[0] < 0x80
+		acc = uint64(le.Uint32(p) | le.Uint32(p[n-4:]))
+	case n > 0:
+		acc = uint64(p[0] | p[n/2] | p[n-1])
 	}
-	return true
+	if acc&0x8080808080808080 == 0 || utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/obsadapter/obsadapter/record"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -449,17 +450,23 @@ func TestEncodeEveryValue(t *testing.T) {
 	}
 }
 
-func TestIsASCII(t *testing.T) {
+// TestValidUTF8 puts a byte that is not ASCII at every place of strings of
+// every length up to a few words: alone it is invalid, in a two-byte rune
+// valid.
+func TestValidUTF8(t *testing.T) {
 	for n := 0; n <= 40; n++ {
-		s := []byte(strings.Repeat("a", n))
-		if !isASCII(string(s)) {
-			t.Errorf("%q: not ASCII", s)
+		s := strings.Repeat("a", n)
+		if got := validUTF8(s); unsafe.StringData(got) != unsafe.StringData(s) {
+			t.Errorf("%q: copied", s)
 		}
-		for i := range s {
-			c := bytes.Clone(s)
-			c[i] = 0x80
-			if isASCII(string(c)) {
-				t.Errorf("%q: ASCII", c)
+		for i := range n {
+			if got, want := validUTF8(s[:i]+"\x80"+s[i+1:]), s[:i]+"\uFFFD"+s[i+1:]; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if i < n-1 {
+				if v := s[:i] + "é" + s[i+2:]; validUTF8(v) != v {
+					t.Errorf("%q: changed", v)
+				}
 			}
 		}
 	}
