@@ -124,8 +124,9 @@ type builder struct {
 	compress bool
 
 	groups  map[groupKey]*group
-	last    *group // the previous record's group: consecutive records mostly share it
-	lastLen int    // the encoded size of the last record added
+	last    *group             // the previous record's group: consecutive records mostly share it
+	lastK8s *record.Kubernetes // and its Kubernetes, the same pointer for a stream's records
+	lastLen int                // the encoded size of the last record added
 	order   []*group
 	recs    int // records in the open request
 	size    int // its encoded size at most: records and each group's envelope
@@ -159,6 +160,7 @@ func newBuilder(cfg Config, res Resource, version string) *builder {
 // collector's gRPC receiver: 4 MiB by default) for good.
 func (bl *builder) build(batch record.Batch) []*buffer.Item {
 	bl.out = nil
+	bl.last = nil // lastK8s may be a pointer to other metadata now
 	for i := range batch {
 		r := &batch[i]
 		g := bl.add(r)
@@ -221,7 +223,7 @@ func (bl *builder) envelope(g *group) int {
 // groupOf returns the record's group, joining it to the open request.
 func (bl *builder) groupOf(r *record.Record) *group {
 	g := bl.last
-	if g == nil || g.key.source != r.Source || !sameK8s(g.key.k8s, r.Kubernetes) {
+	if g == nil || g.key.source != r.Source || r.Kubernetes != bl.lastK8s && !sameK8s(g.key.k8s, r.Kubernetes) {
 		key := groupKey{source: r.Source}
 		if r.Kubernetes != nil {
 			key.k8s = *r.Kubernetes
@@ -232,6 +234,7 @@ func (bl *builder) groupOf(r *record.Record) *group {
 		}
 		bl.last = g
 	}
+	bl.lastK8s = r.Kubernetes
 	if g.n == 0 {
 		bl.order = append(bl.order, g)
 		bl.size += bl.envelope(g)

@@ -105,6 +105,32 @@ func groupedOrder(rs []record.Record) []record.Record {
 	return out
 }
 
+// TestEncodeReusedKubernetes: records of a stream share one Kubernetes
+// pointer, which the builder takes for the same metadata within a batch;
+// the memory behind it may hold another pod's by the next batch.
+func TestEncodeReusedKubernetes(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	k8s := &record.Kubernetes{Namespace: "shop", Pod: "web-1"}
+	other := &record.Kubernetes{Namespace: "shop", Pod: "web-1"} // equal, another pointer
+	for _, pod := range []string{"web-1", "web-2"} {
+		k8s.Pod = pod
+		items := bl.build(record.Batch{{ObservedTime: baseTime, Message: "1", Kubernetes: k8s}, {ObservedTime: baseTime, Message: "3", Kubernetes: other},
+			{ObservedTime: baseTime, Message: "2", Kubernetes: k8s}})
+		ds, groups, err := decodeRequest(items[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"web-1": 1, "web-2": 2}[pod]; groups != want {
+			t.Errorf("pod %s: %d ResourceLogs, want %d", pod, groups, want)
+		}
+		for _, d := range ds {
+			if want := map[string]string{"1": pod, "2": pod, "3": "web-1"}[d.rec.Message]; d.resource["k8s.pod.name"] != want {
+				t.Errorf("record %s: pod %v, want %s", d.rec.Message, d.resource["k8s.pod.name"], want)
+			}
+		}
+	}
+}
+
 func TestEncodeResourceGroups(t *testing.T) {
 	res := Resource{Namespace: "shop", PodName: "web-1", PodUID: "uid-1", NodeName: "n1", Container: "app",
 		HostName: "host-a", ServiceName: "web"}
