@@ -132,6 +132,8 @@ type builder struct {
 	size    int // its encoded size at most: records and each group's envelope
 	tail    []byte
 
+	attrs fileAttrs
+
 	out   []*buffer.Item
 	gz    *gzip.Writer
 	gzBuf bytes.Buffer
@@ -189,7 +191,7 @@ func (bl *builder) build(batch record.Batch) []*buffer.Item {
 func (bl *builder) add(r *record.Record) *group {
 	g := bl.groupOf(r)
 	before := len(g.recs)
-	g.recs = appendLogRecord(g.recs, r)
+	g.recs = bl.appendLogRecord(g.recs, r)
 	bl.count(g, len(g.recs)-before)
 	return g
 }
@@ -337,8 +339,31 @@ func (bl *builder) seal() {
 // spool may hold requests encoded under an earlier compression setting.
 func isGzip(data []byte) bool { return len(data) > 1 && data[0] == 0x1f && data[1] == 0x8b }
 
+// fileAttrs are the attributes log.file.path and log.iostream of the last
+// record, encoded: a file's records share them. The strings are copies: a
+// record's are reused after the batch.
+type fileAttrs struct {
+	path, stream string
+	enc          []byte
+}
+
+// append appends r's file attributes.
+func (fa *fileAttrs) append(b []byte, r *record.Record) []byte {
+	if r.Path != fa.path || r.Stream != fa.stream {
+		fa.path, fa.stream = strings.Clone(r.Path), strings.Clone(r.Stream)
+		fa.enc = fa.enc[:0]
+		if r.Path != "" {
+			fa.enc = appendKV(fa.enc, tagLogAttributes, attrFilePath, validUTF8(r.Path))
+		}
+		if r.Stream != "" {
+			fa.enc = appendKV(fa.enc, tagLogAttributes, attrIOStream, validUTF8(r.Stream))
+		}
+	}
+	return append(b, fa.enc...)
+}
+
 // appendLogRecord appends the record as a ScopeLogs.log_records field.
-func appendLogRecord(b []byte, r *record.Record) []byte {
+func (bl *builder) appendLogRecord(b []byte, r *record.Record) []byte {
 	b = append(b, tagScopeLogRecords)
 	b, mark := beginLen(b, 2)
 	if ns := unixNano(r.Time); ns != 0 {
@@ -372,12 +397,7 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 		}
 		b = appendAttr(b, tagLogAttributes, f.Key, f.Value)
 	}
-	if r.Path != "" {
-		b = appendKV(b, tagLogAttributes, attrFilePath, validUTF8(r.Path))
-	}
-	if r.Stream != "" {
-		b = appendKV(b, tagLogAttributes, attrIOStream, validUTF8(r.Stream))
-	}
+	b = bl.attrs.append(b, r)
 	if r.Format != "" {
 		b = appendKV(b, tagLogAttributes, attrFormat, validUTF8(r.Format))
 	}

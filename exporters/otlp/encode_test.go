@@ -131,6 +131,29 @@ func TestEncodeReusedKubernetes(t *testing.T) {
 	}
 }
 
+// TestEncodeReusedPath: the builder keeps the encoded path and stream of
+// the last record; the memory of a record's strings is reused once its
+// batch is done, so it must not keep them by reference.
+func TestEncodeReusedPath(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	mem := []byte("/var/log/a.log")
+	path := unsafe.String(&mem[0], len(mem))
+	for _, name := range []string{"a", "b"} {
+		mem[9] = name[0]
+		items := bl.build(record.Batch{{ObservedTime: baseTime, Message: "1", Path: path, Stream: "stdout"},
+			{ObservedTime: baseTime, Message: "2", Path: path, Stream: "stdout"}})
+		ds, _, err := decodeRequest(items[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if want := "/var/log/" + name + ".log"; d.rec.Path != want || d.rec.Stream != "stdout" {
+				t.Errorf("record %s: path %q stream %q, want %q stdout", d.rec.Message, d.rec.Path, d.rec.Stream, want)
+			}
+		}
+	}
+}
+
 func TestEncodeResourceGroups(t *testing.T) {
 	res := Resource{Namespace: "shop", PodName: "web-1", PodUID: "uid-1", NodeName: "n1", Container: "app",
 		HostName: "host-a", ServiceName: "web"}
