@@ -231,6 +231,9 @@ func (bl *builder) groupOf(r *record.Record) *group {
 			key.k8s = *r.Kubernetes
 		}
 		if g = bl.groups[key]; g == nil {
+			// The key outlives the batch: copies of the record's strings.
+			key = groupKey{source: strings.Clone(key.source), k8s: record.Kubernetes{Namespace: strings.Clone(key.k8s.Namespace),
+				Pod: strings.Clone(key.k8s.Pod), Container: strings.Clone(key.k8s.Container), Node: strings.Clone(key.k8s.Node)}}
 			g = &group{key: key, resource: bl.appendResource(nil, key), hint: 4096}
 			bl.groups[key] = g
 		}

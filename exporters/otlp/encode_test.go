@@ -154,6 +154,23 @@ func TestEncodeReusedPath(t *testing.T) {
 	}
 }
 
+// TestGroupKeysAreCopies: the builder's groups outlive the batch, whose
+// strings' memory is then reused.
+func TestGroupKeysAreCopies(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	mem := []byte("app/shop/web-1/c/n1")
+	s := func(i, j int) string { return unsafe.String(&mem[i], j-i) }
+	bl.build(record.Batch{{ObservedTime: baseTime, Source: s(0, 3), Kubernetes: &record.Kubernetes{Namespace: s(4, 8), Pod: s(9, 14),
+		Container: s(15, 16), Node: s(17, 19)}}})
+	for i := range mem {
+		mem[i] = 'x'
+	}
+	want := groupKey{source: "app", k8s: record.Kubernetes{Namespace: "shop", Pod: "web-1", Container: "c", Node: "n1"}}
+	if _, ok := bl.groups[want]; !ok || len(bl.groups) != 1 {
+		t.Errorf("groups %v, want the one of %v", bl.groups, want)
+	}
+}
+
 func TestEncodeResourceGroups(t *testing.T) {
 	res := Resource{Namespace: "shop", PodName: "web-1", PodUID: "uid-1", NodeName: "n1", Container: "app",
 		HostName: "host-a", ServiceName: "web"}
