@@ -1,7 +1,9 @@
 package otlp
 
 import (
+	"bufio"
 	"context"
+	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -163,4 +166,58 @@ func BenchmarkExport(b *testing.B) {
 			})
 		}
 	}
+}
+
+// corpusBatches parses the first lines of OBSADAPTER_CORPUS (the corpus of
+// bench/e2e.sh) as the adapter does, in batches of 1,000 records; the
+// benchmarks that use it are skipped when it is unset.
+func corpusBatches(b *testing.B, lines int) []record.Batch {
+	path := os.Getenv("OBSADAPTER_CORPUS")
+	if path == "" {
+		b.Skip("set OBSADAPTER_CORPUS to a corpus of bench/e2e.sh")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	st, err := parsers.NewStream(parsers.DefaultConfig(), parsers.Meta{Source: "bench", Path: path, Stream: "stdout"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	var all record.Batch
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for n := 0; n < lines && sc.Scan(); n++ {
+		all = append(all, st.Feed(sc.Bytes(), record.Position{}, false, now)...)
+	}
+	all = append(all, st.FlushAll(now)...)
+	var batches []record.Batch
+	for len(all) > 0 {
+		n := min(len(all), 1000)
+		batches = append(batches, all[:n:n])
+		all = all[n:]
+	}
+	return batches
+}
+
+// BenchmarkEncodeCorpus is the encoder on the records of bench/e2e.sh's
+// corpus, the mix the end-to-end job costs.
+func BenchmarkEncodeCorpus(b *testing.B) {
+	batches := corpusBatches(b, 50_000)
+	bl := newBuilder(DefaultConfig(), Resource{HostName: "h", PodName: "p", Namespace: "ns"}, "dev")
+	b.ReportAllocs()
+	recs, size := 0, 0
+	for b.Loop() {
+		for _, batch := range batches {
+			for _, it := range bl.build(batch) {
+				size += len(it.Data)
+				bl.pool.Put(it.Data)
+			}
+			recs += len(batch)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(recs), "ns/record")
+	b.ReportMetric(float64(size)/float64(recs), "bytes/record")
 }

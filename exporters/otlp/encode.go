@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -123,12 +124,15 @@ type builder struct {
 	compress bool
 
 	groups  map[groupKey]*group
-	last    *group // the previous record's group: consecutive records mostly share it
-	lastLen int    // the encoded size of the last record added
+	last    *group             // the previous record's group: consecutive records mostly share it
+	lastK8s *record.Kubernetes // and its Kubernetes, the same pointer for a stream's records
+	lastLen int                // the encoded size of the last record added
 	order   []*group
 	recs    int // records in the open request
 	size    int // its encoded size at most: records and each group's envelope
 	tail    []byte
+
+	attrs fileAttrs
 
 	out   []*buffer.Item
 	gz    *gzip.Writer
@@ -158,6 +162,7 @@ func newBuilder(cfg Config, res Resource, version string) *builder {
 // collector's gRPC receiver: 4 MiB by default) for good.
 func (bl *builder) build(batch record.Batch) []*buffer.Item {
 	bl.out = nil
+	bl.last = nil // lastK8s may be a pointer to other metadata now
 	for i := range batch {
 		r := &batch[i]
 		g := bl.add(r)
@@ -186,7 +191,7 @@ func (bl *builder) build(batch record.Batch) []*buffer.Item {
 func (bl *builder) add(r *record.Record) *group {
 	g := bl.groupOf(r)
 	before := len(g.recs)
-	g.recs = appendLogRecord(g.recs, r)
+	g.recs = bl.appendLogRecord(g.recs, r)
 	bl.count(g, len(g.recs)-before)
 	return g
 }
@@ -220,17 +225,21 @@ func (bl *builder) envelope(g *group) int {
 // groupOf returns the record's group, joining it to the open request.
 func (bl *builder) groupOf(r *record.Record) *group {
 	g := bl.last
-	if g == nil || g.key.source != r.Source || !sameK8s(g.key.k8s, r.Kubernetes) {
+	if g == nil || g.key.source != r.Source || r.Kubernetes != bl.lastK8s && !sameK8s(g.key.k8s, r.Kubernetes) {
 		key := groupKey{source: r.Source}
 		if r.Kubernetes != nil {
 			key.k8s = *r.Kubernetes
 		}
 		if g = bl.groups[key]; g == nil {
+			// The key outlives the batch: copies of the record's strings.
+			key = groupKey{source: strings.Clone(key.source), k8s: record.Kubernetes{Namespace: strings.Clone(key.k8s.Namespace),
+				Pod: strings.Clone(key.k8s.Pod), Container: strings.Clone(key.k8s.Container), Node: strings.Clone(key.k8s.Node)}}
 			g = &group{key: key, resource: bl.appendResource(nil, key), hint: 4096}
 			bl.groups[key] = g
 		}
 		bl.last = g
 	}
+	bl.lastK8s = r.Kubernetes
 	if g.n == 0 {
 		bl.order = append(bl.order, g)
 		bl.size += bl.envelope(g)
@@ -333,8 +342,31 @@ func (bl *builder) seal() {
 // spool may hold requests encoded under an earlier compression setting.
 func isGzip(data []byte) bool { return len(data) > 1 && data[0] == 0x1f && data[1] == 0x8b }
 
+// fileAttrs are the attributes log.file.path and log.iostream of the last
+// record, encoded: a file's records share them. The strings are copies: a
+// record's are reused after the batch.
+type fileAttrs struct {
+	path, stream string
+	enc          []byte
+}
+
+// append appends r's file attributes.
+func (fa *fileAttrs) append(b []byte, r *record.Record) []byte {
+	if r.Path != fa.path || r.Stream != fa.stream {
+		fa.path, fa.stream = strings.Clone(r.Path), strings.Clone(r.Stream)
+		fa.enc = fa.enc[:0]
+		if r.Path != "" {
+			fa.enc = appendKV(fa.enc, tagLogAttributes, attrFilePath, validUTF8(r.Path))
+		}
+		if r.Stream != "" {
+			fa.enc = appendKV(fa.enc, tagLogAttributes, attrIOStream, validUTF8(r.Stream))
+		}
+	}
+	return append(b, fa.enc...)
+}
+
 // appendLogRecord appends the record as a ScopeLogs.log_records field.
-func appendLogRecord(b []byte, r *record.Record) []byte {
+func (bl *builder) appendLogRecord(b []byte, r *record.Record) []byte {
 	b = append(b, tagScopeLogRecords)
 	b, mark := beginLen(b, 2)
 	if ns := unixNano(r.Time); ns != 0 {
@@ -368,17 +400,14 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 		}
 		b = appendAttr(b, tagLogAttributes, f.Key, f.Value)
 	}
-	if r.Path != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrFilePath, r.Path)
-	}
-	if r.Stream != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrIOStream, r.Stream)
-	}
+	b = bl.attrs.append(b, r)
 	if r.Format != "" {
-		b = appendStringAttr(b, tagLogAttributes, attrFormat, r.Format)
+		b = appendKV(b, tagLogAttributes, attrFormat, validUTF8(r.Format))
 	}
 	if r.Truncated {
-		b = appendAttr(b, tagLogAttributes, attrTruncated, record.BoolValue(true))
+		b = append(b, tagLogAttributes, byte(2+len(attrTruncated)+4))
+		b = appendStringField(b, tagKVKey, attrTruncated)
+		b = append(b, tagKVValue, 2, tagAnyBool, 1)
 	}
 	if hasTrace {
 		b = append(append(b, tagLogTraceID, 16), traceID[:]...)
@@ -390,12 +419,12 @@ func appendLogRecord(b []byte, r *record.Record) []byte {
 	return endLen(b, mark, 2)
 }
 
-// The times a uint64 of nanoseconds since 1970 holds that time.UnixNano
-// can compute; others are sent as 0 (unknown).
-var maxNanoTime = time.Unix(0, math.MaxInt64)
-
+// unixNano is t in nanoseconds since 1970 for the times time.UnixNano can
+// compute (1970 to 2262; the zero Time is year 1); others are sent as 0
+// (unknown).
 func unixNano(t time.Time) uint64 {
-	if t.IsZero() || t.Before(time.Unix(0, 0)) || t.After(maxNanoTime) {
+	const maxSec, maxNsec = math.MaxInt64 / 1_000_000_000, math.MaxInt64 % 1_000_000_000
+	if s := t.Unix(); s < 0 || s > maxSec || s == maxSec && t.Nanosecond() > maxNsec {
 		return 0
 	}
 	return uint64(t.UnixNano())
@@ -422,26 +451,54 @@ func decodeID(dst []byte, v record.Value) bool {
 	return false
 }
 
-// appendAttr appends a KeyValue field with the given tag.
+// appendAttr appends a KeyValue field with the given tag. The lengths of
+// a scalar value are known before it is written; an object or array is
+// written first and its length after (see beginLen).
 func appendAttr(b []byte, tag byte, key string, v record.Value) []byte {
-	if v.Kind() == record.KindString {
-		return appendStringAttr(b, tag, key, v.Str())
-	}
 	key = validUTF8(key)
+	switch v.Kind() {
+	case record.KindString:
+		return appendKV(b, tag, key, validUTF8(v.Str()))
+	case record.KindObject, record.KindArray:
+		b = append(b, tag)
+		b, mark := beginLen(b, 1)
+		b = appendStringField(b, tagKVKey, key)
+		b = append(b, tagKVValue)
+		b, vmark := beginLen(b, 1)
+		b = appendAnyValue(b, v)
+		b = endLen(b, vmark, 1)
+		return endLen(b, mark, 1)
+	}
+	n := scalarLen(v)
 	b = append(b, tag)
-	b, mark := beginLen(b, 1)
+	b = binary.AppendUvarint(b, uint64(1+uvarintLen(len(key))+len(key)+2+n))
 	b = appendStringField(b, tagKVKey, key)
-	b = append(b, tagKVValue)
-	b, vmark := beginLen(b, 1)
-	b = appendAnyValue(b, v)
-	b = endLen(b, vmark, 1)
-	return endLen(b, mark, 1)
+	b = append(b, tagKVValue, byte(n))
+	return appendAnyValue(b, v)
 }
 
-// appendStringAttr appends a KeyValue with a string value, whose lengths
-// are known before it is written.
+// scalarLen is the length of appendAnyValue's encoding of a value that is
+// neither a string, an object nor an array.
+func scalarLen(v record.Value) int {
+	switch v.Kind() {
+	case record.KindInt:
+		return 1 + uvarintLen64(uint64(v.Int64()))
+	case record.KindFloat:
+		return 9
+	case record.KindBool:
+		return 2
+	}
+	return 0 // null
+}
+
+// appendStringAttr appends a KeyValue with a string value.
 func appendStringAttr(b []byte, tag byte, key, value string) []byte {
-	key, value = validUTF8(key), validUTF8(value)
+	return appendKV(b, tag, validUTF8(key), validUTF8(value))
+}
+
+// appendKV appends a KeyValue with a string value, key and value valid
+// UTF-8 already; its lengths are known before it is written.
+func appendKV(b []byte, tag byte, key, value string) []byte {
 	anyLen := 1 + uvarintLen(len(value)) + len(value)
 	kvLen := 1 + uvarintLen(len(key)) + len(key) + 1 + uvarintLen(anyLen) + anyLen
 	b = append(b, tag)
@@ -524,39 +581,35 @@ func endLen(b []byte, mark, reserved int) []byte {
 	return b
 }
 
-func uvarintLen(n int) int {
-	l := 1
-	for n >= 0x80 {
-		n >>= 7
-		l++
-	}
-	return l
-}
+func uvarintLen(n int) int { return uvarintLen64(uint64(n)) }
 
-// validUTF8 returns s, or a copy with U+FFFD for each run of bad bytes. Most
-// log text is ASCII, checked 8 bytes at a time.
+func uvarintLen64(n uint64) int { return (bits.Len64(n|1) + 6) / 7 }
+
+// validUTF8 returns s, or a copy with U+FFFD for each run of bad bytes.
+// Most log text is ASCII, found so with one call per string: the bytes
+// ORed together a word at a time, the words from the start and one more
+// ending at the end, overlapping the last; a string shorter than 8 bytes
+// as two overlapping halves, or its first, middle and last byte. (Most
+// keys and values are short, where a loop over single bytes cost most of
+// the time.)
 func validUTF8(s string) string {
-	if isASCII(s) || utf8.ValidString(s) {
+	p := unsafe.Slice(unsafe.StringData(s), len(s))
+	n := len(p)
+	le := binary.LittleEndian
+	var acc uint64
+	switch {
+	case n >= 8:
+		acc = le.Uint64(p[n-8:])
+		for i := 0; i < n-8; i += 8 {
+			acc |= le.Uint64(p[i:])
+		}
+	case n >= 4:
+		acc = uint64(le.Uint32(p) | le.Uint32(p[n-4:]))
+	case n > 0:
+		acc = uint64(p[0] | p[n/2] | p[n-1])
+	}
+	if acc&0x8080808080808080 == 0 || utf8.ValidString(s) {
 		return s
 	}
 	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
-func isASCII(s string) bool {
-	const high = 0x8080808080808080
-	p := unsafe.Slice(unsafe.StringData(s), len(s))
-	i := 0
-	var acc uint64
-	for ; i+8 <= len(p); i += 8 {
-		acc |= binary.LittleEndian.Uint64(p[i:])
-	}
-	if acc&high != 0 {
-		return false
-	}
-	for ; i < len(p); i++ {
-		if p[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
 }

@@ -8,8 +8,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/obsadapter/obsadapter/record"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 )
 
 func jsonOf(rs []record.Record) string {
@@ -99,6 +103,72 @@ func groupedOrder(rs []record.Record) []record.Record {
 		out = append(out, by[k]...)
 	}
 	return out
+}
+
+// TestEncodeReusedKubernetes: records of a stream share one Kubernetes
+// pointer, which the builder takes for the same metadata within a batch;
+// the memory behind it may hold another pod's by the next batch.
+func TestEncodeReusedKubernetes(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	k8s := &record.Kubernetes{Namespace: "shop", Pod: "web-1"}
+	other := &record.Kubernetes{Namespace: "shop", Pod: "web-1"} // equal, another pointer
+	for _, pod := range []string{"web-1", "web-2"} {
+		k8s.Pod = pod
+		items := bl.build(record.Batch{{ObservedTime: baseTime, Message: "1", Kubernetes: k8s}, {ObservedTime: baseTime, Message: "3", Kubernetes: other},
+			{ObservedTime: baseTime, Message: "2", Kubernetes: k8s}})
+		ds, groups, err := decodeRequest(items[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"web-1": 1, "web-2": 2}[pod]; groups != want {
+			t.Errorf("pod %s: %d ResourceLogs, want %d", pod, groups, want)
+		}
+		for _, d := range ds {
+			if want := map[string]string{"1": pod, "2": pod, "3": "web-1"}[d.rec.Message]; d.resource["k8s.pod.name"] != want {
+				t.Errorf("record %s: pod %v, want %s", d.rec.Message, d.resource["k8s.pod.name"], want)
+			}
+		}
+	}
+}
+
+// TestEncodeReusedPath: the builder keeps the encoded path and stream of
+// the last record; the memory of a record's strings is reused once its
+// batch is done, so it must not keep them by reference.
+func TestEncodeReusedPath(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	mem := []byte("/var/log/a.log")
+	path := unsafe.String(&mem[0], len(mem))
+	for _, name := range []string{"a", "b"} {
+		mem[9] = name[0]
+		items := bl.build(record.Batch{{ObservedTime: baseTime, Message: "1", Path: path, Stream: "stdout"},
+			{ObservedTime: baseTime, Message: "2", Path: path, Stream: "stdout"}})
+		ds, _, err := decodeRequest(items[0].Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if want := "/var/log/" + name + ".log"; d.rec.Path != want || d.rec.Stream != "stdout" {
+				t.Errorf("record %s: path %q stream %q, want %q stdout", d.rec.Message, d.rec.Path, d.rec.Stream, want)
+			}
+		}
+	}
+}
+
+// TestGroupKeysAreCopies: the builder's groups outlive the batch, whose
+// strings' memory is then reused.
+func TestGroupKeysAreCopies(t *testing.T) {
+	bl := newBuilder(DefaultConfig(), Resource{}, "")
+	mem := []byte("app/shop/web-1/c/n1")
+	s := func(i, j int) string { return unsafe.String(&mem[i], j-i) }
+	bl.build(record.Batch{{ObservedTime: baseTime, Source: s(0, 3), Kubernetes: &record.Kubernetes{Namespace: s(4, 8), Pod: s(9, 14),
+		Container: s(15, 16), Node: s(17, 19)}}})
+	for i := range mem {
+		mem[i] = 'x'
+	}
+	want := groupKey{source: "app", k8s: record.Kubernetes{Namespace: "shop", Pod: "web-1", Container: "c", Node: "n1"}}
+	if _, ok := bl.groups[want]; !ok || len(bl.groups) != 1 {
+		t.Errorf("groups %v, want the one of %v", bl.groups, want)
+	}
 }
 
 func TestEncodeResourceGroups(t *testing.T) {
@@ -362,5 +432,129 @@ func TestBuildOversizedRecord(t *testing.T) {
 	}
 	if want := "before|xxxxxx|after"; strings.Join(got, "|") != want {
 		t.Errorf("requests %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// TestEncodeEveryValue: pdata decodes every kind of value as it was, in
+// records of one request: nested objects and arrays, empty, long and
+// non-ASCII strings and keys (lengths of one to three bytes), invalid
+// UTF-8 (U+FFFD, as in the JSON form), extreme numbers.
+func TestEncodeEveryValue(t *testing.T) {
+	long := strings.Repeat("é", 9000)
+	nested := record.ObjectValue([]record.Field{
+		{Key: "", Value: record.StringValue("")},
+		{Key: "deeper", Value: record.ObjectValue([]record.Field{{Key: "list", Value: record.ArrayValue([]record.Value{
+			record.ObjectValue(nil), record.ArrayValue(nil), record.StringValue("x\xffy"), record.FloatValue(-0.5)})}})},
+		{Key: "long", Value: record.StringValue(long)},
+	})
+	var recs record.Batch
+	for i, v := range []record.Value{
+		record.StringValue(""), record.StringValue("ascii"), record.StringValue("ünïcode"), record.StringValue("bad\xc3"),
+		record.StringValue(strings.Repeat("s", 200)), record.IntValue(0), record.IntValue(1), record.IntValue(-1),
+		record.IntValue(math.MaxInt64), record.IntValue(math.MinInt64), record.FloatValue(0), record.FloatValue(math.Inf(-1)),
+		record.BoolValue(false), record.BoolValue(true), record.NullValue(), record.ObjectValue(nil), record.ArrayValue(nil), nested,
+		record.ArrayValue([]record.Value{record.NullValue(), record.IntValue(-7), record.BoolValue(true), nested}),
+	} {
+		recs = append(recs, record.Record{Time: baseTime.Add(time.Duration(i)), ObservedTime: baseTime, Severity: record.Severity(i % 25),
+			Message: []string{"", "msg", "m\xfe", long}[i%4], Path: []string{"", "/var/log/a\xff.log", "/var/log/b.log"}[i%3],
+			Stream: "stderr", Format: "json", Source: "app", Truncated: i%2 == 1,
+			Fields: []record.Field{{Key: "k", Value: v}, {Key: "ké\xff" + strings.Repeat("k", i*10), Value: v}}})
+	}
+	items := newBuilder(DefaultConfig(), Resource{}, "1.2.3").build(recs)
+	if len(items) != 1 {
+		t.Fatalf("%d requests, want 1", len(items))
+	}
+	ds, _, err := decodeRequest(items[0].Data)
+	if err != nil {
+		t.Fatalf("pdata cannot decode the request: %v", err)
+	}
+	if got, want := jsonOf(records(ds)), jsonOf(recs); got != want {
+		t.Errorf("decoded\n%s\nwant\n%s", got, want)
+	}
+	// The JSON form replaces invalid UTF-8 itself: check the strings on
+	// the wire, which protobuf requires to be valid.
+	req := plogotlp.NewExportRequest()
+	if err := req.UnmarshalProto(items[0].Data); err != nil {
+		t.Fatal(err)
+	}
+	var bad []string
+	check := func(s string) {
+		if !utf8.ValidString(s) {
+			bad = append(bad, s)
+		}
+	}
+	var checkValue func(v pcommon.Value)
+	checkMap := func(m pcommon.Map) {
+		for k, v := range m.All() {
+			check(k)
+			checkValue(v)
+		}
+	}
+	checkValue = func(v pcommon.Value) {
+		switch v.Type() {
+		case pcommon.ValueTypeStr:
+			check(v.Str())
+		case pcommon.ValueTypeMap:
+			checkMap(v.Map())
+		case pcommon.ValueTypeSlice:
+			for _, it := range v.Slice().All() {
+				checkValue(it)
+			}
+		}
+	}
+	for _, rl := range req.Logs().ResourceLogs().All() {
+		checkMap(rl.Resource().Attributes())
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				checkValue(lr.Body())
+				checkMap(lr.Attributes())
+			}
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("invalid UTF-8 on the wire: %q", bad)
+	}
+}
+
+// TestValidUTF8 puts a byte that is not ASCII at every place of strings of
+// every length up to a few words: alone it is invalid, in a two-byte rune
+// valid.
+func TestValidUTF8(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		s := strings.Repeat("a", n)
+		if got := validUTF8(s); unsafe.StringData(got) != unsafe.StringData(s) {
+			t.Errorf("%q: copied", s)
+		}
+		for i := range n {
+			if got, want := validUTF8(s[:i]+"\x80"+s[i+1:]), s[:i]+"\uFFFD"+s[i+1:]; got != want {
+				t.Errorf("got %q, want %q", got, want)
+			}
+			if i < n-1 {
+				if v := s[:i] + "é" + s[i+2:]; validUTF8(v) != v {
+					t.Errorf("%q: changed", v)
+				}
+			}
+		}
+	}
+}
+
+func TestUnixNano(t *testing.T) {
+	for _, c := range []struct {
+		t    time.Time
+		want uint64
+	}{
+		{time.Time{}, 0},
+		{time.Unix(-1, 999_999_999), 0},
+		{time.Unix(0, 0), 0},
+		{time.Unix(0, 1), 1},
+		{baseTime, uint64(baseTime.UnixNano())},
+		{time.Unix(0, math.MaxInt64), math.MaxInt64},
+		{time.Unix(0, math.MaxInt64).Add(1), 0},
+		{time.Unix(math.MaxInt64/1_000_000_000+1, 0), 0},
+		{time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+	} {
+		if got := unixNano(c.t); got != c.want {
+			t.Errorf("unixNano(%v) = %d, want %d", c.t, got, c.want)
+		}
 	}
 }

@@ -47,12 +47,10 @@ func permanent(err error) error { return &sendError{err: err} }
 // client sends one encoded request (gzip-compressed or not) and reads the
 // receiver's answer, over OTLP/HTTP or OTLP/gRPC.
 type client struct {
-	protocol  string
-	userAgent string
-	url       string // the full URL the request is posted to
-	headers   http.Header
-	hc        *http.Client
-	clock     clock.Clock
+	protocol string
+	tmpl     *http.Request // a request to the URL posted to, with the headers every request has; cloned for each
+	hc       *http.Client
+	clock    clock.Clock
 }
 
 // The gRPC method every OTLP logs receiver serves.
@@ -63,13 +61,18 @@ const grpcPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 const maxResponse = 64 << 10
 
 func newClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (*client, error) {
-	c := &client{protocol: cfg.Protocol, userAgent: "obsadapter/" + version, headers: http.Header{}, clock: clk}
-	for k, v := range headers {
-		c.headers.Set(k, v)
-	}
+	c := &client{protocol: cfg.Protocol, clock: clk}
+	var endpoint string // the full URL the request is posted to
 	useTLS := cfg.usesTLS()
+	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
-		DialContext:           (&net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return bodyConn{c}, nil
+		},
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		MaxIdleConnsPerHost:   2,
@@ -107,17 +110,29 @@ func newClient(cfg Config, headers map[string]string, version string, clk clock.
 		if useTLS {
 			scheme = "https"
 		}
-		c.url = scheme + "://" + host + grpcPath
+		endpoint = scheme + "://" + host + grpcPath
 	} else {
 		// HTTP_PROXY and the like apply to OTLP/HTTP as to any HTTP client;
 		// not to gRPC, whose h2c a forward proxy would not carry.
 		tr.Proxy = http.ProxyFromEnvironment
 		tr.ForceAttemptHTTP2 = true // over TLS; plain http stays HTTP/1.1
-		c.url = target
+		endpoint = target
 	}
-	if _, err := url.Parse(c.url); err != nil {
+	tmpl, err := http.NewRequest(http.MethodPost, endpoint, nil)
+	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
 	}
+	for k, v := range headers {
+		tmpl.Header.Set(k, v)
+	}
+	tmpl.Header.Set("User-Agent", "obsadapter/"+version)
+	if cfg.Protocol == ProtocolGRPC {
+		tmpl.Header.Set("Content-Type", "application/grpc")
+		tmpl.Header.Set("TE", "trailers")
+	} else {
+		tmpl.Header.Set("Content-Type", "application/x-protobuf")
+	}
+	c.tmpl = tmpl
 	c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return c, nil
 }
@@ -142,26 +157,14 @@ func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (
 // from its own goroutine), but data goes back to the builder's pool once
 // the request is answered. So the caller defers bodies.wait, which returns
 // once the transport has closed every body it was given.
-func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies, error) {
+func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies) {
 	bs := &bodies{}
-	body := func() *trackedBody {
-		var r io.Reader = bytes.NewReader(data)
-		if len(prefix) > 0 {
-			r = io.MultiReader(bytes.NewReader(prefix), r)
-		}
-		return bs.add(r)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, body())
-	if err != nil {
-		return nil, nil, permanent(err)
-	}
+	body := func() *trackedBody { return bs.add(net.Buffers{prefix, data}) }
+	req := c.tmpl.Clone(ctx) // not NewRequest: that parses the URL and sets the headers again
+	req.Body = body()
 	req.ContentLength = int64(len(prefix) + len(data))
 	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
-	for k, v := range c.headers {
-		req.Header[k] = v
-	}
-	req.Header.Set("User-Agent", c.userAgent)
-	return req, bs, nil
+	return req, bs
 }
 
 // bodies are the request bodies handed to the transport for one request.
@@ -170,10 +173,23 @@ type bodies struct {
 	all []*trackedBody
 }
 
+// trackedBody is a request body: the buffers not yet read, which WriteTo
+// writes at once (one writev on a plain connection; see bodyConn).
 type trackedBody struct {
-	io.Reader
+	bufs   net.Buffers
 	once   sync.Once
 	closed chan struct{}
+}
+
+func (b *trackedBody) Read(p []byte) (int, error)         { return b.bufs.Read(p) }
+func (b *trackedBody) WriteTo(w io.Writer) (int64, error) { return b.bufs.WriteTo(w) }
+
+func (b *trackedBody) len() int64 {
+	n := 0
+	for _, p := range b.bufs {
+		n += len(p)
+	}
+	return int64(n)
 }
 
 func (b *trackedBody) Close() error {
@@ -181,12 +197,32 @@ func (b *trackedBody) Close() error {
 	return nil
 }
 
-func (bs *bodies) add(r io.Reader) *trackedBody {
-	b := &trackedBody{Reader: r, closed: make(chan struct{})}
+func (bs *bodies) add(bufs net.Buffers) *trackedBody {
+	b := &trackedBody{bufs: bufs, closed: make(chan struct{})}
 	bs.mu.Lock()
 	bs.all = append(bs.all, b)
 	bs.mu.Unlock()
 	return b
+}
+
+// bodyConn is a plain connection of the transport. HTTP/1.1 copies a body
+// of known length through io.LimitReader, which hides the body's WriteTo,
+// into the connection's ReadFrom: in 32 KiB writes, each waking the
+// receiver, for requests of a few MiB. bodyConn's ReadFrom recognises a
+// whole trackedBody behind the limit and writes what is left of it in one
+// writev. (Over TLS the transport writes to a tls.Conn instead, in records
+// of 16 KiB anyway.)
+type bodyConn struct{ net.Conn }
+
+func (c bodyConn) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		if b, ok := lr.R.(*trackedBody); ok && b.len() <= lr.N {
+			n, err := b.WriteTo(c.Conn)
+			lr.N -= n
+			return n, err
+		}
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r) // the struct hides ReadFrom: no recursion
 }
 
 // wait returns once every body is closed, or when ctx (the request's
@@ -208,12 +244,8 @@ func (bs *bodies) wait(ctx context.Context) {
 // Retry-After) and failures to connect or to read the answer; every other
 // answer but 2xx is final, as the specification says.
 func (c *client) sendHTTP(ctx context.Context, data []byte) (outcome, error) {
-	req, bodies, err := c.newRequest(ctx, nil, data)
-	if err != nil {
-		return outcome{}, err
-	}
+	req, bodies := c.newRequest(ctx, nil, data)
 	defer bodies.wait(ctx)
-	req.Header.Set("Content-Type", "application/x-protobuf")
 	if isGzip(data) {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -313,13 +345,8 @@ func (c *client) sendGRPC(ctx context.Context, data []byte, timeout time.Duratio
 		prefix[0] = 1
 	}
 	binary.BigEndian.PutUint32(prefix[1:], uint32(len(data)))
-	req, bodies, err := c.newRequest(ctx, prefix[:], data)
-	if err != nil {
-		return outcome{}, err
-	}
+	req, bodies := c.newRequest(ctx, prefix[:], data)
 	defer bodies.wait(ctx)
-	req.Header.Set("Content-Type", "application/grpc")
-	req.Header.Set("TE", "trailers")
 	req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)+"m")
 	if prefix[0] == 1 {
 		req.Header.Set("Grpc-Encoding", "gzip")
