@@ -364,32 +364,3 @@ func TestNamedParser(t *testing.T) {
 		})
 	}
 }
-
-// TestAddRoutes: a batch's masks stay one per kept record when a reload
-// swaps a routing chain for another between two steps.
-func TestAddRoutes(t *testing.T) {
-	const all = allExporters
-	for _, tc := range []struct {
-		name  string
-		steps [][]uint64 // each step's masks; nil: a chain without routes
-		sizes []int
-		want  []uint64
-	}{
-		{"no routes", [][]uint64{nil, nil}, []int{2, 3}, nil},
-		{"routes", [][]uint64{{1, 2}, {3}}, []int{2, 1}, []uint64{1, 2, 3}},
-		{"routes from the second step", [][]uint64{nil, {1, 2}}, []int{3, 2}, []uint64{all, all, all, 1, 2}},
-		{"routes until the second step", [][]uint64{{1, 2}, nil}, []int{2, 2}, []uint64{1, 2, all, all}},
-		{"a step keeping nothing", [][]uint64{{}, {4}}, []int{0, 1}, []uint64{4}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var sh shaping
-			for i, r := range tc.steps {
-				sh.done += tc.sizes[i]
-				sh.addRoutes(r, tc.sizes[i])
-			}
-			if !slices.Equal(sh.routes, tc.want) || (sh.routes == nil) != (tc.want == nil) {
-				t.Errorf("routes %v, want %v", sh.routes, tc.want)
-			}
-		})
-	}
-}
