@@ -70,12 +70,7 @@ func (b *batcher) feed(st *parsers.Stream, line []byte, end record.Position, tru
 func (b *batcher) commit(from int) {
 	// Tap stage "parsed": the records as the parsers made them.
 	b.deps.tap.offer(tapParsed, b.recs[from:])
-	sh := &b.shaping
-	sh.fed += len(b.recs) - from
-	if len(b.recs)-sh.done >= shapeEvery {
-		b.shapeSome()
-	}
-	if sh.fed >= b.deps.batchRecords {
+	if len(b.recs) >= b.deps.batchRecords {
 		b.send()
 	}
 }
@@ -90,7 +85,7 @@ func (b *batcher) send() {
 		b.count(st)
 		st.TakeRetired(&b.retired)
 	}
-	full := b.shaping.fed >= b.deps.batchRecords // before the processors: read as a backlog
+	full := len(b.recs) >= b.deps.batchRecords // before the processors: read as a backlog
 	b.shape(out)
 	if len(b.recs) == 0 && !marked {
 		return

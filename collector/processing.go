@@ -126,25 +126,14 @@ type shaping struct {
 	flushNow  bool                       // the next seal takes the chain's held summaries
 	nextFlush time.Time
 	spare     chan []uint64 // finished batches' route arrays
-	// The batch's records before done have passed the processors (routes
-	// holds their masks, nil while every one goes to all exporters); fed
-	// counts the records parsed into the batch, kept or not.
-	done, fed int
-	routes    []uint64
 }
-
-// shapeEvery is how many records the processors take at a time while a
-// batch fills: the records just parsed are still in the CPU's caches,
-// where a sealed batch of 1024 is not (the redact processor ran 2.3 times
-// slower per record over 2,000 records than over 300).
-const shapeEvery = 64
 
 type statCounters struct{ kept, dropped, changed prometheus.Counter }
 
 // take installs a chain a reload handed over, keeping what the old one
 // still held.
 func (b *batcher) takeChain() {
-	if b.shaping.next == nil || b.shaping.next.Load() == nil {
+	if b.shaping.next == nil {
 		return
 	}
 	sw := b.shaping.next.Swap(nil)
@@ -190,76 +179,30 @@ func (b *batcher) flushChain(now time.Time, final bool) {
 	sh.flushNow = sh.flushNow || due || final
 }
 
-// shapeSome passes the records parsed since the last call through the
-// processors: b.recs holds them as parsed before it and as exported after
-// it. The built-in metrics count them first, when they count before the
-// processors. A tap that shows records before or after the processors
-// hooks at commit and send.
-func (b *batcher) shapeSome() {
-	b.takeChain() // lines read after a reload get its chain
+// shape is where a sealed batch's records pass the processors: b.recs
+// holds them as parsed before it and as exported after it. A tap that shows
+// records before or after the processors hooks here.
+func (b *batcher) shape(out *batch) {
+	b.takeChain()
 	sh := &b.shaping
-	todo := b.recs[sh.done:]
-	if len(todo) == 0 {
-		return
+	if b.deps.countBefore != nil && len(b.recs) > 0 {
+		b.deps.countBefore(b.recs)
 	}
-	if b.deps.countBefore != nil {
-		b.deps.countBefore(todo)
-	}
-	if sh.chain == nil {
-		sh.done = len(b.recs)
-		sh.addRoutes(nil, len(todo))
-		return
-	}
-	var buf []uint64
-	if sh.routes != nil {
-		buf = sh.routes[len(sh.routes):]
-	} else {
+	var routes []uint64
+	counted := len(b.recs) > 0 || len(sh.flushed) > 0
+	if sh.chain != nil && len(b.recs) > 0 {
+		var buf []uint64
 		select {
 		case buf = <-sh.spare:
 		default:
 		}
+		b.recs, routes = sh.chain.Process(b.recs, buf)
 	}
-	out, routes := sh.chain.Process(todo, buf)
-	b.recs = append(b.recs[:sh.done], out...)
-	sh.done = len(b.recs)
-	sh.addRoutes(routes, len(out))
-}
-
-// addRoutes appends the masks of n records (nil: all exporters). A reload
-// can swap the chain between two calls, so a batch's records may come with
-// masks and without.
-func (sh *shaping) addRoutes(routes []uint64, n int) {
-	switch {
-	case routes == nil && sh.routes == nil:
-	case routes == nil:
-		for range n {
-			sh.routes = append(sh.routes, allExporters)
-		}
-	case sh.routes == nil && sh.done == n:
-		sh.routes = routes
-	default:
-		if sh.routes == nil {
-			sh.routes = make([]uint64, 0, sh.done)
-			for range sh.done - n {
-				sh.routes = append(sh.routes, allExporters)
-			}
-		}
-		sh.routes = append(sh.routes, routes...)
-	}
-}
-
-// shape seals the batch's shaping: the records not yet processed pass the
-// processors, held summaries join, and out gets the routes.
-func (b *batcher) shape(out *batch) {
-	sh := &b.shaping
-	b.shapeSome()
-	counted := sh.fed > 0 || len(sh.flushed) > 0
 	if sh.flushNow && sh.chain != nil {
 		sh.flushed = append(sh.flushed, sh.chain.Flush()...)
 		counted = true
 	}
 	sh.flushNow = false
-	routes := sh.routes
 	if len(sh.flushed) > 0 {
 		b.recs = append(b.recs, sh.flushed...)
 		if routes != nil {
@@ -281,7 +224,6 @@ func (b *batcher) shape(out *batch) {
 	if sh.chain != nil && counted {
 		b.countSteps()
 	}
-	sh.done, sh.fed, sh.routes = 0, 0, nil
 }
 
 // allExporters is the route mask of a record every exporter gets.
