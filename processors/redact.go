@@ -25,148 +25,7 @@ type redact struct {
 	mask   secrets.Mask
 	fields bool
 	report string // "" adds no report
-	keys   nameCache
-	clean  cleanCache
-	minLen int // the set's: shorter texts need no look
-}
-
-// text redacts s, unless it is a text the set found clean before.
-func (x *redact) text(s string) (string, uint64) {
-	if len(s) < minCachedText || len(s) > maxCachedText {
-		return x.set.Redact(s, x.mask)
-	}
-	return x.clean.redact(x, s)
-}
-
-// cleanCache remembers texts the set left unchanged, so that a text seen
-// again (a user agent, a referer, a templated message without variables)
-// costs a compare rather than a scan. Values are the same in many records:
-// in the performance corpus 9 user agents are 28 % of all field bytes. A
-// text is copied in only when seen twice in a row at its slot, and only
-// once the text there has not been found for as many such turns as it was
-// found before (up to 3): unique values (trace IDs, addresses) cost no
-// allocation, and two texts sharing a slot do not take turns. Exact
-// equality with a text found clean is what skips the set, so a cache never
-// hides a secret.
-type cleanCache [1024]cleanSlot
-
-type cleanSlot struct {
-	text  string // a copy of a clean text
-	seen  uint64 // the fingerprint of the last clean text that missed here
-	score uint8  // hits of text, less the texts turned away since (at most 3)
-}
-
-// Shorter texts cost about as much to scan as to look up; longer ones
-// would make the cache's memory (at most 1024 × 256 bytes) grow.
-const (
-	minCachedText = 16
-	maxCachedText = 256
-)
-
-func (c *cleanCache) redact(x *redact, s string) (string, uint64) {
-	h := fingerprint(s)
-	e := &c[h>>54]
-	if e.text == s {
-		e.score = min(e.score+1, 3)
-		return s, 0
-	}
-	out, fired := x.set.Redact(s, x.mask)
-	switch {
-	case fired != 0:
-	case e.seen != h:
-		e.seen = h
-	case e.score > 0:
-		e.score-- // the text in use was found lately: keep it a while
-	default:
-		e.text, e.seen, e.score = strings.Clone(s), 0, 1
-	}
-	return out, fired
-}
-
-// fingerprint hashes the length and four words of s (at least 16 long):
-// its first, last and two middle 8 bytes. Constant time, and enough to
-// spread texts that differ in a number anywhere over the slots (equality
-// is checked in full).
-func fingerprint(s string) uint64 {
-	n := len(s)
-	h := (le64(s) ^ uint64(n)) * 0x9e3779b97f4a7c15
-	h = (h ^ le64(s[n/4:])) * 0xff51afd7ed558ccd
-	h = (h ^ le64(s[n/2-4:])) * 0x9e3779b97f4a7c15
-	h = (h ^ le64(s[n-8:])) * 0xff51afd7ed558ccd
-	return h ^ h>>29
-}
-
-// le32 reads s's first 4 bytes as one load.
-func le32(s string) uint32 {
-	w := s[:4]
-	return uint32(w[0]) | uint32(w[1])<<8 | uint32(w[2])<<16 | uint32(w[3])<<24
-}
-
-// le64 reads s's first 8 bytes as one load.
-func le64(s string) uint64 {
-	w := s[:8]
-	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
-}
-
-// nameCache remembers whether field keys are secret names: a source's
-// records repeat a few keys, and the name test costs as much as the scan
-// of a short value. A chain belongs to one source's goroutine, so the
-// cache needs no lock. It is two-way, so two frequent keys that share a
-// slot do not evict each other, and a key of up to 16 bytes is told by
-// its length and two words, without a call to compare strings.
-type nameCache [512]nameEntry
-
-type nameEntry struct {
-	w0, w1 uint64 // see keyWords
-	n      int    // the key's length; 0: empty entry
-	key    string // a copy, kept for keys longer than 16 bytes
-	secret bool
-	used   bool // found since the last miss of its pair of slots
-}
-
-// maxCachedName bounds the keys kept (and so the cache's memory).
-const maxCachedName = 64
-
-// keyWords are two words that, with the length, are k when k is at most 16
-// bytes long (they overlap for shorter keys).
-func keyWords(k string) (w0, w1 uint64) {
-	switch n := len(k); {
-	case n >= 8:
-		return le64(k), le64(k[n-8:])
-	case n >= 4:
-		return uint64(le32(k)), uint64(le32(k[n-4:]))
-	default:
-		for i := range n {
-			w0 |= uint64(k[i]) << (8 * i)
-		}
-		return w0, 0
-	}
-}
-
-// isSecret reports whether key is a secret name.
-func (c *nameCache) isSecret(key string) bool {
-	w0, w1 := keyWords(key)
-	i := ((w0 ^ w1*0x9e3779b97f4a7c15 ^ uint64(len(key))) * 0xff51afd7ed558ccd) >> 55 &^ 1
-	for _, e := range [2]*nameEntry{&c[i], &c[i+1]} {
-		if e.n == len(key) && e.w0 == w0 && e.w1 == w1 && (len(key) <= 16 || e.key == key) {
-			e.used = true
-			return e.secret
-		}
-	}
-	secret := secrets.IsSecretName(key)
-	if len(key) <= maxCachedName {
-		e := &c[i]
-		if e.used {
-			e = &c[i+1]
-		}
-		c[i].used, c[i+1].used = false, false
-		*e = nameEntry{w0: w0, w1: w1, n: len(key), secret: secret}
-		if len(key) > 16 {
-			e.key = strings.Clone(key)
-		}
-	}
-	return secret
+	minLen int    // the set's: shorter texts need no look
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -335,7 +194,7 @@ func hashMask(h hash.Hash, secret string) string {
 }
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {
-	msg, fired := x.text(r.Message)
+	msg, fired := x.set.Redact(r.Message, x.mask)
 	var (
 		fields          []record.Field
 		byName, changed bool
@@ -368,7 +227,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 			nf     uint64
 			nb, ch bool
 		)
-		if f.Value.Kind() == record.KindString && (f.Key == "" || !x.keys.isSecret(f.Key)) {
+		if f.Value.Kind() == record.KindString && (f.Key == "" || !secrets.IsSecretName(f.Key)) {
 			// Most fields: a string under a plain name, often too short
 			// for any rule.
 			s := f.Value.Str()
@@ -376,7 +235,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 				continue
 			}
 			var r string
-			if r, nf = x.text(s); nf != 0 {
+			if r, nf = x.set.Redact(s, x.mask); nf != 0 {
 				v, ch = record.StringValue(r), true
 			}
 		} else {
@@ -401,7 +260,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 }
 
 func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, bool, bool) {
-	if key != "" && x.keys.isSecret(key) {
+	if key != "" && secrets.IsSecretName(key) {
 		switch v.Kind() {
 		case record.KindNull, record.KindBool, record.KindObject:
 			// Nothing to hide in null or a switch; an object's own keys
@@ -422,7 +281,7 @@ func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, 
 	}
 	switch v.Kind() {
 	case record.KindString:
-		s, fired := x.text(v.Str())
+		s, fired := x.set.Redact(v.Str(), x.mask)
 		if fired == 0 {
 			return v, 0, false, false
 		}

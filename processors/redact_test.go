@@ -2,17 +2,13 @@ package processors
 
 import (
 	"bufio"
-	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/obsadapter/obsadapter/record"
-	"github.com/obsadapter/obsadapter/secrets"
 )
 
 // leak is one case of the shared table ../secrets/testdata/leaks.tsv.
@@ -213,85 +209,4 @@ func nest(n int) record.Value {
 		v = record.ObjectValue([]record.Field{{Key: "k", Value: v}})
 	}
 	return v
-}
-
-// TestNameCache: the key cache answers as secrets.IsSecretName does, for
-// keys of every length class (up to 3, 4-8, 9-16, longer), keys that share
-// slots, and keys whose bytes are reused after the lookup.
-func TestNameCache(t *testing.T) {
-	keys := []string{"", "a", "ok", "pwd", "PWD", "user", "path", "token", "method", "status", "passwd", "api_key",
-		"password", "trace_id", "user_agent", "remote_addr", "client_secret", "db_password_2", "password_file",
-		"spring.datasource.password", "spring.datasource.username", "x-request-id", "Authorization", "cookie"}
-	for i := range 300 {
-		keys = append(keys, fmt.Sprintf("field_%d", i), fmt.Sprintf("secret_%d_token", i))
-	}
-	var c nameCache
-	rng := rand.New(rand.NewPCG(1, 2))
-	buf := make([]byte, 64)
-	for range 20000 {
-		k := keys[rng.IntN(len(keys))]
-		if k == "" {
-			continue
-		}
-		// The key lives in a buffer that the next lookup overwrites, as a
-		// record's strings live in reused blocks.
-		key := unsafe.String(&buf[0], copy(buf, k))
-		if got, want := c.isSecret(key), secrets.IsSecretName(k); got != want {
-			t.Fatalf("isSecret(%q) = %v, want %v", k, got, want)
-		}
-	}
-}
-
-// TestKeyWords: a key of up to 16 bytes is told apart from every other by
-// its length and keyWords.
-func TestKeyWords(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	seen := map[[3]uint64]string{}
-	for range 200000 {
-		b := make([]byte, 1+rng.IntN(16))
-		for i := range b {
-			b[i] = "ab_"[rng.IntN(3)] // a small alphabet: many near twins
-		}
-		k := string(b)
-		w0, w1 := keyWords(k)
-		id := [3]uint64{w0, w1, uint64(len(k))}
-		if other, ok := seen[id]; ok && other != k {
-			t.Fatalf("%q and %q have the same words", k, other)
-		}
-		seen[id] = k
-	}
-}
-
-// TestCleanCacheSameOutput: a redact with its caches warm gives every
-// record exactly what a fresh one gives, when clean texts and secrets of
-// the same length repeat, share slots and come back after eviction.
-func TestCleanCacheSameOutput(t *testing.T) {
-	var texts []string
-	for _, l := range readLeaks(t) {
-		texts = append(texts, l.line)
-	}
-	for i := range 300 {
-		texts = append(texts, fmt.Sprintf("%03d order shipped to a customer %03d", i, i),
-			fmt.Sprintf("pwd=%03d shipped to the customer %03d", i, i))
-	}
-	spec := []Spec{{Redact: &RedactConfig{}}}
-	warm, err := Build(spec, testEnv())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 5000 {
-		text := texts[rng.IntN(len(texts))]
-		rec := []record.Record{{Message: text, Fields: []record.Field{str("detail", text), str("user_agent", text)}}}
-		want := []record.Record{{Message: text, Fields: []record.Field{str("detail", text), str("user_agent", text)}}}
-		fresh, err := Build(spec, testEnv())
-		if err != nil {
-			t.Fatal(err)
-		}
-		warm.Process(rec, nil)
-		fresh.Process(want, nil)
-		if got, exp := string(rec[0].AppendJSON(nil)), string(want[0].AppendJSON(nil)); got != exp {
-			t.Fatalf("warm cache:\n%s\nfresh:\n%s", got, exp)
-		}
-	}
 }
