@@ -13,6 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=${JOBS:-.*}
 go test -run '^$' -bench "Sidecar/^(${jobs})$" -benchtime 1x -count "${COUNT:-3}" -timeout 60m ./e2e/ |
-  awk '/^(Benchmark|goos|cpu:)/' # awk, not grep: no match is not a failure
+  awk '/^(Benchmark|goos|cpu:|--- FAIL|FAIL|panic)/ || /_test\.go:[0-9]+:/' # awk, not grep: no match is not a failure; a failure shows why
 (cd otlpe2e && go test -run '^$' -bench "Sidecar/^(${jobs})$" -benchtime 1x -count "${COUNT:-3}" -timeout 60m . |
-  awk '/^Benchmark/')
+  awk '/^(Benchmark|--- FAIL|FAIL|panic)/ || /_test\.go:[0-9]+:/')
