@@ -25,7 +25,6 @@ type redact struct {
 	mask   secrets.Mask
 	fields bool
 	report string // "" adds no report
-	minLen int    // the set's: shorter texts need no look
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -90,7 +89,6 @@ func newRedact(c *RedactConfig, env Env, p problems) processor {
 		return x
 	}
 	x.set = set
-	x.minLen = set.MinLen()
 	for _, r := range set.Rules() {
 		x.names = append(x.names, r.Name)
 	}
@@ -222,25 +220,7 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired uint64, byName, changed bool) {
 	for i := range fields {
 		f := &fields[i]
-		var (
-			v      record.Value
-			nf     uint64
-			nb, ch bool
-		)
-		if f.Value.Kind() == record.KindString && (f.Key == "" || !secrets.IsSecretName(f.Key)) {
-			// Most fields: a string under a plain name, often too short
-			// for any rule.
-			s := f.Value.Str()
-			if len(s) < x.minLen {
-				continue
-			}
-			var r string
-			if r, nf = x.set.Redact(s, x.mask); nf != 0 {
-				v, ch = record.StringValue(r), true
-			}
-		} else {
-			v, nf, nb, ch = x.redactValue(f.Key, f.Value)
-		}
+		v, nf, nb, ch := x.redactValue(f.Key, f.Value)
 		fired |= nf
 		byName = byName || nb
 		if !ch {

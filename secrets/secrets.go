@@ -9,9 +9,7 @@
 // non-empty spans with Masked.
 package secrets
 
-import (
-	"regexp"
-)
+import "regexp"
 
 // Masked replaces every secret value.
 const Masked = "***"

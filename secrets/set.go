@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 )
 
 // MaxSetRules is how many rules one Set holds (fired rules are a bitmask).
@@ -94,8 +95,14 @@ func NewSet(rules []Rule) (*Set, error) {
 }
 
 // pairTables holds the pair tables made, by their anchors: most sets are
-// the default rules, and a table is 64 KiB.
-var pairTables sync.Map // pairKey → *[1 << 16]uint8
+// the default rules, and a table is 64 KiB. At most maxPairTables are
+// kept, so reloads with ever new patterns do not pile them up.
+var (
+	pairTables  sync.Map // pairKey → *[1 << 16]uint8
+	pairsShared atomic.Int32
+)
+
+const maxPairTables = 16
 
 type pairKey struct {
 	anchorAt       [256]uint8
@@ -125,12 +132,16 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 			t[i] |= builtinByte
 		}
 	}
-	got, _ := pairTables.LoadOrStore(k, t)
+	if pairsShared.Add(1) > maxPairTables {
+		pairsShared.Add(-1)
+		return t
+	}
+	got, loaded := pairTables.LoadOrStore(k, t)
+	if loaded {
+		pairsShared.Add(-1)
+	}
 	return got.(*[1 << 16]uint8)
 }
-
-// MinLen is the length of the shortest text a rule of the set can change.
-func (s *Set) MinLen() int { return s.minLen }
 
 // Rules returns the set's rules, in order; bit i of Redact's fired mask is
 // Rules()[i].

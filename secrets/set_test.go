@@ -223,6 +223,26 @@ func TestPatternAnchor(t *testing.T) {
 	}
 }
 
+// TestPairTablesBounded: sets with ever new patterns (a config reloaded
+// again and again) share at most maxPairTables tables; the rest get their own.
+func TestPairTablesBounded(t *testing.T) {
+	for i := range 3 * maxPairTables {
+		lit := string(rune('!'+i)) + "x"
+		set, err := NewSet([]Rule{PatternRule("p", regexp.MustCompile(regexp.QuoteMeta(lit)+`\d+`))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := set.Redact("a "+lit+"123 b", nil); got != "a *** b" {
+			t.Fatalf("pattern %d: %q", i, got)
+		}
+	}
+	n := 0
+	pairTables.Range(func(any, any) bool { n++; return true })
+	if n > maxPairTables {
+		t.Errorf("%d pair tables kept, at most %d", n, maxPairTables)
+	}
+}
+
 func BenchmarkSetRedact(b *testing.B) {
 	set := defaultSet(b)
 	for _, bc := range []struct{ name, line string }{

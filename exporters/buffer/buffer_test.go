@@ -258,6 +258,17 @@ func TestSpoolAckMark(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, 0},
+		{"mark off a frame's start", []int{0, 1, 2}, func(t *testing.T, s *Spool, dir string) {
+			closeSpool(t, s, dir)
+			marks, _ := filepath.Glob(filepath.Join(dir, "*"+ackSuffix))
+			if len(marks) != 1 {
+				t.Fatalf("marks %v", marks)
+			}
+			seg := &segment{ackedTo: 5, f: mustOpen(t, strings.TrimSuffix(marks[0], ackSuffix)+segSuffix)}
+			if err := writeMark(seg); err != nil {
+				t.Fatal(err)
+			}
+		}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -286,6 +297,16 @@ func TestSpoolAckMark(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustOpen(t *testing.T, path string) *os.File {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 func closeSpool(t *testing.T, s *Spool, _ string) {

@@ -200,7 +200,7 @@ func (s *Spool) scan(f *os.File, mark int64) (size, records, from int64, err err
 		}
 		off = next
 	}
-	if !boundary || mark > off {
+	if !boundary {
 		return off, all, 0, nil
 	}
 	return off, after, mark, nil
