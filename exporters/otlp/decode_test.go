@@ -64,6 +64,5 @@ func FuzzParse(f *testing.F) {
 		parseResponse(b)
 		parseStatus(b)
 		parseRetryInfo(b)
-		parseGRPCMessage(b, "gzip")
 	})
 }

@@ -54,7 +54,7 @@ type Exporter struct {
 	cfg     Config
 	deps    Deps
 	metrics *metrics
-	cl      *client
+	cl      client
 
 	bmu sync.Mutex // the builder is not safe for concurrent Exports
 	bl  *builder
@@ -157,8 +157,8 @@ func (e *Exporter) Begin(ctx context.Context, batch record.Batch) (func(context.
 
 // deliver sends one request, first waiting out the backoff or the
 // receiver's delay after a failure. It returns the records the receiver
-// accepted, or an error: Permanent for a final refusal (see sendHTTP and
-// sendGRPC for which are), else the request is sent again.
+// accepted, or an error: Permanent for a final refusal (see httpClient.send
+// and grpcClient.send for which are), else the request is sent again.
 func (e *Exporter) deliver(ctx context.Context, it *buffer.Item) (int, error) {
 	clk := e.deps.Clock
 	if e.wait > 0 {
@@ -168,7 +168,9 @@ func (e *Exporter) deliver(ctx context.Context, it *buffer.Item) (int, error) {
 		e.wait = 0
 	}
 	start := clk.Now()
-	out, err := e.cl.send(ctx, it.Data, e.cfg.Timeout)
+	sendCtx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	out, err := e.cl.send(sendCtx, it.Data)
+	cancel()
 	now := clk.Now()
 	e.metrics.latency.Observe(now.Sub(start).Seconds())
 	if err != nil && ctx.Err() != nil {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -221,7 +223,7 @@ func TestRequests(t *testing.T) {
 	}{
 		{"http plain", false, false, map[string]string{"Content-Type": "application/x-protobuf", "X-Tenant": "shop", "Api-Key": "secret-key"}},
 		{"http gzip", false, true, map[string]string{"Content-Encoding": "gzip", "X-Tenant": "shop"}},
-		{"grpc plain", true, false, map[string]string{"Content-Type": "application/grpc", "Te": "trailers", "Grpc-Timeout": "2000m", "Api-Key": "secret-key"}},
+		{"grpc plain", true, false, map[string]string{"Content-Type": "application/grpc", "Te": "trailers", "Api-Key": "secret-key"}},
 		{"grpc gzip", true, true, map[string]string{"Grpc-Encoding": "gzip", "X-Tenant": "shop"}},
 	}
 	for _, c := range cases {
@@ -245,8 +247,18 @@ func TestRequests(t *testing.T) {
 				t.Fatalf("%d records arrived", len(f.Records()))
 			}
 			h := f.headers[0]
-			if ua := h.Get("User-Agent"); ua != "obsadapter/1.2.3" {
-				t.Errorf("User-Agent %q", ua)
+			wantUA := "obsadapter/1.2.3"
+			if c.grpc {
+				wantUA += " grpc-go/" // gRPC's convention: the library after the application
+			}
+			if ua := h.Get("User-Agent"); !strings.HasPrefix(ua, wantUA) || (!c.grpc && ua != wantUA) {
+				t.Errorf("User-Agent %q, want %q", ua, wantUA)
+			}
+			if c.grpc {
+				// The 2 s timeout, less what passed before the call, in grpc-go's unit.
+				if d, err := grpcTimeout(h.Get("Grpc-Timeout")); err != nil || d <= time.Second || d > 2*time.Second {
+					t.Errorf("Grpc-Timeout %q = %v (%v), want the 2 s timeout", h.Get("Grpc-Timeout"), d, err)
+				}
 			}
 			for k, v := range c.wantHdrs {
 				if h.Get(k) != v {
@@ -255,6 +267,22 @@ func TestRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// grpcTimeout decodes a grpc-timeout value: digits and a unit.
+func grpcTimeout(v string) (time.Duration, error) {
+	if len(v) < 2 {
+		return 0, fmt.Errorf("too short")
+	}
+	n, err := strconv.ParseInt(v[:len(v)-1], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	unit, ok := map[byte]time.Duration{'H': time.Hour, 'M': time.Minute, 'S': time.Second, 'm': time.Millisecond, 'u': time.Microsecond, 'n': time.Nanosecond}[v[len(v)-1]]
+	if !ok {
+		return 0, fmt.Errorf("unknown unit %q", v[len(v)-1])
+	}
+	return time.Duration(n) * unit, nil
 }
 
 func TestHeaderFileErrors(t *testing.T) {

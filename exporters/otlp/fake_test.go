@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -123,7 +124,7 @@ func (f *fakeReceiver) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeReceiver) serveGRPC(w http.ResponseWriter, r *http.Request, body []byte, a answer) {
 	if r.ProtoMajor != 2 || r.URL.Path != grpcPath || r.Header.Get("Content-Type") != "application/grpc" {
-		http.Error(w, "not gRPC", http.StatusBadRequest)
+		http.Error(w, fmt.Sprintf("not gRPC: %d %s %q", r.ProtoMajor, r.URL.Path, r.Header.Get("Content-Type")), http.StatusBadRequest)
 		return
 	}
 	w.Header().Set("Content-Type", "application/grpc")

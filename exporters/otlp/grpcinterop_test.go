@@ -20,7 +20,7 @@ import (
 )
 
 // grpcLogs is a LogsService on grpc-go, the gRPC the collector runs, that
-// answers with the queued errors first: the hand-written gRPC client must
+// answers with the queued errors first: the client must
 // read grpc-go's trailers, messages and status details as they are.
 type grpcLogs struct {
 	plogotlp.UnimplementedGRPCServer
@@ -61,9 +61,12 @@ func TestGRPCInterop(t *testing.T) {
 		rejected  int64
 		delay     time.Duration // 0: no retry
 		permanent bool
+		gzip      bool
 	}{
 		{name: "success"},
 		{name: "partial success", rejected: 2},
+		// grpc-go answers a compressed request with a compressed answer.
+		{name: "gzip, partial success", rejected: 2, gzip: true},
 		{name: "RESOURCE_EXHAUSTED with RetryInfo", err: withRetryInfo(codes.ResourceExhausted, 4*time.Second), delay: 4 * time.Second},
 		{name: "UNAVAILABLE with RetryInfo", err: withRetryInfo(codes.Unavailable, 1500*time.Millisecond), delay: 1500 * time.Millisecond},
 		{name: "RESOURCE_EXHAUSTED alone is final", err: grpcstatus.Error(codes.ResourceExhausted, "quota"), permanent: true},
@@ -86,6 +89,9 @@ func TestGRPCInterop(t *testing.T) {
 			clk := clocktest.New(baseTime)
 			cfg := testConfig("http://"+ln.Addr().String(), ProtocolGRPC)
 			cfg.Retry = RetryConfig{Initial: time.Hour, Max: 2 * time.Hour}
+			if c.gzip {
+				cfg.Compression = "gzip"
+			}
 			e := newTestExporter(t, cfg, Deps{Deps: exporters.Deps{Clock: clk}})
 			ch := exportAsync(e, numbered(0, 5))
 			if c.delay > 0 {

@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,25 +41,34 @@ func retryable(err error, delay time.Duration) error {
 }
 func permanent(err error) error { return &sendError{err: err} }
 
-// client sends one encoded request (gzip-compressed or not) and reads the
-// receiver's answer, over OTLP/HTTP or OTLP/gRPC.
-type client struct {
-	protocol string
-	tmpl     *http.Request // a request to the URL posted to, with the headers every request has; cloned for each
-	hc       *http.Client
-	clock    clock.Clock
+// client sends one encoded request (gzip-compressed or not) within ctx's
+// deadline and reads the receiver's answer: httpClient for OTLP/HTTP,
+// grpcClient for OTLP/gRPC.
+type client interface {
+	send(ctx context.Context, data []byte) (outcome, error)
+	close()
 }
 
-// The gRPC method every OTLP logs receiver serves.
-const grpcPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+func newClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (client, error) {
+	if cfg.Protocol == ProtocolGRPC {
+		return newGRPCClient(cfg, headers, version)
+	}
+	return newHTTPClient(cfg, headers, version, clk)
+}
+
+// httpClient posts requests to /v1/logs.
+type httpClient struct {
+	tmpl  *http.Request // a request to the URL posted to, with the headers every request has; cloned for each
+	hc    *http.Client
+	clock clock.Clock
+}
 
 // maxResponse bounds what is read of an answer: an ExportLogsServiceResponse
 // or an error status is small; anything larger is cut.
 const maxResponse = 64 << 10
 
-func newClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (*client, error) {
-	c := &client{protocol: cfg.Protocol, clock: clk}
-	var endpoint string // the full URL the request is posted to
+func newHTTPClient(cfg Config, headers map[string]string, version string, clk clock.Clock) (*httpClient, error) {
+	c := &httpClient{clock: clk}
 	useTLS := cfg.usesTLS()
 	dialer := &net.Dialer{Timeout: cfg.Timeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
@@ -88,37 +94,10 @@ func newClient(cfg Config, headers map[string]string, version string, clk clock.
 		}
 		tr.TLSClientConfig = tc
 	}
-	target := cfg.target()
-	if cfg.Protocol == ProtocolGRPC {
-		// gRPC is HTTP/2 only: with TLS negotiated by ALPN, in plain text
-		// with prior knowledge (h2c).
-		var p http.Protocols
-		if useTLS {
-			p.SetHTTP2(true)
-		} else {
-			p.SetUnencryptedHTTP2(true)
-		}
-		tr.Protocols = &p
-		host := target
-		if i := strings.Index(host, "://"); i >= 0 {
-			host = host[i+3:]
-		}
-		if i := strings.IndexByte(host, '/'); i >= 0 {
-			host = host[:i] // the service's path is fixed; a path in the endpoint means nothing to gRPC
-		}
-		scheme := "http"
-		if useTLS {
-			scheme = "https"
-		}
-		endpoint = scheme + "://" + host + grpcPath
-	} else {
-		// HTTP_PROXY and the like apply to OTLP/HTTP as to any HTTP client;
-		// not to gRPC, whose h2c a forward proxy would not carry.
-		tr.Proxy = http.ProxyFromEnvironment
-		tr.ForceAttemptHTTP2 = true // over TLS; plain http stays HTTP/1.1
-		endpoint = target
-	}
-	tmpl, err := http.NewRequest(http.MethodPost, endpoint, nil)
+	// HTTP_PROXY and the like apply to OTLP/HTTP as to any HTTP client.
+	tr.Proxy = http.ProxyFromEnvironment
+	tr.ForceAttemptHTTP2 = true // over TLS; plain http stays HTTP/1.1
+	tmpl, err := http.NewRequest(http.MethodPost, cfg.target(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
 	}
@@ -126,43 +105,27 @@ func newClient(cfg Config, headers map[string]string, version string, clk clock.
 		tmpl.Header.Set(k, v)
 	}
 	tmpl.Header.Set("User-Agent", "obsadapter/"+version)
-	if cfg.Protocol == ProtocolGRPC {
-		tmpl.Header.Set("Content-Type", "application/grpc")
-		tmpl.Header.Set("TE", "trailers")
-	} else {
-		tmpl.Header.Set("Content-Type", "application/x-protobuf")
-	}
+	tmpl.Header.Set("Content-Type", "application/x-protobuf")
 	c.tmpl = tmpl
 	c.hc = &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return c, nil
 }
 
-func (c *client) close() { c.hc.CloseIdleConnections() }
+func (c *httpClient) close() { c.hc.CloseIdleConnections() }
 
-// send posts one request within timeout.
-func (c *client) send(ctx context.Context, data []byte, timeout time.Duration) (outcome, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if c.protocol == ProtocolGRPC {
-		return c.sendGRPC(ctx, data, timeout)
-	}
-	return c.sendHTTP(ctx, data)
-}
-
-// newRequest posts prefix and data as one body without copying them
-// together (a request is often hundreds of KiB); GetBody lets the
-// transport send it again on a fresh connection.
+// newRequest posts data without copying it (a request is often hundreds
+// of KiB); GetBody lets the transport send it again on a fresh connection.
 //
 // The transport may still read a body after Do returns (HTTP/2 writes it
 // from its own goroutine), but data goes back to the builder's pool once
 // the request is answered. So the caller defers bodies.wait, which returns
 // once the transport has closed every body it was given.
-func (c *client) newRequest(ctx context.Context, prefix, data []byte) (*http.Request, *bodies) {
+func (c *httpClient) newRequest(ctx context.Context, data []byte) (*http.Request, *bodies) {
 	bs := &bodies{}
-	body := func() *trackedBody { return bs.add(net.Buffers{prefix, data}) }
+	body := func() *trackedBody { return bs.add(net.Buffers{data}) }
 	req := c.tmpl.Clone(ctx) // not NewRequest: that parses the URL and sets the headers again
 	req.Body = body()
-	req.ContentLength = int64(len(prefix) + len(data))
+	req.ContentLength = int64(len(data))
 	req.GetBody = func() (io.ReadCloser, error) { return body(), nil }
 	return req, bs
 }
@@ -240,11 +203,11 @@ func (bs *bodies) wait(ctx context.Context) {
 	}
 }
 
-// sendHTTP is OTLP/HTTP: retryable are 429, 502, 503 and 504 (with
+// send is OTLP/HTTP: retryable are 429, 502, 503 and 504 (with
 // Retry-After) and failures to connect or to read the answer; every other
 // answer but 2xx is final, as the specification says.
-func (c *client) sendHTTP(ctx context.Context, data []byte) (outcome, error) {
-	req, bodies := c.newRequest(ctx, nil, data)
+func (c *httpClient) send(ctx context.Context, data []byte) (outcome, error) {
+	req, bodies := c.newRequest(ctx, data)
 	defer bodies.wait(ctx)
 	if isGzip(data) {
 		req.Header.Set("Content-Encoding", "gzip")
@@ -297,7 +260,7 @@ func httpErrorMessage(resp *http.Response, body []byte) string {
 }
 
 // retryAfter parses Retry-After: seconds, or an HTTP date.
-func (c *client) retryAfter(v string) time.Duration {
+func (c *httpClient) retryAfter(v string) time.Duration {
 	if v == "" {
 		return 0
 	}
@@ -331,107 +294,6 @@ func codeName(c int) string {
 		return codeNames[c]
 	}
 	return "code " + strconv.Itoa(c)
-}
-
-// sendGRPC is one unary call of LogsService/Export over HTTP/2: the
-// message after gRPC's 5-byte prefix (compressed flag, length), the status
-// in the trailers. Retryable are the codes the OTLP specification lists
-// (CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE,
-// DATA_LOSS) and RESOURCE_EXHAUSTED when the receiver sent RetryInfo; the
-// others are final.
-func (c *client) sendGRPC(ctx context.Context, data []byte, timeout time.Duration) (outcome, error) {
-	var prefix [5]byte // compressed flag, message length
-	if isGzip(data) {
-		prefix[0] = 1
-	}
-	binary.BigEndian.PutUint32(prefix[1:], uint32(len(data)))
-	req, bodies := c.newRequest(ctx, prefix[:], data)
-	defer bodies.wait(ctx)
-	req.Header.Set("Grpc-Timeout", strconv.FormatInt(max(timeout.Milliseconds(), 1), 10)+"m")
-	if prefix[0] == 1 {
-		req.Header.Set("Grpc-Encoding", "gzip")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return outcome{}, retryable(err, 0)
-	}
-	defer resp.Body.Close()
-	msg, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
-	if resp.StatusCode != http.StatusOK {
-		// Not a gRPC answer (a proxy's): map its status as gRPC does.
-		err := fmt.Errorf("HTTP %s from a gRPC endpoint", resp.Status)
-		switch resp.StatusCode {
-		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			return outcome{}, retryable(err, 0)
-		}
-		return outcome{}, permanent(err)
-	}
-	// A trailers-only answer carries the status in the headers.
-	st := resp.Trailer
-	if st.Get("Grpc-Status") == "" {
-		st = resp.Header
-	}
-	if readErr != nil && st.Get("Grpc-Status") == "" {
-		return outcome{}, retryable(fmt.Errorf("reading the answer: %w", readErr), 0)
-	}
-	code, err := strconv.Atoi(st.Get("Grpc-Status"))
-	if err != nil {
-		return outcome{}, retryable(fmt.Errorf("the answer has no valid grpc-status (%q)", st.Get("Grpc-Status")), 0)
-	}
-	if code == codeOK {
-		o, _ := parseGRPCMessage(msg, resp.Header.Get("Grpc-Encoding"))
-		return o, nil
-	}
-	text, _ := url.PathUnescape(st.Get("Grpc-Message"))
-	err = fmt.Errorf("gRPC %s: %s", codeName(code), strings.ToValidUTF8(text, "\uFFFD"))
-	var delay time.Duration
-	hasDelay := false
-	if details := st.Get("Grpc-Status-Details-Bin"); details != "" {
-		if raw, derr := decodeBinHeader(details); derr == nil {
-			if s, ok := parseStatus(raw); ok {
-				delay, hasDelay = s.retryDelay, s.hasRetryDelay
-			}
-		}
-	}
-	switch code {
-	case codeCanceled, codeDeadlineExceeded, codeAborted, codeOutOfRange, codeUnavailable, codeDataLoss:
-		return outcome{}, retryable(err, delay)
-	case codeResourceExhausted:
-		if hasDelay {
-			return outcome{}, retryable(err, delay)
-		}
-	}
-	return outcome{}, permanent(err)
-}
-
-// parseGRPCMessage reads the one length-prefixed response message.
-func parseGRPCMessage(b []byte, encoding string) (outcome, bool) {
-	if len(b) < 5 {
-		return outcome{}, false
-	}
-	n := binary.BigEndian.Uint32(b[1:5])
-	if uint64(n) > uint64(len(b)-5) {
-		return outcome{}, false
-	}
-	m := b[5 : 5+n]
-	if b[0] == 1 {
-		if encoding != "gzip" {
-			return outcome{}, false
-		}
-		var err error
-		if m, err = gunzipLimited(m); err != nil {
-			return outcome{}, false
-		}
-	}
-	return parseResponse(m)
-}
-
-// decodeBinHeader decodes a -bin metadata value: base64, padded or not.
-func decodeBinHeader(v string) ([]byte, error) {
-	if strings.HasSuffix(v, "=") {
-		return base64.StdEncoding.DecodeString(v)
-	}
-	return base64.RawStdEncoding.DecodeString(v)
 }
 
 func gunzipLimited(b []byte) ([]byte, error) {
