@@ -27,6 +27,9 @@ import (
 //	           fluent exporter with acks -> a receiver that decodes every
 //	           entry; their checksum of (time, level, message, fields) must
 //	           equal that of `obsadapter parse` of the same corpus
+//	forward-sink
+//	           forward with a receiver that only counts entries and acks
+//	           (the baseline of otlpe2e's otlp-*-sink jobs)
 //	raw-tail   format: plain, multiline: off, counted by the Prometheus
 //	           exporter only
 //	parse      obsadapter parse FILE > /dev/null
@@ -68,6 +71,24 @@ func BenchmarkSidecar(b *testing.B) {
 			d.report(b, lines)
 			if got := recordsChecksum(recv.Records()); got != want {
 				b.Fatalf("the receiver's records differ from obsadapter parse (checksum %x, want %x)", got, want)
+			}
+			b.ReportMetric(float64(records), "records")
+		}
+	})
+	// The forward job against a receiver that only counts and acks (see
+	// forwardSink): what the adapter costs, the baseline of otlpe2e's
+	// otlp-grpc-sink and otlp-http-sink.
+	b.Run("forward-sink", func(b *testing.B) {
+		for b.Loop() {
+			recv := startForwardSink(b)
+			d := startJob(b, corpus, fmt.Sprintf(`  fluent: {enabled: true, address: %q}
+  prometheus: {enabled: false}`, recv.Addr()), "")
+			if !recv.WaitEntries(int64(records), 5*time.Minute) {
+				b.Fatalf("%d of %d records acknowledged", recv.entries.Load(), records)
+			}
+			d.report(b, lines)
+			if got := recv.entries.Load(); got != int64(records) {
+				b.Fatalf("the receiver counted %d records, obsadapter parse made %d", got, records)
 			}
 			b.ReportMetric(float64(records), "records")
 		}

@@ -31,7 +31,9 @@ import (
 // reports the adapter's CPU-seconds (user+system), lines per CPU-second and
 // peak RSS (VmHWM), and checks that a checksum of (time, severity, message,
 // fields) of what the receiver got equals that of `obsadapter parse` of the
-// same corpus.
+// same corpus. The otlp-grpc-sink and otlp-http-sink jobs send to a
+// receiver that only counts and acknowledges, the counterpart of e2e's
+// forward-sink.
 //
 // The corpus is OBSADAPTER_CORPUS (made with ../shared/bench/gen_corpus.py
 // --lines 1000000 --seed 1 --format mixed when unset). bench/e2e.sh runs it
@@ -75,6 +77,25 @@ func BenchmarkSidecar(b *testing.B) {
 				r.mu.Unlock()
 				if got != want {
 					b.Fatalf("the receiver's records differ from obsadapter parse (checksum %x, want %x)", got, want)
+				}
+				b.ReportMetric(float64(records), "records")
+			}
+		})
+	}
+	// Against a receiver that only counts and acknowledges (see sink), next
+	// to e2e's forward-sink: what the exporter costs the adapter.
+	for _, proto := range []string{"grpc", "http/protobuf"} {
+		b.Run("otlp-"+strings.TrimSuffix(proto, "/protobuf")+"-sink", func(b *testing.B) {
+			for b.Loop() {
+				s := startSink(b)
+				j := startJob(b, corpus, fmt.Sprintf(`  otlp: {enabled: true, protocol: %s, endpoint: %q}
+  prometheus: {enabled: false}`, proto, s.endpoint(proto)))
+				if !s.WaitRecords(int64(records), 5*time.Minute) {
+					b.Fatalf("%d of %d records accepted", s.records.Load(), records)
+				}
+				j.report(b, lines)
+				if got := s.records.Load(); got != int64(records) {
+					b.Fatalf("the sink counted %d records, obsadapter parse made %d", got, records)
 				}
 				b.ReportMetric(float64(records), "records")
 			}
