@@ -4,7 +4,10 @@
 # the adapter, median of 3 runs each. The otlp-grpc and otlp-http jobs are the
 # forward job with the OTLP exporter and the OpenTelemetry Collector's own
 # receiver in place of fluent; they live in the otlpe2e module, which keeps
-# the collector's dependencies out of the adapter's.
+# the collector's dependencies out of the adapter's. The *-sink jobs
+# (forward-sink, otlp-grpc-sink, otlp-http-sink) send to receivers that only
+# count and acknowledge: what each exporter costs, without a decoding
+# receiver competing for the cores (docs/otlp.md, "Performance").
 #   bench/e2e.sh                      # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log bench/e2e.sh
 #   JOBS='forward|otlp-grpc' bench/e2e.sh   # only these jobs (whole names);
