@@ -55,11 +55,15 @@ func newGRPCClient(cfg Config, headers map[string]string, version string) (*grpc
 		host = host[:i] // the service's path is fixed; a path in the endpoint means nothing to gRPC
 	}
 	// passthrough: the system resolver at each dial, as for OTLP/HTTP.
+	// No proxy: gRPC connects directly, as docs/otlp.md says (grpc-go
+	// would take HTTPS_PROXY). The answer's size keeps grpc-go's 4 MiB
+	// limit: a larger one would fail a request the receiver accepted.
 	conn, err := grpc.NewClient("passthrough:///"+host,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithUserAgent("obsadapter/"+version),
 		grpc.WithWriteBufferSize(grpcWriteBuffer),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{}), grpc.MaxCallRecvMsgSize(maxResponse)),
+		grpc.WithNoProxy(),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("endpoint: %w", err)
