@@ -34,9 +34,11 @@ type grpcClient struct {
 // The gRPC method every OTLP logs receiver serves.
 const grpcPath = "/opentelemetry.proto.collector.logs.v1.LogsService/Export"
 
-// grpcWriteBuffer is how much grpc-go gathers before a write: a request is
-// a few hundred KiB, so a few system calls each.
-const grpcWriteBuffer = 256 << 10
+// grpcWriteBuffer is how much grpc-go gathers before a write. 64 KiB,
+// shared (released while idle), and a 16 KiB read buffer (answers and
+// window updates are small) peaked about 1.5 MiB lower than 256 KiB and
+// grpc-go's 32 KiB read buffer, for the same CPU (7 interleaved runs).
+const grpcWriteBuffer = 64 << 10
 
 func newGRPCClient(cfg Config, headers map[string]string, version string) (*grpcClient, error) {
 	creds := insecure.NewCredentials()
@@ -63,6 +65,8 @@ func newGRPCClient(cfg Config, headers map[string]string, version string) (*grpc
 		grpc.WithUserAgent("obsadapter/"+version),
 		grpc.WithWriteBufferSize(grpcWriteBuffer),
 		grpc.WithNoProxy(),
+		grpc.WithSharedWriteBuffer(true),
+		grpc.WithReadBufferSize(16<<10),
 		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
 	)
 	if err != nil {
