@@ -111,7 +111,7 @@ func (c Config) Validate() error {
 		}
 	}
 	for k, v := range c.Headers {
-		if err := checkHeader(k, v); err != nil {
+		if err := checkHeader(c.Protocol, k, v); err != nil {
 			add("headers.%s: %v", k, err)
 		}
 	}
@@ -120,7 +120,7 @@ func (c Config) Validate() error {
 		canonical[http.CanonicalHeaderKey(k)] = true
 	}
 	for k, path := range c.HeaderFiles {
-		if err := checkHeader(k, ""); err != nil {
+		if err := checkHeader(c.Protocol, k, ""); err != nil {
 			add("header_files.%s: %v", k, err)
 		}
 		if path == "" {
@@ -221,8 +221,9 @@ func checkEndpoint(protocol, e string) error {
 }
 
 // checkHeader accepts an HTTP header name (a token) and a value without
-// control characters, which would let a value split the request.
-func checkHeader(name, value string) error {
+// control characters, which would let a value split the request; for gRPC
+// what grpc-go accepts as metadata, which otherwise fails every call.
+func checkHeader(protocol, name, value string) error {
 	if name == "" {
 		return errors.New("the header name is empty")
 	}
@@ -234,6 +235,28 @@ func checkHeader(name, value string) error {
 	for i := 0; i < len(value); i++ {
 		if c := value[i]; c < ' ' && c != '\t' || c == 0x7f {
 			return errors.New("the value contains a control character")
+		}
+	}
+	if protocol == ProtocolGRPC {
+		return checkGRPCHeader(strings.ToLower(name), value)
+	}
+	return nil
+}
+
+// checkGRPCHeader is grpc-go's metadata check (internal/metadata): names
+// of [0-9a-z-_.], values of printable ASCII unless the name ends in -bin.
+func checkGRPCHeader(name, value string) error {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("%q is not a valid gRPC header name (letters, digits, - _ .)", name)
+		}
+	}
+	if strings.HasSuffix(name, "-bin") {
+		return nil
+	}
+	for i := 0; i < len(value); i++ {
+		if value[i] < 0x20 || value[i] > 0x7e {
+			return errors.New("a gRPC header value must be printable ASCII")
 		}
 	}
 	return nil

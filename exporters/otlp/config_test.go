@@ -24,6 +24,15 @@ func TestValidate(t *testing.T) {
 		{"no host", func(c *Config) { c.Endpoint = "http://" }, []string{"endpoint: \"http://\" has no host"}},
 		{"bad header name", func(c *Config) { c.Headers = map[string]string{"a b": "v"} }, []string{"headers.a b:"}},
 		{"header value with a newline", func(c *Config) { c.Headers = map[string]string{"k": "v\r\nx: y"} }, []string{"headers.k: the value contains a control character"}},
+		{"grpc header name grpc-go refuses", func(c *Config) {
+			c.Protocol, c.Endpoint, c.Headers = ProtocolGRPC, "collector:4317", map[string]string{"X!Key": "v"}
+		}, []string{`headers.X!Key: "x!key" is not a valid gRPC header name`}},
+		{"grpc header value not ASCII", func(c *Config) {
+			c.Protocol, c.Endpoint, c.Headers = ProtocolGRPC, "collector:4317", map[string]string{"X-Key": "é"}
+		}, []string{"headers.X-Key: a gRPC header value must be printable ASCII"}},
+		{"grpc binary header", func(c *Config) {
+			c.Protocol, c.Endpoint, c.Headers = ProtocolGRPC, "collector:4317", map[string]string{"x-token-bin": "é"}
+		}, nil},
 		{"header in both", func(c *Config) {
 			c.Headers = map[string]string{"k": "v"}
 			c.HeaderFiles = map[string]string{"k": "/f"}

@@ -91,7 +91,7 @@ func New(cfg Config, deps Deps) (*Exporter, error) {
 			return nil, fmt.Errorf("header_files.%s: %w", name, err)
 		}
 		v := strings.TrimSpace(string(b))
-		if err := checkHeader(name, v); err != nil {
+		if err := checkHeader(cfg.Protocol, name, v); err != nil {
 			return nil, fmt.Errorf("header_files.%s: %s: %w", name, path, err)
 		}
 		headers[name] = v

@@ -3,13 +3,16 @@ package otlp
 import (
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/encoding"
@@ -49,6 +52,38 @@ func newGRPCClient(cfg Config, headers map[string]string, version string) (*grpc
 		}
 		creds = credentials.NewTLS(tc)
 	}
+	// passthrough: the system resolver at each dial, as for OTLP/HTTP.
+	// No proxy: gRPC connects directly, as docs/otlp.md says (grpc-go
+	// would take HTTPS_PROXY). The answer's size keeps grpc-go's 4 MiB
+	// limit: a larger one would fail a request the receiver accepted.
+	conn, err := grpc.NewClient("passthrough:///"+grpcHost(cfg),
+		grpc.WithTransportCredentials(creds),
+		grpc.WithUserAgent("obsadapter/"+version),
+		grpc.WithWriteBufferSize(grpcWriteBuffer),
+		grpc.WithNoProxy(),
+		grpc.WithSharedWriteBuffer(true),
+		grpc.WithReadBufferSize(16<<10),
+		// Reconnect on the exporter's schedule, not grpc-go's (up to 120 s,
+		// during which every call fails fast with UNAVAILABLE).
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: cfg.Retry.Initial, Multiplier: 1.6, Jitter: 0.2, MaxDelay: cfg.Retry.Max},
+			MinConnectTimeout: cfg.Timeout,
+		}),
+		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint: %w", err)
+	}
+	md := metadata.MD{}
+	for k, v := range headers { // checked by checkHeader
+		md.Set(k, v)
+	}
+	return &grpcClient{conn: conn, md: md}, nil
+}
+
+// grpcHost is the endpoint's host:port; without a port, its scheme's (80,
+// or 443 with TLS), as for OTLP/HTTP.
+func grpcHost(cfg Config) string {
 	host := cfg.target()
 	if i := strings.Index(host, "://"); i >= 0 {
 		host = host[i+3:]
@@ -56,27 +91,14 @@ func newGRPCClient(cfg Config, headers map[string]string, version string) (*grpc
 	if i := strings.IndexByte(host, '/'); i >= 0 {
 		host = host[:i] // the service's path is fixed; a path in the endpoint means nothing to gRPC
 	}
-	// passthrough: the system resolver at each dial, as for OTLP/HTTP.
-	// No proxy: gRPC connects directly, as docs/otlp.md says (grpc-go
-	// would take HTTPS_PROXY). The answer's size keeps grpc-go's 4 MiB
-	// limit: a larger one would fail a request the receiver accepted.
-	conn, err := grpc.NewClient("passthrough:///"+host,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithUserAgent("obsadapter/"+version),
-		grpc.WithWriteBufferSize(grpcWriteBuffer),
-		grpc.WithNoProxy(),
-		grpc.WithSharedWriteBuffer(true),
-		grpc.WithReadBufferSize(16<<10),
-		grpc.WithDefaultCallOptions(grpc.ForceCodecV2(rawCodec{})),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("endpoint: %w", err)
+	if _, _, err := net.SplitHostPort(host); err != nil {
+		port := "80"
+		if cfg.usesTLS() {
+			port = "443"
+		}
+		host = net.JoinHostPort(strings.Trim(host, "[]"), port)
 	}
-	md := metadata.MD{}
-	for k, v := range headers {
-		md.Set(k, v)
-	}
-	return &grpcClient{conn: conn, md: md}, nil
+	return host
 }
 
 func (c *grpcClient) close() { c.conn.Close() }
@@ -94,11 +116,23 @@ func (c *grpcClient) send(ctx context.Context, data []byte) (outcome, error) {
 		opts = append(opts, grpc.UseCompressor(gzipName))
 	}
 	err := c.conn.Invoke(ctx, grpcPath, req, &resp, opts...)
-	req.wait(ctx)
 	if err == nil {
+		req.wait(ctx)
 		o, _ := parseResponse(resp)
 		return o, nil
 	}
+	res := c.classify(err)
+	var se *sendError
+	if errors.As(res, &se) && !se.retryable {
+		// Only success and a final refusal release the item (to the pool).
+		// After a retryable error it stays for the next attempt, and a lost
+		// connection never releases what it had not written yet: no wait.
+		req.wait(ctx)
+	}
+	return outcome{}, res
+}
+
+func (c *grpcClient) classify(err error) error {
 	st := grpcstatus.Convert(err)
 	code := int(st.Code())
 	err = fmt.Errorf("gRPC %s: %s", codeName(code), strings.ToValidUTF8(st.Message(), "\uFFFD"))
@@ -111,13 +145,21 @@ func (c *grpcClient) send(ctx context.Context, data []byte) (outcome, error) {
 	}
 	switch code {
 	case codeCanceled, codeDeadlineExceeded, codeAborted, codeOutOfRange, codeUnavailable, codeDataLoss:
-		return outcome{}, retryable(err, delay)
+		return retryable(err, delay)
 	case codeResourceExhausted:
 		if hasDelay {
-			return outcome{}, retryable(err, delay)
+			return retryable(err, delay)
+		}
+	case codeInternal:
+		// grpc-go's own INTERNAL for a broken answer, not the receiver's:
+		// retried as the net/http client retried it.
+		for _, p := range []string{"stream terminated by RST_STREAM", "server closed the stream without sending trailers", "malformed header"} {
+			if strings.HasPrefix(st.Message(), p) {
+				return retryable(err, 0)
+			}
 		}
 	}
-	return outcome{}, permanent(err)
+	return permanent(err)
 }
 
 // requestBuffer is a request handed to grpc-go without a copy. The

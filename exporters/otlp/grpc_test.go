@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/mem"
 
@@ -112,5 +114,103 @@ func TestGRPCReleasesTheRequest(t *testing.T) {
 		case <-time.After(10 * time.Second): // a hang guard, not a timing
 			t.Fatalf("grpc-go never released a request of %d bytes", len(data))
 		}
+	}
+}
+
+func TestGRPCHost(t *testing.T) {
+	cases := []struct{ endpoint, want string }{
+		{"http://collector:4317", "collector:4317"},
+		{"http://collector", "collector:80"},
+		{"https://collector/ignored/path", "collector:443"},
+		{"collector", "collector:443"}, // no scheme: TLS
+		{"http://[::1]", "[::1]:80"},
+		{"http://[::1]:4317", "[::1]:4317"},
+	}
+	for _, c := range cases {
+		if got := grpcHost(testConfig(c.endpoint, ProtocolGRPC)); got != c.want {
+			t.Errorf("%s: %s, want %s", c.endpoint, got, c.want)
+		}
+	}
+}
+
+// rawH2 is an HTTP/2 server that speaks no gRPC: once the first DATA frame
+// of a stream arrives it calls act, to break the call as a proxy or a
+// dying receiver would.
+func rawH2(t *testing.T, act func(fr *http2.Framer, c net.Conn, stream uint32)) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := io.ReadFull(c, make([]byte, len(http2.ClientPreface))); err != nil {
+					return
+				}
+				fr := http2.NewFramer(c, c)
+				fr.WriteSettings()
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						return
+					}
+					switch f := f.(type) {
+					case *http2.SettingsFrame:
+						if !f.IsAck() {
+							fr.WriteSettingsAck()
+						}
+					case *http2.DataFrame:
+						act(fr, c, f.StreamID)
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestGRPCBrokenCalls: a call the connection or a proxy breaks is retried,
+// and send returns at once. grpc-go never releases a request it was
+// writing when the connection died, so waiting for that would hold every
+// such send until its timeout.
+func TestGRPCBrokenCalls(t *testing.T) {
+	cases := []struct {
+		name string
+		act  func(fr *http2.Framer, c net.Conn, stream uint32)
+	}{
+		{"connection lost mid-request", func(_ *http2.Framer, c net.Conn, _ uint32) { c.Close() }},
+		{"stream reset with INTERNAL", func(fr *http2.Framer, _ net.Conn, stream uint32) {
+			fr.WriteRSTStream(stream, http2.ErrCodeInternal)
+			time.Sleep(time.Second)
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cl, err := newGRPCClient(testConfig("http://"+rawH2(t, c.act), ProtocolGRPC), nil, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cl.close()
+			// 1 MiB: more than the 64 KiB window, so grpc-go is mid-request.
+			data := binary.AppendUvarint([]byte{15<<3 | 2}, 1<<20)
+			data = append(data, make([]byte, 1<<20)...)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_, err = cl.send(ctx, data)
+			var se *sendError
+			if !errors.As(err, &se) || !se.retryable {
+				t.Fatalf("send: %v, want a retryable error", err)
+			}
+			if ctx.Err() != nil {
+				t.Fatal("send waited out its timeout")
+			}
+		})
 	}
 }

@@ -281,6 +281,7 @@ const (
 	codeResourceExhausted = 8
 	codeAborted           = 10
 	codeOutOfRange        = 11
+	codeInternal          = 13
 	codeUnavailable       = 14
 	codeDataLoss          = 15
 )
