@@ -121,7 +121,7 @@ func (c *grpcClient) send(ctx context.Context, data []byte) (outcome, error) {
 		o, _ := parseResponse(resp)
 		return o, nil
 	}
-	res := c.classify(err)
+	res := grpcError(err)
 	var se *sendError
 	if errors.As(res, &se) && !se.retryable {
 		// Only success and a final refusal release the item (to the pool).
@@ -132,7 +132,9 @@ func (c *grpcClient) send(ctx context.Context, data []byte) (outcome, error) {
 	return outcome{}, res
 }
 
-func (c *grpcClient) classify(err error) error {
+// grpcError sorts a failed call: retryable (with the receiver's RetryInfo
+// delay) or final, as docs/otlp.md's table says.
+func grpcError(err error) error {
 	st := grpcstatus.Convert(err)
 	code := int(st.Code())
 	err = fmt.Errorf("gRPC %s: %s", codeName(code), strings.ToValidUTF8(st.Message(), "\uFFFD"))

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/mem"
 
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
@@ -28,6 +29,11 @@ func TestGzipCompressor(t *testing.T) {
 		w.Write(b)
 		w.Close()
 		return buf.Bytes()
+	}
+	// Another "gzip" registered after ours (an import of grpc-go's) would
+	// compress the encoder's gzip again, and the receiver would refuse it.
+	if _, ours := encoding.GetCompressor(gzipName).(gzipCompressor); !ours {
+		t.Fatalf("grpc-go's %q compressor is %T, not gzipCompressor", gzipName, encoding.GetCompressor(gzipName))
 	}
 	plain := []byte("\x0a\x05hello") // a protobuf message: field 1, 5 bytes
 	cases := []struct {
