@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"time"
 
+	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
 )
 
@@ -80,25 +82,48 @@ func benchProcess(b *testing.B, specs []Spec, corpus []record.Record) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/record")
 }
 
-// BenchmarkRedactRecords: the default redact over real parsed records,
-// OBSADAPTER_RECORDS (NDJSON, as `obsadapter parse` prints them), such as
-// the performance corpus: `obsadapter parse corpus.log > records.ndjson`.
+// BenchmarkRedactRecords: the default redact, after a filter that keeps
+// everything (the issue's CPU budget), over real log lines parsed as the
+// daemon parses them, so that records' text lies in the parser's blocks as
+// in the binary: OBSADAPTER_CORPUS, a log file such as
+// ../shared/bench/gen_corpus.py makes (its first benchLines lines; every
+// 100th gets a secret as in the e2e forward-redact job). "none" is the same
+// records through no processors.
 func BenchmarkRedactRecords(b *testing.B) {
-	path := os.Getenv("OBSADAPTER_RECORDS")
+	// A batch's worth of records or two: they stay in the caches between
+	// iterations, as a batch just parsed is when the processors see it.
+	const benchLines = 2000
+	path := os.Getenv("OBSADAPTER_CORPUS")
 	if path == "" {
-		b.Skip("set OBSADAPTER_RECORDS to the NDJSON output of obsadapter parse")
+		b.Skip("set OBSADAPTER_CORPUS to a log file, e.g. from ../shared/bench/gen_corpus.py")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	var corpus []record.Record
-	for line := range bytes.Lines(data) {
-		var r record.Record
-		if err := r.UnmarshalJSON(line); err != nil {
-			b.Fatal(err)
-		}
-		corpus = append(corpus, r)
+	stream, err := parsers.NewStream(parsers.DefaultConfig(), parsers.Meta{Path: path, Source: "app"})
+	if err != nil {
+		b.Fatal(err)
 	}
-	benchProcess(b, []Spec{{Redact: &RedactConfig{}}}, corpus)
+	now := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
+	var corpus []record.Record
+	n := 0
+	for line := range bytes.Lines(data) {
+		if n++; n > benchLines {
+			break
+		}
+		line = bytes.TrimSuffix(line, []byte("\n"))
+		if n%100 == 0 {
+			if bytes.HasPrefix(line, []byte("{")) && bytes.HasSuffix(line, []byte("}")) {
+				line = append(line[:len(line)-1:len(line)-1], `,"token":"tok_9f8e7d6c5b4a3921"}`...)
+			} else {
+				line = append(line[:len(line):len(line)], " password=Tr0ub4dorXy99"...)
+			}
+		}
+		corpus = stream.FeedAppend(corpus, line, record.Position{Offset: int64(n)}, false, now)
+	}
+	corpus = append(corpus, stream.FlushAll(now)...)
+	keepAll := Spec{Filter: &FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "trace"}, {Not: &Condition{MinLevel: "trace"}}}}}}
+	b.Run("none", func(b *testing.B) { benchProcess(b, nil, corpus) })
+	b.Run("filter+redact", func(b *testing.B) { benchProcess(b, []Spec{keepAll, {Redact: &RedactConfig{}}}, corpus) })
 }
