@@ -91,9 +91,9 @@ func clientFlagAt(s string, k int) bool {
 
 // assignmentAt: the name before the '=' or ':' at s[i] is a secret name,
 // as maskAssignments classifies it. Only the name's part after its last
-// '.' decides (spring.datasource.password), and it holds three letters in a
-// row (every hint does): most colons are in times, ports and file:line, so
-// a short walk back stops there before any hint or classify.
+// '.' decides (spring.datasource.password), and it holds a name hint's
+// trigram (hasNameHint): most colons are in times, ports, URLs and
+// file:line, so a short walk back stops there before any classify.
 func assignmentAt(s string, i int) bool {
 	end := i
 	for end > 0 && isBlank(s[end-1]) {
@@ -102,46 +102,33 @@ func assignmentAt(s string, i int) bool {
 	if end > 0 && (s[end-1] == '"' || s[end-1] == '\'') {
 		end--
 	}
-	run, letters := 0, false // letters in a row; three of them seen
-	j := end
-	for ; j > 0 && end-j < maxName; j-- {
-		k := partClass[s[j-1]]
-		if k == notPart {
+	var t uint32 // the trigram starting at j-1, walking back (hasNameHint's, mirrored)
+	hint := false
+	for j := end; j > 0 && end-j < maxName; j-- {
+		c := s[j-1]
+		if !isPartByte[c] {
 			break
 		}
-		if k == letterPart {
-			run++
-		} else {
-			run = 0
+		t = t>>5 | uint32(letterCode[c])<<10
+		if isHintTrigram(t) {
+			hint = true
+			break
 		}
-		letters = letters || run >= 3
 	}
-	if !letters || !hasNameHint(s[j:end]) {
+	if !hint {
 		return false
 	}
 	start, end, _ := assignmentName(s, i)
 	return classify(s[start:end], true) != notSecret
 }
 
-// partClass tells the bytes of a name's part after its last '.': letters,
-// other name bytes, and the rest, in one load.
-var partClass = func() (t [256]uint8) {
+// isPartByte tells the bytes of a name's part after its last '.'.
+var isPartByte = func() (t [256]bool) {
 	for c := range 256 {
-		switch b := byte(c); {
-		case isUpper(b) || isLower(b):
-			t[c] = letterPart
-		case isNameChar(b) && b != '.':
-			t[c] = otherPart
-		}
+		t[c] = isNameChar(byte(c)) && c != '.'
 	}
 	return t
 }()
-
-const (
-	notPart = iota
-	letterPart
-	otherPart
-)
 
 // urlCredentialsAt: "://" at s[i] after a scheme, and an '@' after it.
 func urlCredentialsAt(s string, i int) bool {

@@ -51,20 +51,78 @@ const maxName = 128
 // IsSecretName reports whether a value named name (a flag without its
 // dashes or with them, an environment variable, a -D property, a JSON or
 // YAML key, a header name) is a secret by the rule table's name rules.
-// The future log redact processor uses it for structured fields.
+// The redact processor asks it for every field key.
 func IsSecretName(name string) bool { return hasNameHint(name) && classify(name, true) != notSecret }
 
 // hasNameHint is IsSecretName's cheap first test: every secret name holds
-// one of nameHints, in some case.
-func hasNameHint(name string) bool { return nameHintIndex.find(name, 0) != 0 }
-
-var nameHintIndex = func() *hintIndex {
-	x := &hintIndex{}
-	for _, h := range nameHints {
-		x.add(h, 1)
+// one of nameHints, in some case, so it holds a hint's first three letters
+// in a row (its trigram). Most keys hold none (status, path, component).
+// A trigram's two byte pairs start at consecutive offsets, so one of them
+// starts at an even one: looking up the pairs at even offsets, two bytes a
+// load, finds every trigram's first flagged pair, and only from there (a
+// trigram may start a byte before it) is the name read byte by byte.
+func hasNameHint(name string) bool {
+	for i := 0; i+2 <= len(name); i += 2 {
+		if hintPairs[uint16(name[i])|uint16(name[i+1])<<8] {
+			return hasHintTrigram(name[max(i-1, 0):])
+		}
 	}
-	return x
+	return false
+}
+
+// hasHintTrigram reports whether name holds a hint's trigram.
+func hasHintTrigram(name string) bool {
+	var t uint32
+	for i := 0; i < len(name); i++ {
+		t = t<<5&trigramMask | uint32(letterCode[name[i]])
+		if isHintTrigram(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// A trigram is three letter codes, the first in the high bits; a byte that
+// is not a letter has code 0, which no hint trigram holds, so it breaks a
+// trigram without a branch.
+const trigramMask = 1<<15 - 1
+
+// letterCode numbers the ASCII letters 1..26 in either case; 0 otherwise.
+var letterCode = func() (t [256]uint8) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = uint8(c-'a') + 1
+		t[c-'a'+'A'] = uint8(c-'a') + 1
+	}
+	return t
 }()
+
+// hintTrigrams holds the trigram of every name hint's first three
+// letters: a bool a trigram, not a bit, so a test is one load (32 KiB, of
+// which a scan touches the few lines its text's trigrams fall in).
+var hintTrigrams = func() (b [trigramMask + 1]bool) {
+	for _, h := range nameHints {
+		b[uint32(letterCode[h[0]])<<10|uint32(letterCode[h[1]])<<5|uint32(letterCode[h[2]])] = true
+	}
+	return b
+}()
+
+// hintPairs holds, in every case, the first and the second byte pair of
+// every hint's trigram, indexed by two bytes read little-endian.
+var hintPairs = func() *[1 << 16]bool {
+	t := new([1 << 16]bool)
+	for _, h := range nameHints {
+		for k := range 2 {
+			for _, a := range cases(h[k]) {
+				for _, b := range cases(h[k+1]) {
+					t[uint16(a)|uint16(b)<<8] = true
+				}
+			}
+		}
+	}
+	return t
+}()
+
+func isHintTrigram(t uint32) bool { return hintTrigrams[t&trigramMask] }
 
 // classify names the kind of value name holds. With suffixes, a strong
 // word also matches as the end of a part (dbpassword); flags whose value is

@@ -364,3 +364,57 @@ func TestMayHaveSecretFlag(t *testing.T) {
 		}
 	}
 }
+
+// hintTrigramIn is hasNameHint spelled out: a hint's first three letters,
+// in any case, somewhere in s.
+func hintTrigramIn(s string) bool {
+	for _, h := range nameHints {
+		if strings.Contains(strings.ToLower(s), h[:3]) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNameHint(t *testing.T) {
+	for _, h := range nameHints {
+		if len(h) < 3 || strings.Trim(h, "abcdefghijklmnopqrstuvwxyz") != "" {
+			t.Fatalf("name hint %q: hasNameHint needs three lower-case letters at least", h)
+		}
+	}
+	fills := []string{"", "a", "x_", "9", "db.", "Monkey", "-"}
+	for _, pre := range fills {
+		for _, post := range fills {
+			for _, h := range nameHints {
+				for _, spelled := range []string{h, strings.ToUpper(h), strings.ToUpper(h[:1]) + h[1:]} {
+					if name := pre + spelled + post; !hasNameHint(name) {
+						t.Errorf("hasNameHint(%q) = false", name)
+					}
+				}
+			}
+		}
+	}
+	for _, name := range []string{"", "status", "path", "component", "session", "user_agent", "pa_ss", "to-ken", "ke1y", "PWd\x00", "ａｕｔｈ"} {
+		if got, want := hasNameHint(name), hintTrigramIn(name); got != want {
+			t.Errorf("hasNameHint(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// FuzzNameHint: hasNameHint finds exactly the hints' trigrams, and so
+// never skips a name classify would call secret.
+func FuzzNameHint(f *testing.F) {
+	for _, s := range []string{"password", "X-Api-Key", "keyStorePassword", "status", "AUTHorization", "pa\xffss"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := hasNameHint(s), hintTrigramIn(s); got != want {
+			t.Fatalf("hasNameHint(%q) = %v, want %v", s, got, want)
+		}
+		for _, suffixes := range []bool{false, true} {
+			if classify(s, suffixes) != notSecret && !hasNameHint(s) {
+				t.Fatalf("classify(%q, %v) finds a secret name hasNameHint skips", s, suffixes)
+			}
+		}
+	})
+}
