@@ -192,6 +192,9 @@ func hashMask(h hash.Hash, secret string) string {
 }
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {
+	if x.set.Clean(r.Message) && (!x.fields || x.cleanFields(r.Fields)) {
+		return resKept // most records: one walk that copies and builds nothing
+	}
 	msg, fired := x.set.Redact(r.Message, x.mask)
 	var (
 		fields          []record.Field
@@ -213,6 +216,57 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 		r.Fields = x.addReport(r.Fields, fired, byName, changed)
 	}
 	return resChanged
+}
+
+// cleanFields reports whether redactFields would leave fields as they are:
+// no value a rule could change, and no key naming a secret whose value it
+// would mask. It may say no to fields redactFields then leaves (a secret
+// key whose value is masked already), never yes to fields it changes.
+func (x *redact) cleanFields(fields []record.Field) bool {
+	for i := range fields {
+		f := &fields[i]
+		switch f.Value.Kind() {
+		case record.KindString:
+			if s := f.Value.Str(); s != "" && (!x.set.Clean(s) || secrets.IsSecretName(f.Key)) {
+				return false
+			}
+		case record.KindNull, record.KindBool:
+		case record.KindObject:
+			if !x.cleanFields(f.Value.Object()) {
+				return false
+			}
+		case record.KindArray:
+			if secrets.IsSecretName(f.Key) || !x.cleanItems(f.Value.Array()) {
+				return false
+			}
+		default: // a number under a secret's name is masked
+			if secrets.IsSecretName(f.Key) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// cleanItems is cleanFields for an array's items, which have no names.
+func (x *redact) cleanItems(items []record.Value) bool {
+	for i := range items {
+		switch v := &items[i]; v.Kind() {
+		case record.KindString:
+			if !x.set.Clean(v.Str()) {
+				return false
+			}
+		case record.KindObject:
+			if !x.cleanFields(v.Object()) {
+				return false
+			}
+		case record.KindArray:
+			if !x.cleanItems(v.Array()) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // redactFields masks the values of fields, nested ones included. It never
