@@ -1,11 +1,13 @@
 package secrets
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/bits"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // MaxSetRules is how many rules one Set holds (fired rules are a bitmask).
@@ -180,10 +182,11 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
 	var prev, twice uint8 // chunks with digits: the last one, and two in a row
+	b := unsafe.Slice(unsafe.StringData(t), len(t))
+	pairs := s.pairAt[:] // a slice of known length: no check a lookup
 	i := 0
-	pairs := s.pairAt
-	for ; i+8 <= len(t); i += 8 {
-		x := le64(t[i:])
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i : i+8])
 		c := pairs[uint16(x)] | pairs[uint16(x>>16)] | pairs[uint16(x>>32)] | pairs[uint16(x>>48)]
 		d := c & digitByte
 		twice |= prev & d
@@ -193,8 +196,8 @@ func (s *Set) candidates(t string) uint64 {
 		}
 	}
 	var c uint8
-	for j := i; j < len(t); j++ {
-		c |= s.anchorAt[t[j]]
+	for _, ch := range b[i:] {
+		c |= s.anchorAt[ch]
 	}
 	twice |= prev & c
 	if c&^digitByte != 0 && s.anchored&^found != 0 {
@@ -204,13 +207,6 @@ func (s *Set) candidates(t string) uint64 {
 		found |= s.digitM
 	}
 	return found
-}
-
-// le64 reads t's first 8 bytes: the compiler makes it one load.
-func le64(t string) uint64 {
-	w := t[:8]
-	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
-		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
 }
 
 // anchorsInChunk adds the rules the anchors in the chunk x = t[i:i+8]
