@@ -22,7 +22,7 @@ const (
 	noAnchor         anchorKind = iota
 	flagAnchor                  // '-' of a secret flag's word: "--password x", "-token x"
 	clientAnchor                // '-' of a client's password flag: "mysql -phunter2", "curl -u bob:pw"
-	assignAnchor                // '=' or ':' after a secret name: NAME=value, "NAME":"value"
+	assignAnchor                // a secret name's hint, then '=' or ':': NAME=value, "NAME":"value" (no byte: pairTable)
 	urlAnchor                   // ':' of scheme://user:password@host
 	bearerAnchor                // 'b' or 'B' of "Bearer token"
 	jwtAnchor                   // 'J' of the "eyJ" a JWT starts with ('J' is rare, "ey" is not)
@@ -34,7 +34,7 @@ const (
 
 // kindBytes are the bytes of the built-in kinds.
 var kindBytes = [numAnchorKinds]string{
-	flagAnchor: "-", clientAnchor: "-", assignAnchor: "=:", urlAnchor: ":", bearerAnchor: "bB",
+	flagAnchor: "-", clientAnchor: "-", urlAnchor: ":", bearerAnchor: "bB",
 	jwtAnchor: "J", awsAnchor: "KS", privateKeyAnchor: "-",
 }
 
@@ -120,6 +120,39 @@ func assignmentAt(s string, i int) bool {
 	}
 	start, end, _ := assignmentName(s, i)
 	return classify(s[start:end], true) != notSecret
+}
+
+// assignmentFrom: a name hint's trigram starts at q-1 or at q (pairTable
+// flagged the pair at q as its second or first pair), and after the rest
+// of the name's part that holds it, an optional quote and blanks, an '='
+// or ':' that assignmentAt accepts. An assignmentAt that holds has such a
+// trigram within maxName bytes before its name's end, whose pair the scan
+// flags, so checking from the hints finds every assignment the '=' and
+// ':' would: and most colons (times, ports, URLs, file:line) follow no
+// hint.
+func assignmentFrom(s string, q int) bool {
+	p := q
+	if q > 0 && isHintTrigram(trigramAt(s, q-1)) {
+		p = q - 1
+	} else if q+3 > len(s) || !isHintTrigram(trigramAt(s, q)) {
+		return false
+	}
+	k := p + 3
+	for k < len(s) && k-p < maxName && isPartByte[s[k]] {
+		k++
+	}
+	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
+		k++
+	}
+	for k < len(s) && isBlank(s[k]) {
+		k++
+	}
+	return k < len(s) && (s[k] == '=' || s[k] == ':') && assignmentAt(s, k)
+}
+
+// trigramAt is the trigram of s[p:p+3].
+func trigramAt(s string, p int) uint32 {
+	return uint32(letterCode[s[p]])<<10 | uint32(letterCode[s[p+1]])<<5 | uint32(letterCode[s[p+2]])
 }
 
 // isPartByte tells the bytes of a name's part after its last '.'.

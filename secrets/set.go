@@ -24,7 +24,9 @@ type Set struct {
 	anchorAt [256]uint8
 	// pairAt is anchorAt of two bytes at once (indexed by a little-endian
 	// uint16), so the scan loads 8 bytes as one word and looks up 4 pairs:
-	// half the loads of a byte table. Sets with equal anchorAt share it.
+	// half the loads of a byte table. The scan looks up every pair at an
+	// even offset of a text, and the last byte of a text of odd length
+	// in anchorAt. Sets with equal anchors share the table.
 	pairAt   *[1 << 16]uint8
 	kindBits [numAnchorKinds]uint64 // the rules of each built-in anchor kind
 	// generic holds the byteAnchor checks, by genericAt[byte]-1.
@@ -41,6 +43,7 @@ const (
 	builtinByte = 1 << iota
 	genericByte
 	digitByte // the set wants digit runs
+	hintByte  // in pairAt only: a pair of a name hint's trigram (hintPairs)
 )
 
 type anchorCheck struct {
@@ -92,7 +95,8 @@ func NewSet(rules []Rule) (*Set, error) {
 			}
 		}
 	}
-	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0})
+	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0,
+		s.kindBits[urlAnchor] != 0, s.kindBits[assignAnchor] != 0})
 	return s, nil
 }
 
@@ -107,22 +111,27 @@ var (
 const maxPairTables = 16
 
 type pairKey struct {
-	anchorAt       [256]uint8
-	bearer, awsKey bool
+	anchorAt                   [256]uint8
+	bearer, awsKey, url, hints bool
 }
 
 // pairTable makes the chunk scan's table: a pair holds the anchors of its
-// two bytes, except that the letters of "bearer" and of AWS keys anchor
-// only as pairs that every such secret has at an even offset ("be" or
-// "ea" of bearer, "AK" or "KI" of AKIA, "AS" or "SI" of ASIA): 'b' and 'S'
-// alone are in most lines. Both secrets are long (15 and 20 bytes), so
-// their pairs lie in the scan's whole chunks, never in its byte-wise tail.
+// two bytes, except for bytes common in log text that anchor only as
+// pairs which every secret of theirs has at an even offset, so that the
+// scan, looking at every even offset, cannot miss them:
+//   - 'b' and 'S' alone are in most lines: "be" or "ea" of bearer, "AK" or
+//     "KI" of AKIA, "AS" or "SI" of ASIA;
+//   - ':' is in every time and file:line: ":/" or "//" of "://";
+//   - a secret name is found by its hint's trigram rather than by the '='
+//     or ':' after it: either of the trigram's two pairs (hintByte).
+//
+// A flagged pair's check looks at the byte before it too.
 func pairTable(k pairKey) *[1 << 16]uint8 {
 	if t, ok := pairTables.Load(k); ok {
 		return t.(*[1 << 16]uint8)
 	}
 	byByte := k.anchorAt
-	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor]) {
+	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor] + kindBytes[urlAnchor]) {
 		byByte[c] &^= builtinByte
 	}
 	t := new([1 << 16]uint8)
@@ -130,8 +139,12 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 		lo, hi := byte(i), byte(i>>8)
 		t[i] = byByte[lo] | byByte[hi]
 		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || lower[lo] == 'e' && lower[hi] == 'a') ||
-			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') {
+			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') ||
+			k.url && (lo == ':' || lo == '/') && hi == '/' {
 			t[i] |= builtinByte
+		}
+		if k.hints && hintPairs[i] {
+			t[i] |= hintByte
 		}
 	}
 	if pairsShared.Add(1) > maxPairTables {
@@ -195,13 +208,18 @@ func (s *Set) candidates(t string) uint64 {
 			found = s.anchorsInChunk(t, i, x, found)
 		}
 	}
+	// The tail: its pairs, and its last byte when alone.
 	var c uint8
-	for _, ch := range b[i:] {
-		c |= s.anchorAt[ch]
+	q := i
+	for ; q+2 <= len(b); q += 2 {
+		c |= pairs[uint16(b[q])|uint16(b[q+1])<<8]
+	}
+	if q < len(b) {
+		c |= s.anchorAt[b[q]]
 	}
 	twice |= prev & c
 	if c&^digitByte != 0 && s.anchored&^found != 0 {
-		found = s.anchorsIn(t, i, len(t), found)
+		found = s.anchorsInTail(t, i, found)
 	}
 	if s.digits > 0 && (twice != 0 || s.digits < 10) && digitRun(t, s.digits) {
 		found |= s.digitM
@@ -210,24 +228,56 @@ func (s *Set) candidates(t string) uint64 {
 }
 
 // anchorsInChunk adds the rules the anchors in the chunk x = t[i:i+8]
-// hold for, looking only at its pairs the table flags, and at the byte
-// before each: a pair at an odd offset ("ea" of bearer) flags the anchor
-// byte before it.
+// hold for, looking only at its pairs the table flags.
 func (s *Set) anchorsInChunk(t string, i int, x uint64, found uint64) uint64 {
 	for k := 0; k < 8; k += 2 {
-		if s.pairAt[uint16(x>>(8*k))]&^digitByte == 0 {
-			continue
-		}
-		for j := max(i+k-1, 0); j < i+k+2; j++ {
-			if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
-				found = s.checkAt(t, j, a, found)
-			}
+		if e := s.pairAt[uint16(x>>(8*k))] &^ digitByte; e != 0 {
+			found = s.pairAnchors(t, i+k, e, found)
 		}
 	}
 	return found
 }
 
-// anchorsIn adds the rules the anchors in t[from:to] hold for.
+// anchorsInTail adds the rules the anchors in t[from:] hold for, by its
+// pairs and its last byte when alone, as candidates looked at them.
+func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
+	q := from
+	for ; q+2 <= len(t); q += 2 {
+		if e := s.pairAt[uint16(t[q])|uint16(t[q+1])<<8] &^ digitByte; e != 0 {
+			found = s.pairAnchors(t, q, e, found)
+		}
+	}
+	if q < len(t) {
+		if a := s.anchorAt[t[q]] &^ digitByte; a != 0 {
+			found = s.checkAt(t, q, a, found)
+		}
+	}
+	return found
+}
+
+// pairAnchors adds the rules the pair t[q:q+2], flagged e in pairAt,
+// holds for: a name hint's trigram there, or the anchor bytes of the pair
+// and of the byte before it (a pair at an odd offset, "ea" of bearer,
+// flags the anchor byte before it).
+func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
+	if e&hintByte != 0 {
+		if b := s.kindBits[assignAnchor]; b&^found != 0 && assignmentFrom(t, q) {
+			found |= b
+		}
+	}
+	if e&^hintByte == 0 {
+		return found
+	}
+	for j := max(q-1, 0); j < q+2; j++ {
+		if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
+			found = s.checkAt(t, j, a, found)
+		}
+	}
+	return found
+}
+
+// anchorsIn adds the rules the anchors in t[from:to] hold for, a byte at
+// a time (the rules' own prefilters, not the scan).
 func (s *Set) anchorsIn(t string, from, to int, found uint64) uint64 {
 	for j := from; j < to; j++ {
 		if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
@@ -271,13 +321,6 @@ func (s *Set) builtinAt(t string, i int, found uint64) uint64 {
 		}
 	case ':':
 		if b := k[urlAnchor]; b&^found != 0 && urlCredentialsAt(t, i) {
-			found |= b
-		}
-		if b := k[assignAnchor]; b&^found != 0 && assignmentAt(t, i) {
-			found |= b
-		}
-	case '=':
-		if b := k[assignAnchor]; b&^found != 0 && assignmentAt(t, i) {
 			found |= b
 		}
 	case 'b', 'B':
