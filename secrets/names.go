@@ -55,7 +55,8 @@ const maxName = 128
 func IsSecretName(name string) bool { return hasNameHint(name) && classify(name, true) != notSecret }
 
 // hasNameHint is IsSecretName's cheap first test: every secret name holds
-// one of nameHints, in some case, so it holds a hint's first three letters
+// one of nameHints, in some case, so it holds the hint's trigram (three
+// letters of it, hintTrigrams)
 // in a row (its trigram). Most keys hold none (status, path, component).
 // A trigram's two byte pairs start at consecutive offsets, so one of them
 // starts at an even one: looking up the pairs at even offsets, two bytes a
@@ -96,11 +97,11 @@ var letterCode = func() (t [256]uint8) {
 	return t
 }()
 
-// hintTrigrams holds the trigram of every name hint's first three
+// isTrigram holds the trigram of every name hint (hintTrigrams)
 // letters: a bool a trigram, not a bit, so a test is one load (32 KiB, of
 // which a scan touches the few lines its text's trigrams fall in).
-var hintTrigrams = func() (b [trigramMask + 1]bool) {
-	for _, h := range nameHints {
+var isTrigram = func() (b [trigramMask + 1]bool) {
+	for _, h := range hintTrigrams {
 		b[uint32(letterCode[h[0]])<<10|uint32(letterCode[h[1]])<<5|uint32(letterCode[h[2]])] = true
 	}
 	return b
@@ -110,7 +111,7 @@ var hintTrigrams = func() (b [trigramMask + 1]bool) {
 // every hint's trigram, indexed by two bytes read little-endian.
 var hintPairs = func() *[1 << 16]bool {
 	t := new([1 << 16]bool)
-	for _, h := range nameHints {
+	for _, h := range hintTrigrams {
 		for k := range 2 {
 			for _, a := range cases(h[k]) {
 				for _, b := range cases(h[k+1]) {
@@ -122,7 +123,7 @@ var hintPairs = func() *[1 << 16]bool {
 	return t
 }()
 
-func isHintTrigram(t uint32) bool { return hintTrigrams[t&trigramMask] }
+func isHintTrigram(t uint32) bool { return isTrigram[t&trigramMask] }
 
 // classify names the kind of value name holds. With suffixes, a strong
 // word also matches as the end of a part (dbpassword); flags whose value is

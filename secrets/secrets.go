@@ -77,6 +77,12 @@ func (r Rule) apply(s string, m Mask) string {
 // nameHints are in every secret name (see names.go).
 var nameHints = []string{"pass", "pwd", "token", "secret", "key", "auth", "credential", "cookie"}
 
+// hintTrigrams are three letters in a row of each name hint, in order: the
+// three whose two byte pairs are rarest in English, so that the scan's
+// pair table flags few pairs of plain text (token's "oke", not "tok": "to"
+// is in every other line).
+var hintTrigrams = []string{"pas", "pwd", "oke", "ecr", "key", "aut", "cre", "oki"}
+
 // Rules is the rule table, applied in this order.
 var Rules = []Rule{
 	{

@@ -365,11 +365,11 @@ func TestMayHaveSecretFlag(t *testing.T) {
 	}
 }
 
-// hintTrigramIn is hasNameHint spelled out: a hint's first three letters,
-// in any case, somewhere in s.
+// hintTrigramIn is hasNameHint spelled out: a hint's trigram, in any
+// case, somewhere in s.
 func hintTrigramIn(s string) bool {
-	for _, h := range nameHints {
-		if strings.Contains(strings.ToLower(s), h[:3]) {
+	for _, h := range hintTrigrams {
+		if strings.Contains(strings.ToLower(s), h) {
 			return true
 		}
 	}
@@ -377,9 +377,12 @@ func hintTrigramIn(s string) bool {
 }
 
 func TestNameHint(t *testing.T) {
-	for _, h := range nameHints {
-		if len(h) < 3 || strings.Trim(h, "abcdefghijklmnopqrstuvwxyz") != "" {
-			t.Fatalf("name hint %q: hasNameHint needs three lower-case letters at least", h)
+	if len(hintTrigrams) != len(nameHints) {
+		t.Fatalf("%d hint trigrams for %d name hints", len(hintTrigrams), len(nameHints))
+	}
+	for i, h := range nameHints {
+		if tri := hintTrigrams[i]; len(tri) != 3 || strings.Trim(tri, "abcdefghijklmnopqrstuvwxyz") != "" || !strings.Contains(h, tri) {
+			t.Fatalf("hint trigram %q: three lower-case letters of name hint %q", tri, h)
 		}
 	}
 	fills := []string{"", "a", "x_", "9", "db.", "Monkey", "-"}
