@@ -46,6 +46,9 @@ const (
 	hintByte  // in pairAt only: a pair of a name hint's trigram (hintPairs)
 )
 
+// digitBytes is digitByte in each byte of a chunk's four pair flags.
+const digitBytes = digitByte * 0x01010101
+
 type anchorCheck struct {
 	rules uint64
 	check func(s string, i int) bool // nil: the byte is enough
@@ -200,12 +203,21 @@ func (s *Set) candidates(t string) uint64 {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i : i+8])
-		c := pairs[uint16(x)] | pairs[uint16(x>>16)] | pairs[uint16(x>>32)] | pairs[uint16(x>>48)]
-		d := c & digitByte
+		// The chunk's four pair flags, one a byte of m.
+		m := uint32(pairs[uint16(x)]) | uint32(pairs[uint16(x>>16)])<<8 |
+			uint32(pairs[uint16(x>>32)])<<16 | uint32(pairs[uint16(x>>48)])<<24
+		d := uint8(0)
+		if m&digitBytes != 0 {
+			d = digitByte
+		}
 		twice |= prev & d
 		prev = d
-		if c&^digitByte != 0 && s.anchored&^found != 0 {
-			found = s.anchorsInChunk(t, i, x, found)
+		if a := m &^ digitBytes; a != 0 && s.anchored&^found != 0 {
+			for a != 0 {
+				k := bits.TrailingZeros32(a) &^ 7 // the flagged pair's byte of m
+				found = s.pairAnchors(t, i+k/4, uint8(a>>k), found)
+				a &^= 0xff << k
+			}
 		}
 	}
 	// The tail: its pairs, and its last byte when alone.
@@ -223,17 +235,6 @@ func (s *Set) candidates(t string) uint64 {
 	}
 	if s.digits > 0 && (twice != 0 || s.digits < 10) && digitRun(t, s.digits) {
 		found |= s.digitM
-	}
-	return found
-}
-
-// anchorsInChunk adds the rules the anchors in the chunk x = t[i:i+8]
-// hold for, looking only at its pairs the table flags.
-func (s *Set) anchorsInChunk(t string, i int, x uint64, found uint64) uint64 {
-	for k := 0; k < 8; k += 2 {
-		if e := s.pairAt[uint16(x>>(8*k))] &^ digitByte; e != 0 {
-			found = s.pairAnchors(t, i+k, e, found)
-		}
 	}
 	return found
 }
