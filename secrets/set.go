@@ -19,8 +19,8 @@ const MaxSetRules = 64
 // immutable and safe for concurrent use.
 type Set struct {
 	rules []Rule
-	// anchorAt says what a byte anchors: builtinByte, genericByte,
-	// digitByte; 0 for most bytes. The scan's one table load per byte.
+	// anchorAt says what a byte anchors: builtinByte, genericByte; 0 for
+	// most bytes.
 	anchorAt [256]uint8
 	// pairAt is anchorAt of two bytes at once (indexed by a little-endian
 	// uint16), so the scan loads 8 bytes as one word and looks up 4 pairs:
@@ -36,18 +36,22 @@ type Set struct {
 	always    uint64 // rules that run on every text
 	digits    int    // the shortest digit run any rule wants; 0 = none
 	digitM    uint64 // the rules that want one
-	minLen    int    // the shortest text any rule can change
+	// runPairs is how many runByte pairs in a row a run of digits
+	// needs before digitRun looks for one: every run of s.digits (at
+	// least 10) holds that many at even offsets.
+	runPairs int
+	minLen   int // the shortest text any rule can change
 }
 
 const (
 	builtinByte = 1 << iota
 	genericByte
-	digitByte // the set wants digit runs
-	hintByte  // in pairAt only: a pair of a name hint's trigram (hintPairs)
+	runByte  // in pairAt only: a pair a run of digits may hold (isRunPair)
+	hintByte // in pairAt only: a pair of a name hint's trigram (hintPairs)
 )
 
-// digitBytes is digitByte in each byte of a chunk's four pair flags.
-const digitBytes = digitByte * 0x01010101
+// runBytes is runByte in each byte of a chunk's four pair flags.
+const runBytes = runByte * 0x01010101
 
 type anchorCheck struct {
 	rules uint64
@@ -73,9 +77,6 @@ func NewSet(rules []Rule) (*Set, error) {
 				s.digits = r.digits
 			}
 			s.digitM |= bit
-			for c := '0'; c <= '9'; c++ {
-				s.anchorAt[c] |= digitByte
-			}
 		}
 		switch a.kind {
 		case noAnchor:
@@ -98,8 +99,13 @@ func NewSet(rules []Rule) (*Set, error) {
 			}
 		}
 	}
+	// A run of digits, single separators between them, spans at least
+	// s.digits bytes that are digits or separators, never two separators
+	// in a row: whatever its offset, (s.digits-1)/2 of its pairs at even
+	// offsets lie wholly inside it, each a runByte pair.
+	s.runPairs = (s.digits - 1) / 2
 	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0,
-		s.kindBits[urlAnchor] != 0, s.kindBits[assignAnchor] != 0})
+		s.kindBits[urlAnchor] != 0, s.kindBits[assignAnchor] != 0, s.digits > 0})
 	return s, nil
 }
 
@@ -114,8 +120,8 @@ var (
 const maxPairTables = 16
 
 type pairKey struct {
-	anchorAt                   [256]uint8
-	bearer, awsKey, url, hints bool
+	anchorAt                           [256]uint8
+	bearer, awsKey, url, hints, digits bool
 }
 
 // pairTable makes the chunk scan's table: a pair holds the anchors of its
@@ -148,6 +154,9 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 		}
 		if k.hints && hintPairs[i] {
 			t[i] |= hintByte
+		}
+		if k.digits && isRunPair(lo, hi) {
+			t[i] |= runByte
 		}
 	}
 	if pairsShared.Add(1) > maxPairTables {
@@ -193,11 +202,11 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 }
 
 // candidates returns the rules that could change t: one pass over it
-// finds the anchors, and whether digits stand in two chunks in a row, which
-// a run of s.digits (at least 10) needs before digitRun looks for one.
+// finds the anchors, and whether enough pairs that a run of digits holds
+// stand in a row for digitRun to look for one.
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
-	var prev, twice uint8 // chunks with digits: the last one, and two in a row
+	run, runs := 0, false // runByte pairs in a row up to here; enough of them seen
 	b := unsafe.Slice(unsafe.StringData(t), len(t))
 	pairs := s.pairAt[:] // a slice of known length: no check a lookup
 	i := 0
@@ -206,13 +215,21 @@ func (s *Set) candidates(t string) uint64 {
 		// The chunk's four pair flags, one a byte of m.
 		m := uint32(pairs[uint16(x)]) | uint32(pairs[uint16(x>>16)])<<8 |
 			uint32(pairs[uint16(x>>32)])<<16 | uint32(pairs[uint16(x>>48)])<<24
-		d := uint8(0)
-		if m&digitBytes != 0 {
-			d = digitByte
+		if m&runBytes != 0 {
+			// The four run bits, the first pair's lowest.
+			v := uint8((uint64(m>>2&0x01010101) * 0x01020408) >> 24 & 0xf)
+			if run+bits.TrailingZeros8(^v) >= s.runPairs {
+				runs = true
+			}
+			if v == 0xf {
+				run += 4
+			} else {
+				run = bits.LeadingZeros8(^(v << 4))
+			}
+		} else {
+			run = 0
 		}
-		twice |= prev & d
-		prev = d
-		if a := m &^ digitBytes; a != 0 && s.anchored&^found != 0 {
+		if a := m &^ runBytes; a != 0 && s.anchored&^found != 0 {
 			for a != 0 {
 				k := bits.TrailingZeros32(a) &^ 7 // the flagged pair's byte of m
 				found = s.pairAnchors(t, i+k/4, uint8(a>>k), found)
@@ -224,19 +241,31 @@ func (s *Set) candidates(t string) uint64 {
 	var c uint8
 	q := i
 	for ; q+2 <= len(b); q += 2 {
-		c |= pairs[uint16(b[q])|uint16(b[q+1])<<8]
+		e := pairs[uint16(b[q])|uint16(b[q+1])<<8]
+		c |= e
+		if e&runByte == 0 {
+			run = 0
+		} else if run++; run >= s.runPairs {
+			runs = true
+		}
 	}
 	if q < len(b) {
 		c |= s.anchorAt[b[q]]
 	}
-	twice |= prev & c
-	if c&^digitByte != 0 && s.anchored&^found != 0 {
+	if c&^runByte != 0 && s.anchored&^found != 0 {
 		found = s.anchorsInTail(t, i, found)
 	}
-	if s.digits > 0 && (twice != 0 || s.digits < 10) && digitRun(t, s.digits) {
+	if s.digits > 0 && (runs || s.digits < 10) && digitRun(t, s.digits) {
 		found |= s.digitM
 	}
 	return found
+}
+
+// isRunPair: the two bytes may stand in a run of digits, single spaces or
+// dashes between them, that digitRun looks for: both digits or separators,
+// and not both separators.
+func isRunPair(lo, hi byte) bool {
+	return digitClass[lo] != 0 && digitClass[hi] != 0 && (digitClass[lo] == isDigitClass || digitClass[hi] == isDigitClass)
 }
 
 // anchorsInTail adds the rules the anchors in t[from:] hold for, by its
@@ -244,12 +273,12 @@ func (s *Set) candidates(t string) uint64 {
 func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
 	q := from
 	for ; q+2 <= len(t); q += 2 {
-		if e := s.pairAt[uint16(t[q])|uint16(t[q+1])<<8] &^ digitByte; e != 0 {
+		if e := s.pairAt[uint16(t[q])|uint16(t[q+1])<<8] &^ runByte; e != 0 {
 			found = s.pairAnchors(t, q, e, found)
 		}
 	}
 	if q < len(t) {
-		if a := s.anchorAt[t[q]] &^ digitByte; a != 0 {
+		if a := s.anchorAt[t[q]]; a != 0 {
 			found = s.checkAt(t, q, a, found)
 		}
 	}
@@ -270,7 +299,7 @@ func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 		return found
 	}
 	for j := max(q-1, 0); j < q+2; j++ {
-		if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
+		if a := s.anchorAt[t[j]]; a != 0 {
 			found = s.checkAt(t, j, a, found)
 		}
 	}
@@ -281,7 +310,7 @@ func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 // a time (the rules' own prefilters, not the scan).
 func (s *Set) anchorsIn(t string, from, to int, found uint64) uint64 {
 	for j := from; j < to; j++ {
-		if a := s.anchorAt[t[j]] &^ digitByte; a != 0 {
+		if a := s.anchorAt[t[j]]; a != 0 {
 			found = s.checkAt(t, j, a, found)
 		}
 	}

@@ -316,6 +316,36 @@ func TestDigitRun(t *testing.T) {
 	}
 }
 
+// TestDigitRunGate: the scan's gate (runByte pairs in a row) lets every
+// digit run digitRun finds through, at every offset in chunks and tails.
+func TestDigitRunGate(t *testing.T) {
+	all, err := NewSet(Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cards uint64
+	for i, r := range all.Rules() {
+		if r.digits > 0 {
+			cards |= 1 << i
+		}
+	}
+	runs := []string{"1234567890123", "4111 1111 1111 1111", "4111-1111-1111-1111", "1 2 3 4 5 6 7 8 9 0 1 2 3",
+		"12-34-56-78-90-12-3", "1234567890123456789"}
+	for _, run := range runs {
+		for pre := range 17 {
+			for post := range 17 {
+				s := strings.Repeat("x", pre) + run + strings.Repeat("y", post)
+				if !digitRun(s, all.digits) {
+					t.Fatalf("digitRun(%q) = false", s)
+				}
+				if all.candidates(s)&cards == 0 {
+					t.Errorf("candidates(%q) has not the card rule", s)
+				}
+			}
+		}
+	}
+}
+
 // FuzzDigitRun: the skipping scan agrees with counting every run.
 func FuzzDigitRun(f *testing.F) {
 	f.Add("4111 1111 1111 1111", 13)
