@@ -36,9 +36,9 @@ type Set struct {
 	always    uint64 // rules that run on every text
 	digits    int    // the shortest digit run any rule wants; 0 = none
 	digitM    uint64 // the rules that want one
-	// runPairs is how many runByte pairs in a row a run of digits
-	// needs before digitRun looks for one: every run of s.digits (at
-	// least 10) holds that many at even offsets.
+	// runPairs is how many runByte pairs in a row every run of s.digits
+	// holds at even offsets: more than a chunk's four, and the run
+	// crosses a chunk's end, where the scan looks for one.
 	runPairs int
 	minLen   int // the shortest text any rule can change
 }
@@ -49,9 +49,6 @@ const (
 	runByte  // in pairAt only: a pair a run of digits may hold (isRunPair)
 	hintByte // in pairAt only: a pair of a name hint's trigram (hintPairs)
 )
-
-// runBytes is runByte in each byte of a chunk's four pair flags.
-const runBytes = runByte * 0x01010101
 
 type anchorCheck struct {
 	rules uint64
@@ -202,63 +199,75 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 }
 
 // candidates returns the rules that could change t: one pass over it
-// finds the anchors, and whether enough pairs that a run of digits holds
-// stand in a row for digitRun to look for one.
+// finds the anchors, and the runs of digits, each of which crosses from
+// one chunk to the next (runPairs): only there is one looked for.
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
-	run, runs := 0, false // runByte pairs in a row up to here; enough of them seen
+	var last uint8 // runByte of the last chunk's last pair
 	b := unsafe.Slice(unsafe.StringData(t), len(t))
 	pairs := s.pairAt[:] // a slice of known length: no check a lookup
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i : i+8])
-		// The chunk's four pair flags, one a byte of m.
-		m := uint32(pairs[uint16(x)]) | uint32(pairs[uint16(x>>16)])<<8 |
-			uint32(pairs[uint16(x>>32)])<<16 | uint32(pairs[uint16(x>>48)])<<24
-		if m&runBytes != 0 {
-			// The four run bits, the first pair's lowest.
-			v := uint8((uint64(m>>2&0x01010101) * 0x01020408) >> 24 & 0xf)
-			if run+bits.TrailingZeros8(^v) >= s.runPairs {
-				runs = true
-			}
-			if v == 0xf {
-				run += 4
-			} else {
-				run = bits.LeadingZeros8(^(v << 4))
-			}
-		} else {
-			run = 0
+	for ; len(b) >= 8; b = b[8:] {
+		x := binary.LittleEndian.Uint64(b)
+		e0, e1, e2, e3 := pairs[uint16(x)], pairs[uint16(x>>16)], pairs[uint16(x>>32)], pairs[uint16(x>>48)]
+		if last&e0 != 0 && s.digitM&^found != 0 && runAcross(t, i, s.digits) {
+			found |= s.digitM
 		}
-		if a := m &^ runBytes; a != 0 && s.anchored&^found != 0 {
-			for a != 0 {
-				k := bits.TrailingZeros32(a) &^ 7 // the flagged pair's byte of m
-				found = s.pairAnchors(t, i+k/4, uint8(a>>k), found)
-				a &^= 0xff << k
-			}
+		last = e3
+		if (e0|e1|e2|e3)&^runByte != 0 && s.anchored&^found != 0 {
+			found = s.chunkAnchors(t, i, e0, e1, e2, e3, found)
 		}
+		i += 8
 	}
 	// The tail: its pairs, and its last byte when alone.
 	var c uint8
-	q := i
-	for ; q+2 <= len(b); q += 2 {
-		e := pairs[uint16(b[q])|uint16(b[q+1])<<8]
-		c |= e
-		if e&runByte == 0 {
-			run = 0
-		} else if run++; run >= s.runPairs {
-			runs = true
-		}
+	for q := 0; q+2 <= len(b); q += 2 {
+		c |= pairs[uint16(b[q])|uint16(b[q+1])<<8]
 	}
-	if q < len(b) {
-		c |= s.anchorAt[b[q]]
+	if last&c != 0 && s.digitM&^found != 0 && runAcross(t, i, s.digits) {
+		found |= s.digitM // c holds the tail's first pair's runByte (and others': a needless look at worst)
+	}
+	if len(b)&1 != 0 {
+		c |= s.anchorAt[b[len(b)-1]]
 	}
 	if c&^runByte != 0 && s.anchored&^found != 0 {
 		found = s.anchorsInTail(t, i, found)
 	}
-	if s.digits > 0 && (runs || s.digits < 10) && digitRun(t, s.digits) {
+	if s.digits > 0 && s.runPairs <= 4 && s.digitM&^found != 0 && digitRun(t, s.digits) {
 		found |= s.digitM
 	}
 	return found
+}
+
+// chunkAnchors adds the rules the flagged pairs of the chunk at t[i:]
+// hold for; e0..e3 are its pairs' flags.
+func (s *Set) chunkAnchors(t string, i int, e0, e1, e2, e3 uint8, found uint64) uint64 {
+	if e := e0 &^ runByte; e != 0 {
+		found = s.pairAnchors(t, i, e, found)
+	}
+	if e := e1 &^ runByte; e != 0 {
+		found = s.pairAnchors(t, i+2, e, found)
+	}
+	if e := e2 &^ runByte; e != 0 {
+		found = s.pairAnchors(t, i+4, e, found)
+	}
+	if e := e3 &^ runByte; e != 0 {
+		found = s.pairAnchors(t, i+6, e, found)
+	}
+	return found
+}
+
+// runAcross reports whether a run of n digits crosses t[i-1:i+1]: it lies in
+// the stretch of digits and separators around it.
+func runAcross(t string, i, n int) bool {
+	lo, hi := i, i
+	for lo > 0 && digitClass[t[lo-1]] != 0 {
+		lo--
+	}
+	for hi < len(t) && digitClass[t[hi]] != 0 {
+		hi++
+	}
+	return hi-lo >= n && digitRun(t[lo:hi], n)
 }
 
 // isRunPair: the two bytes may stand in a run of digits, single spaces or
