@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# What the processors cost (issue #17): the forward job on a copy of the
+# corpus where every 100th line holds a secret (as e2e's forward-secrets and
+# forward-redact jobs), without processors ("none") and with a keep-all
+# filter and the built-in redact ("redact"), in interleaved rounds so that
+# a busy machine weighs on both alike. The receiver only counts and acks
+# (bench/fsink), so it takes little of the machine. Prints the adapter's
+# CPU-seconds (user + system) per run; with CALLGRIND=1, instructions
+# counted by valgrind's callgrind instead, the whole program's and
+# Chain.Process's, which a busy machine does not change.
+#   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
+#   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
+#   CALLGRIND=1 LINES=100000 bench/processors.sh
+#   BINS="/tmp/old /tmp/new" bench/processors.sh   # compare builds, interleaved
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+lines=${LINES:-1000000}
+corpus=${OBSADAPTER_CORPUS:-}
+if [ -z "$corpus" ]; then
+  corpus=$work/corpus.log
+  python3 ../shared/bench/gen_corpus.py --lines "$lines" --seed 1 --format mixed --out "$corpus" >/dev/null
+fi
+head -n "$lines" "$corpus" | awk '{
+  if (NR % 100 == 0) { if ($0 ~ /^\{.*\}$/) { sub(/\}$/, ",\"token\":\"tok_9f8e7d6c5b4a3921\"}") } else { $0 = $0 " password=Tr0ub4dorXy99" } }
+  print }' >"$work/secrets.log"
+bins=${BINS:-}
+if [ -z "$bins" ]; then
+  go build -o "$work/obsadapter" .
+  bins=$work/obsadapter
+fi
+go build -o "$work/fsink" ./bench/fsink
+first=${bins%% *}
+records=$("$first" parse "$work/secrets.log" | wc -l)
+echo "corpus: $lines lines with secrets, $records records"
+
+run() { # binary, none|redact
+  local bin=$1 kind=$2 port hport pid sink procs=""
+  port=$((20000 + RANDOM % 20000)); hport=$((port + 1))
+  if [ "$kind" = redact ]; then
+    procs='    processors:
+      - filter: {keep: {any: [{min_level: trace}, {not: {min_level: trace}}]}}
+      - redact: {}'
+  fi
+  cat >"$work/cfg.yaml" <<EOC
+sources:
+  - name: bench
+    type: file
+    include: ["$work/secrets.log"]
+    start_at: beginning
+$procs
+exporters:
+  stdout: {enabled: false}
+  fluent: {enabled: true, address: "127.0.0.1:$port"}
+  prometheus: {enabled: false}
+procinfo: {enabled: false}
+http: {listen: "127.0.0.1:$hport"}
+EOC
+  "$work/fsink" "127.0.0.1:$port" "$records" & sink=$!
+  if [ -n "${CALLGRIND:-}" ]; then
+    # callgrind cannot take Go's preemption signals; one P: no spinning.
+    GODEBUG=asyncpreemptoff=1 GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
+      "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
+  else
+    "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
+  fi
+  wait "$sink" || { echo "receiver failed"; tail -5 "$work/err"; exit 1; }
+  if [ -n "${CALLGRIND:-}" ]; then
+    # A dump now: callgrind does not survive the shutdown's signal either.
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    sleep 1
+    kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
+    local out total chain
+    out=$(ls "$work"/cg.out.* | head -1)
+    total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
+    chain=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk '/Chain\)\.Process \[/ && !c {gsub(",", "", $1); c = $1} END {print c + 0}')
+    printf '%s %-6s %12d instructions, Chain.Process %s\n' "$bin" "$kind" "$total" "${chain:-0}"
+    rm -f "$work"/cg.out*
+  else
+    local ut st
+    read -r ut st < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true
+    printf '%s %-6s %s cpu-s\n' "$bin" "$kind" "$(awk -v t=$((ut + st)) -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t / hz}')"
+  fi
+}
+
+for round in $(seq "${ROUNDS:-3}"); do
+  for bin in $bins; do
+    run "$bin" none
+    run "$bin" redact
+  done
+done
