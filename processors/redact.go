@@ -25,6 +25,7 @@ type redact struct {
 	mask   secrets.Mask
 	fields bool
 	report string // "" adds no report
+	keys   keyMemo // field keys that name a secret
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -227,7 +228,7 @@ func (x *redact) cleanFields(fields []record.Field) bool {
 		f := &fields[i]
 		switch f.Value.Kind() {
 		case record.KindString:
-			if s := f.Value.Str(); s != "" && (!x.set.Clean(s) || secrets.IsSecretName(f.Key)) {
+			if s := f.Value.Str(); s != "" && (!x.set.Clean(s) || x.keys.secret(f.Key)) {
 				return false
 			}
 		case record.KindNull, record.KindBool:
@@ -236,11 +237,11 @@ func (x *redact) cleanFields(fields []record.Field) bool {
 				return false
 			}
 		case record.KindArray:
-			if secrets.IsSecretName(f.Key) || !x.cleanItems(f.Value.Array()) {
+			if x.keys.secret(f.Key) || !x.cleanItems(f.Value.Array()) {
 				return false
 			}
 		default: // a number under a secret's name is masked
-			if secrets.IsSecretName(f.Key) {
+			if x.keys.secret(f.Key) {
 				return false
 			}
 		}
