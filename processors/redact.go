@@ -24,7 +24,7 @@ type redact struct {
 	names  []string // by rule index in set
 	mask   secrets.Mask
 	fields bool
-	report string // "" adds no report
+	report string  // "" adds no report
 	keys   keyMemo // field keys that name a secret
 }
 
