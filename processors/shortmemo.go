@@ -36,8 +36,17 @@ func (m *keyMemo) secret(key string) bool {
 	first, last := textWords(key)
 	slot := &m.slots[(first*0x9e3779b97f4a7c15^last*0xc2b2ae3d27d4eb4f^uint64(len(key)))>>56]
 	if slot.n != uint8(len(key)+1) || slot.first != first || slot.last != last {
-		*slot = memoSlot{first: first, last: last, n: uint8(len(key) + 1), secret: secrets.IsSecretName(key)}
+		return slot.ask(key, first, last)
 	}
+	return slot.secret
+}
+
+// ask fills slot with key's answer (out of line: the hits keep their
+// registers).
+//
+//go:noinline
+func (slot *memoSlot) ask(key string, first, last uint64) bool {
+	*slot = memoSlot{first: first, last: last, n: uint8(len(key) + 1), secret: secrets.IsSecretName(key)}
 	return slot.secret
 }
 
