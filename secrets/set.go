@@ -300,7 +300,11 @@ func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
 // flags the anchor byte before it).
 func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 	if e&hintByte != 0 {
-		if b := s.kindBits[assignAnchor]; b&^found != 0 && assignmentFrom(t, q) {
+		// Most hint pairs stand in words that hold no hint ("re" of
+		// "request"): their trigrams tell, before a call.
+		if b := s.kindBits[assignAnchor]; b&^found != 0 &&
+			(q > 0 && isHintTrigram(trigramAt(t, q-1)) || q+3 <= len(t) && isHintTrigram(trigramAt(t, q))) &&
+			assignmentFrom(t, q) {
 			found |= b
 		}
 	}
