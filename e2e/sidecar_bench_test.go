@@ -85,10 +85,10 @@ func BenchmarkSidecar(b *testing.B) {
 			d := startJob(b, corpus, fmt.Sprintf(`  fluent: {enabled: true, address: %q}
   prometheus: {enabled: false}`, recv.Addr()), "")
 			if !recv.WaitEntries(int64(records), 5*time.Minute) {
-				b.Fatalf("%d of %d records acknowledged", recv.entries.Load(), records)
+				b.Fatalf("%d of %d records acknowledged", recv.Entries(), records)
 			}
 			d.report(b, lines)
-			if got := recv.entries.Load(); got != int64(records) {
+			if got := recv.Entries(); got != int64(records) {
 				b.Fatalf("the receiver counted %d records, obsadapter parse made %d", got, records)
 			}
 			b.ReportMetric(float64(records), "records")

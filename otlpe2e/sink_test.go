@@ -18,7 +18,7 @@ import (
 // sink is an OTLP receiver that does next to nothing, over gRPC and HTTP:
 // it reads each request, counts its log records by walking the protobuf
 // (resource_logs → scope_logs → log_records, each skipped by its length)
-// and answers success. It is the counterpart of e2e's forwardSink: the
+// and answers success. It is the counterpart of the adapter's internal/forwardsink: the
 // collector's receiver decodes every record into pdata in the benchmark's
 // own process, and on two shared cores that inflates the adapter's CPU time
 // by as much as half, by the receiver's weight rather than the exporter's.
