@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/obsadapter/obsadapter/clock"
 	"github.com/tinylib/msgp/msgp"
 )
 
@@ -62,12 +63,18 @@ func (s *Sink) Close() error { return s.ln.Close() }
 
 // WaitEntries waits until n entries arrived, or the timeout.
 func (s *Sink) WaitEntries(n int64, timeout time.Duration) bool {
-	for end := time.Now().Add(timeout); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if s.entries.Load() >= n {
-			return true
+	deadline := clock.Real.NewTimer(timeout)
+	defer deadline.Stop()
+	poll := clock.Real.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for s.entries.Load() < n {
+		select {
+		case <-poll.C():
+		case <-deadline.C():
+			return s.entries.Load() >= n
 		}
 	}
-	return s.entries.Load() >= n
+	return true
 }
 
 // serve reads [tag, entries, option] messages until the sender closes.
