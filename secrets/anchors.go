@@ -122,21 +122,14 @@ func assignmentAt(s string, i int) bool {
 	return classify(s[start:end], true) != notSecret
 }
 
-// assignmentFrom: a name hint's trigram starts at q-1 or at q (pairTable
-// flagged the pair at q as its second or first pair), and after the rest
-// of the name's part that holds it, an optional quote and blanks, an '='
+// assignmentFrom: after the name hint's trigram at s[p:p+3], the rest of
+// the name's part that holds it, an optional quote and blanks, and an '='
 // or ':' that assignmentAt accepts. An assignmentAt that holds has such a
 // trigram within maxName bytes before its name's end, whose pair the scan
-// flags, so checking from the hints finds every assignment the '=' and
-// ':' would: and most colons (times, ports, URLs, file:line) follow no
-// hint.
-func assignmentFrom(s string, q int) bool {
-	p := q
-	if q > 0 && isHintTrigram(trigramAt(s, q-1)) {
-		p = q - 1
-	} else if q+3 > len(s) || !isHintTrigram(trigramAt(s, q)) {
-		return false
-	}
+// flags (pairAnchors finds the trigram), so checking from the hints finds
+// every assignment the '=' and ':' would: and most colons (times, ports,
+// URLs, file:line) follow no hint.
+func assignmentFrom(s string, p int) bool {
 	k := p + 3
 	for k < len(s) && k-p < maxName && isPartByte[s[k]] {
 		k++

@@ -36,11 +36,7 @@ type Set struct {
 	always    uint64 // rules that run on every text
 	digits    int    // the shortest digit run any rule wants; 0 = none
 	digitM    uint64 // the rules that want one
-	// runPairs is how many runByte pairs in a row every run of s.digits
-	// holds at even offsets: more than a chunk's four, and the run
-	// crosses a chunk's end, where the scan looks for one.
-	runPairs int
-	minLen   int // the shortest text any rule can change
+	minLen    int    // the shortest text any rule can change
 }
 
 const (
@@ -96,11 +92,6 @@ func NewSet(rules []Rule) (*Set, error) {
 			}
 		}
 	}
-	// A run of digits, single separators between them, spans at least
-	// s.digits bytes that are digits or separators, never two separators
-	// in a row: whatever its offset, (s.digits-1)/2 of its pairs at even
-	// offsets lie wholly inside it, each a runByte pair.
-	s.runPairs = (s.digits - 1) / 2
 	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0,
 		s.kindBits[urlAnchor] != 0, s.kindBits[assignAnchor] != 0, s.digits > 0})
 	return s, nil
@@ -129,7 +120,9 @@ type pairKey struct {
 //     "KI" of AKIA, "AS" or "SI" of ASIA;
 //   - ':' is in every time and file:line: ":/" or "//" of "://";
 //   - a secret name is found by its hint's trigram rather than by the '='
-//     or ':' after it: either of the trigram's two pairs (hintByte).
+//     or ':' after it: either of the trigram's two pairs (hintByte);
+//   - digits are no anchor: a pair a run of digits may hold (runByte)
+//     tells candidates where a run may cross a chunk's end.
 //
 // A flagged pair's check looks at the byte before it too.
 func pairTable(k pairKey) *[1 << 16]uint8 {
@@ -199,8 +192,13 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 }
 
 // candidates returns the rules that could change t: one pass over it
-// finds the anchors, and the runs of digits, each of which crosses from
-// one chunk to the next (runPairs): only there is one looked for.
+// finds the anchors, and the runs of digits. A run of s.digits, single
+// separators between them, spans at least s.digits bytes that are digits
+// or separators, never two separators in a row: whatever its offset,
+// (s.digits-1)/2 of its pairs at even offsets lie wholly inside it, each
+// a runByte pair. More than a chunk's four (minCardDigits is 13,
+// TestDigitRunGate), so every run crosses from one chunk to the next with
+// a runByte pair on both sides: only there is one looked for.
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
 	var last uint8 // runByte of the last chunk's last pair
@@ -232,9 +230,6 @@ func (s *Set) candidates(t string) uint64 {
 	}
 	if c&^runByte != 0 && s.anchored&^found != 0 {
 		found = s.anchorsInTail(t, i, found)
-	}
-	if s.digits > 0 && s.runPairs <= 4 && s.digitM&^found != 0 && digitRun(t, s.digits) {
-		found |= s.digitM
 	}
 	return found
 }
@@ -299,12 +294,16 @@ func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
 // and of the byte before it (a pair at an odd offset, "ea" of bearer,
 // flags the anchor byte before it).
 func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
-	if e&hintByte != 0 {
-		// Most hint pairs stand in words that hold no hint ("re" of
-		// "request"): their trigrams tell, before a call.
-		if b := s.kindBits[assignAnchor]; b&^found != 0 &&
-			(q > 0 && isHintTrigram(trigramAt(t, q-1)) || q+3 <= len(t) && isHintTrigram(trigramAt(t, q))) &&
-			assignmentFrom(t, q) {
+	if b := s.kindBits[assignAnchor]; e&hintByte != 0 && b&^found != 0 {
+		// The pair is a hint trigram's second or first one; most stand in
+		// words that hold no hint ("re" of "request").
+		p := -1
+		if q > 0 && isHintTrigram(trigramAt(t, q-1)) {
+			p = q - 1
+		} else if q+3 <= len(t) && isHintTrigram(trigramAt(t, q)) {
+			p = q
+		}
+		if p >= 0 && assignmentFrom(t, p) {
 			found |= b
 		}
 	}

@@ -323,6 +323,9 @@ func TestDigitRunGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if runPairs := (all.digits - 1) / 2; runPairs <= 4 {
+		t.Fatalf("a run of %d digits holds %d run pairs at even offsets: it need not cross a chunk's end", all.digits, runPairs)
+	}
 	var cards uint64
 	for i, r := range all.Rules() {
 		if r.digits > 0 {
