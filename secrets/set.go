@@ -119,6 +119,11 @@ type pairKey struct {
 //   - 'b' and 'S' alone are in most lines: "be" or "ea" of bearer, "AK" or
 //     "KI" of AKIA, "AS" or "SI" of ASIA;
 //   - ':' is in every time and file:line: ":/" or "//" of "://";
+//   - '-' is in dates, numbers and names ("ap-south-1"), but the rules
+//     it anchors want it at a word's start (after a break or a quote),
+//     before a letter, a quote or another '-' (a flag's word, or
+//     -----BEGIN): the pair of the byte before it and it, or of it and the
+//     byte after it, is such;
 //   - a secret name is found by its hint's trigram rather than by the '='
 //     or ':' after it: either of the trigram's two pairs (hintByte);
 //   - digits are no anchor: a pair a run of digits may hold (runByte)
@@ -130,7 +135,8 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 		return t.(*[1 << 16]uint8)
 	}
 	byByte := k.anchorAt
-	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor] + kindBytes[urlAnchor]) {
+	dash := byByte['-']&builtinByte != 0
+	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor] + kindBytes[urlAnchor] + "-") {
 		byByte[c] &^= builtinByte
 	}
 	t := new([1 << 16]uint8)
@@ -139,7 +145,8 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 		t[i] = byByte[lo] | byByte[hi]
 		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || lower[lo] == 'e' && lower[hi] == 'a') ||
 			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') ||
-			k.url && (lo == ':' || lo == '/') && hi == '/' {
+			k.url && (lo == ':' || lo == '/') && hi == '/' ||
+			dash && (hi == '-' && (isWordBreak(lo) || isQuoting(lo)) || lo == '-' && dashWordByte(hi)) {
 			t[i] |= builtinByte
 		}
 		if k.hints && hintPairs[i] {
@@ -264,6 +271,10 @@ func runAcross(t string, i, n int) bool {
 	}
 	return hi-lo >= n && digitRun(t[lo:hi], n)
 }
+
+// dashWordByte: c may follow the '-' of a flag or of -----BEGIN, quotes
+// and escapes (-"p"x) included.
+func dashWordByte(c byte) bool { return isUpper(c) || isLower(c) || c == '-' || isQuoting(c) }
 
 // isRunPair: the two bytes may stand in a run of digits, single spaces or
 // dashes between them, that digitRun looks for: both digits or separators,

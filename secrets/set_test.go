@@ -159,6 +159,7 @@ func FuzzSetPrefilter(f *testing.F) {
 	f.Add("4111-1111-1111-1111 x 3782 822463 10005")
 	f.Add(`mysql -\phunter2 db; curl -"u" bob:pw x`)
 	f.Add("x AKIAIOSFODNN7EXAMPLE eyJa.eyJb.c -----begin rsa private key-----")
+	f.Add("k=-----BEGIN EC PRIVATE KEY----- x ap-south-1 -1 a -'-'token y")
 	for _, short := range []string{"::1", "::", "a@b", "a@b.c", "pwd=x", "key:y", "-pwd x", "bcp -Px", "a://:c@", "1.2.3.4"} {
 		f.Add(short) // at the rules' shortest lengths (Set.minLen)
 	}
@@ -175,6 +176,33 @@ func FuzzSetPrefilter(f *testing.F) {
 			t.Fatalf("prefiltered %q\n      all rules %q\n          input %q", got, want, s)
 		}
 	})
+}
+
+// TestSetDashAnchors: a '-' anchors only at a word's start, before a
+// letter, a quote or a '-', which the scan sees from the pair on either
+// side of it: at both parities, after every byte that starts a word, each
+// such secret is found as the rules find it.
+func TestSetDashAnchors(t *testing.T) {
+	all, err := NewSet(Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+		"--password hunter2", "-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2"}
+	for _, sec := range secrets {
+		for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":"} {
+			for _, pad := range []string{"mysql ", "mysql  ", "x mysql ", "x mysql  "} {
+				s := pad + before + sec
+				want := s
+				for _, r := range Rules {
+					want = r.apply(want, nil)
+				}
+				if got, _ := all.Redact(s, nil); got != want {
+					t.Errorf("Redact(%q) = %q, want %q", s, got, want)
+				}
+			}
+		}
+	}
 }
 
 // TestSetSeesThroughQuoting: a secret flag or client password flag split
