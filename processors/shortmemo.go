@@ -11,12 +11,15 @@ import (
 // for keys of at most 16 bytes, by the keys themselves: a source's records
 // carry the same few keys over and over, and two loads tell such a key
 // apart from every other, where asking again scans it. It keeps no
-// reference to a key (the parser's blocks are reused), holds a fixed 256
-// answers (a new key takes its slot's place), and belongs to one chain,
-// which one goroutine runs.
+// reference to a key (the parser's blocks are reused), holds a fixed 512
+// answers, two for each hash (so two keys a source uses all the time,
+// "status" and "empty" say, do not keep taking one place: a new key takes
+// the older one's), and belongs to one chain, which one goroutine runs.
 type keyMemo struct {
-	slots [256]memoSlot
+	slots [memoSets][2]memoSlot
 }
+
+const memoSets = 256
 
 type memoSlot struct {
 	first, last uint64 // the key's first and last 8 bytes (4, 2 or 1 for shorter ones)
@@ -34,20 +37,24 @@ func (m *keyMemo) secret(key string) bool {
 		return secrets.IsSecretName(key)
 	}
 	first, last := textWords(key)
-	slot := &m.slots[(first*0x9e3779b97f4a7c15^last*0xc2b2ae3d27d4eb4f^uint64(len(key)))>>56]
-	if slot.n != uint8(len(key)+1) || slot.first != first || slot.last != last {
-		return slot.ask(key, first, last)
+	set := &m.slots[(first*0x9e3779b97f4a7c15^last*0xc2b2ae3d27d4eb4f^uint64(len(key)))>>56]
+	if s := &set[0]; s.n == uint8(len(key)+1) && s.first == first && s.last == last {
+		return s.secret
 	}
-	return slot.secret
+	if s := &set[1]; s.n == uint8(len(key)+1) && s.first == first && s.last == last {
+		return s.secret
+	}
+	return ask(set, key, first, last)
 }
 
-// ask fills slot with key's answer (out of line: the hits keep their
-// registers).
+// ask puts key's answer first in its set, the set's first answer second
+// (out of line: the hits keep their registers).
 //
 //go:noinline
-func (slot *memoSlot) ask(key string, first, last uint64) bool {
-	*slot = memoSlot{first: first, last: last, n: uint8(len(key) + 1), secret: secrets.IsSecretName(key)}
-	return slot.secret
+func ask(set *[2]memoSlot, key string, first, last uint64) bool {
+	set[1] = set[0]
+	set[0] = memoSlot{first: first, last: last, n: uint8(len(key) + 1), secret: secrets.IsSecretName(key)}
+	return set[0].secret
 }
 
 // textWords returns two words that, with the length, are t (len(t) ≤ 16):
