@@ -200,12 +200,11 @@ func contains(list []string, s string) bool {
 func splitName(name string, parts []string) []string {
 	start := 0
 	flush := func(end int) {
+		for end > start && isDigit(name[end-1]) {
+			end--
+		}
 		if end > start {
-			p := strings.ToLower(name[start:end])
-			p = strings.TrimRight(p, "0123456789")
-			if p != "" {
-				parts = append(parts, p)
-			}
+			parts = append(parts, strings.ToLower(name[start:end]))
 		}
 	}
 	for i := 0; i < len(name); i++ {

@@ -116,7 +116,8 @@ type pairKey struct {
 // two bytes, except for bytes common in log text that anchor only as
 // pairs which every secret of theirs has at an even offset, so that the
 // scan, looking at every even offset, cannot miss them:
-//   - 'b' and 'S' alone are in most lines: "be" or "ea" of bearer, "AK" or
+//   - 'b' and 'S' alone are in most lines: "be" of bearer, or the byte
+//     before it (not a letter or digit: bearerAt) and its 'b', "AK" or
 //     "KI" of AKIA, "AS" or "SI" of ASIA;
 //   - ':' is in every time and file:line: ":/" or "//" of "://";
 //   - '-' is in dates, numbers and names ("ap-south-1"), but the rules
@@ -143,7 +144,7 @@ func pairTable(k pairKey) *[1 << 16]uint8 {
 	for i := range t {
 		lo, hi := byte(i), byte(i>>8)
 		t[i] = byByte[lo] | byByte[hi]
-		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || lower[lo] == 'e' && lower[hi] == 'a') ||
+		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || !isAlnum(lo) && lower[hi] == 'b') ||
 			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') ||
 			k.url && (lo == ':' || lo == '/') && hi == '/' ||
 			dash && (hi == '-' && (isWordBreak(lo) || isQuoting(lo)) || lo == '-' && dashWordByte(hi)) {

@@ -178,19 +178,22 @@ func FuzzSetPrefilter(f *testing.F) {
 	})
 }
 
-// TestSetDashAnchors: a '-' anchors only at a word's start, before a
-// letter, a quote or a '-', which the scan sees from the pair on either
-// side of it: at both parities, after every byte that starts a word, each
-// such secret is found as the rules find it.
-func TestSetDashAnchors(t *testing.T) {
+// TestSetAnchorParity: the scan sees a '-' or a bearer's 'b' by the pair
+// on either side of it, as its rules want it: a '-' at a word's start
+// before a letter, a quote or a '-', a 'b' after no letter or digit. At
+// both parities, after every kind of byte, each such secret is found as
+// the rules find it.
+func TestSetAnchorParity(t *testing.T) {
 	all, err := NewSet(Rules)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secrets := []string{"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
-		"--password hunter2", "-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2"}
+		"--password hunter2", "-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2",
+		"Bearer abcdefgh12345678", "bearer abcdefgh12345678", "BEARER abcdefgh12345678"}
+	changed := 0
 	for _, sec := range secrets {
-		for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":"} {
+		for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":", "x", "7", "("} {
 			for _, pad := range []string{"mysql ", "mysql  ", "x mysql ", "x mysql  "} {
 				s := pad + before + sec
 				want := s
@@ -200,8 +203,14 @@ func TestSetDashAnchors(t *testing.T) {
 				if got, _ := all.Redact(s, nil); got != want {
 					t.Errorf("Redact(%q) = %q, want %q", s, got, want)
 				}
+				if want != s {
+					changed++
+				}
 			}
 		}
+	}
+	if changed < 300 {
+		t.Errorf("only %d texts hold a secret the rules find", changed)
 	}
 }
 
