@@ -295,7 +295,7 @@ func (x *redact) redactFields(fields []record.Field) (out []record.Field, fired 
 }
 
 func (x *redact) redactValue(key string, v record.Value) (record.Value, uint64, bool, bool) {
-	if key != "" && secrets.IsSecretName(key) {
+	if key != "" && x.keys.secret(key) {
 		switch v.Kind() {
 		case record.KindNull, record.KindBool, record.KindObject:
 			// Nothing to hide in null or a switch; an object's own keys
