@@ -210,31 +210,29 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
 	var last uint8 // runByte of the last chunk's last pair
-	b := unsafe.Slice(unsafe.StringData(t), len(t))
-	pairs := s.pairAt[:] // a slice of known length: no check a lookup
+	pairs := s.pairAt
+	p := unsafe.Pointer(unsafe.StringData(t))
 	i := 0
-	for ; len(b) >= 8; b = b[8:] {
-		x := binary.LittleEndian.Uint64(b)
+	// Most chunks need no look: the loop calls out only for those that do
+	// (chunk), so what it uses stays in registers.
+	for ; i+8 <= len(t); i += 8 {
+		x := binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i)), 8))
 		e0, e1, e2, e3 := pairs[uint16(x)], pairs[uint16(x>>16)], pairs[uint16(x>>32)], pairs[uint16(x>>48)]
-		if last&e0 != 0 && s.digitM&^found != 0 && runAcross(t, i, s.digits) {
-			found |= s.digitM
+		if last&e0|(e0|e1|e2|e3)&^runByte != 0 {
+			found = s.chunk(t, i, last&e0, e0, e1, e2, e3, found)
 		}
 		last = e3
-		if (e0|e1|e2|e3)&^runByte != 0 && s.anchored&^found != 0 {
-			found = s.chunkAnchors(t, i, e0, e1, e2, e3, found)
-		}
-		i += 8
 	}
 	// The tail: its pairs, and its last byte when alone.
 	var c uint8
-	for q := 0; q+2 <= len(b); q += 2 {
-		c |= pairs[uint16(b[q])|uint16(b[q+1])<<8]
+	for q := i; q+2 <= len(t); q += 2 {
+		c |= pairs[uint16(t[q])|uint16(t[q+1])<<8]
 	}
 	if last&c != 0 && s.digitM&^found != 0 && runAcross(t, i, s.digits) {
 		found |= s.digitM // c holds the tail's first pair's runByte (and others': a needless look at worst)
 	}
-	if len(b)&1 != 0 {
-		c |= s.anchorAt[b[len(b)-1]]
+	if (len(t)-i)&1 != 0 {
+		c |= s.anchorAt[t[len(t)-1]]
 	}
 	if c&^runByte != 0 && s.anchored&^found != 0 {
 		found = s.anchorsInTail(t, i, found)
@@ -242,9 +240,19 @@ func (s *Set) candidates(t string) uint64 {
 	return found
 }
 
-// chunkAnchors adds the rules the flagged pairs of the chunk at t[i:]
-// hold for; e0..e3 are its pairs' flags.
-func (s *Set) chunkAnchors(t string, i int, e0, e1, e2, e3 uint8, found uint64) uint64 {
+// chunk adds the rules the chunk at t[i:] holds for, where the scan
+// stopped: run is set when its first pair goes on with a run of digits
+// from the chunk before, and e0..e3 are its pairs' flags. It is out of
+// line, so that the scan's loop keeps its registers.
+//
+//go:noinline
+func (s *Set) chunk(t string, i int, run, e0, e1, e2, e3 uint8, found uint64) uint64 {
+	if run != 0 && s.digitM&^found != 0 && runAcross(t, i, s.digits) {
+		found |= s.digitM
+	}
+	if s.anchored&^found == 0 {
+		return found
+	}
 	if e := e0 &^ runByte; e != 0 {
 		found = s.pairAnchors(t, i, e, found)
 	}
