@@ -39,11 +39,17 @@ type Set struct {
 	minLen    int    // the shortest text any rule can change
 }
 
+// What anchorAt holds for a byte, and pairAt for a pair. A pair's bit
+// names the check it wants, so that a flagged pair goes straight to it.
 const (
-	builtinByte = 1 << iota
-	genericByte
-	runByte  // in pairAt only: a pair a run of digits may hold (isRunPair)
-	hintByte // in pairAt only: a pair of a name hint's trigram (hintPairs)
+	builtinByte = 1 << iota // anchorAt only: a built-in kind's byte (kindBytes)
+	genericByte             // a pattern's byte (byteAnchor)
+	runByte                 // pairAt only: a pair a run of digits may hold (isRunPair)
+	hintByte                // pairAt only: a pair of a name hint's trigram (hintPairs)
+	dashPair                // pairAt only: a '-' that flag, client or private-key rules want
+	urlPair                 // pairAt only: ":/" or "//" of "://"
+	bearerPair              // pairAt only: "be" of bearer, or the byte before it and its 'b'
+	letterPair              // pairAt only: AK, AS, KI or SI of an AWS key, or a 'J' (of eyJ)
 )
 
 type anchorCheck struct {
@@ -130,25 +136,31 @@ type pairKey struct {
 //   - digits are no anchor: a pair a run of digits may hold (runByte)
 //     tells candidates where a run may cross a chunk's end.
 //
-// A flagged pair's check looks at the byte before it too.
+// Each kind has its own bit, so a flagged pair's check is the one its bit
+// names (pairAnchors), looking at the byte before the pair where that
+// kind's anchor may stand there.
 func pairTable(k pairKey) *[1 << 16]uint8 {
 	if t, ok := pairTables.Load(k); ok {
 		return t.(*[1 << 16]uint8)
 	}
-	byByte := k.anchorAt
-	dash := byByte['-']&builtinByte != 0
-	for _, c := range []byte(kindBytes[bearerAnchor] + kindBytes[awsAnchor] + kindBytes[urlAnchor] + "-") {
-		byByte[c] &^= builtinByte
-	}
+	dash := k.anchorAt['-']&builtinByte != 0
+	jwt := k.anchorAt['J']&builtinByte != 0
 	t := new([1 << 16]uint8)
 	for i := range t {
 		lo, hi := byte(i), byte(i>>8)
-		t[i] = byByte[lo] | byByte[hi]
-		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || !isAlnum(lo) && lower[hi] == 'b') ||
-			k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') ||
-			k.url && (lo == ':' || lo == '/') && hi == '/' ||
-			dash && (hi == '-' && (isWordBreak(lo) || isQuoting(lo)) || lo == '-' && dashWordByte(hi)) {
-			t[i] |= builtinByte
+		t[i] = (k.anchorAt[lo] | k.anchorAt[hi]) & genericByte
+		if dash && (hi == '-' && (isWordBreak(lo) || isQuoting(lo)) || lo == '-' && dashWordByte(hi)) {
+			t[i] |= dashPair
+		}
+		if k.url && (lo == ':' || lo == '/') && hi == '/' {
+			t[i] |= urlPair
+		}
+		if k.bearer && (lower[lo] == 'b' && lower[hi] == 'e' || !isAlnum(lo) && lower[hi] == 'b') {
+			t[i] |= bearerPair
+		}
+		if k.awsKey && (lo == 'A' && (hi == 'K' || hi == 'S') || (lo == 'K' || lo == 'S') && hi == 'I') ||
+			jwt && (lo == 'J' || hi == 'J') {
+			t[i] |= letterPair
 		}
 		if k.hints && hintPairs[i] {
 			t[i] |= hintByte
@@ -310,11 +322,11 @@ func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
 }
 
 // pairAnchors adds the rules the pair t[q:q+2], flagged e in pairAt,
-// holds for: a name hint's trigram there, or the anchor bytes of the pair
-// and of the byte before it (a pair at an odd offset, "ea" of bearer,
-// flags the anchor byte before it).
+// holds for: each of e's bits names the check to run, and where its
+// anchor stands (the byte before the pair, for "//" of "://").
 func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
-	if b := s.kindBits[assignAnchor]; e&hintByte != 0 && b&^found != 0 {
+	k := &s.kindBits
+	if b := k[assignAnchor]; e&hintByte != 0 && b&^found != 0 {
 		// The pair is a hint trigram's second or first one; most stand in
 		// words that hold no hint ("re" of "request").
 		p := -1
@@ -330,10 +342,40 @@ func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 	if e&^hintByte == 0 {
 		return found
 	}
-	for j := max(q-1, 0); j < q+2; j++ {
-		if a := s.anchorAt[t[j]]; a != 0 {
-			found = s.checkAt(t, j, a, found)
+	if e&dashPair != 0 {
+		if t[q] == '-' {
+			if q > 0 && t[q-1] == '-' {
+				found = s.dashAt(t, q-1, found) // "-----BEGIN" at an odd offset, after no break
+			}
+			found = s.dashAt(t, q, found)
 		}
+		if t[q+1] == '-' {
+			found = s.dashAt(t, q+1, found)
+		}
+	}
+	if b := k[urlAnchor]; e&urlPair != 0 && b&^found != 0 {
+		p := q
+		if t[q] == '/' {
+			p = q - 1 // "//": the ':' is the byte before
+		}
+		if urlCredentialsAt(t, p) {
+			found |= b
+		}
+	}
+	if b := k[bearerAnchor]; e&bearerPair != 0 && b&^found != 0 {
+		p := q
+		if lower[t[q]] != 'b' {
+			p = q + 1 // the byte before it, then its 'b'
+		}
+		if bearerAt(t, p) {
+			found |= b
+		}
+	}
+	if e&letterPair != 0 {
+		found = s.builtinAt(t, q, s.builtinAt(t, q+1, found))
+	}
+	if e&genericByte != 0 {
+		found = s.genericCheck(t, q, s.genericCheck(t, q+1, found))
 	}
 	return found
 }
@@ -355,10 +397,20 @@ func (s *Set) checkAt(t string, i int, a uint8, found uint64) uint64 {
 		found = s.builtinAt(t, i, found)
 	}
 	if a&genericByte != 0 {
-		for _, c := range s.generic[s.genericAt[t[i]]-1] {
-			if c.rules&^found != 0 && (c.check == nil || c.check(t, i)) {
-				found |= c.rules
-			}
+		found = s.genericCheck(t, i, found)
+	}
+	return found
+}
+
+// genericCheck adds the rules of the patterns anchored on t[i], if any.
+func (s *Set) genericCheck(t string, i int, found uint64) uint64 {
+	g := s.genericAt[t[i]]
+	if g == 0 {
+		return found
+	}
+	for _, c := range s.generic[g-1] {
+		if c.rules&^found != 0 && (c.check == nil || c.check(t, i)) {
+			found |= c.rules
 		}
 	}
 	return found
@@ -370,17 +422,7 @@ func (s *Set) builtinAt(t string, i int, found uint64) uint64 {
 	k := &s.kindBits
 	switch t[i] {
 	case '-':
-		if b := k[privateKeyAnchor]; b&^found != 0 && privateKeyAt(t, i) {
-			found |= b
-		}
-		if (k[flagAnchor]|k[clientAnchor])&^found != 0 && wordStartAt(t, i) {
-			if b := k[flagAnchor]; b&^found != 0 && flagAt(t, i) {
-				found |= b
-			}
-			if b := k[clientAnchor]; b&^found != 0 && clientFlagAt(t, i) {
-				found |= b
-			}
-		}
+		found = s.dashAt(t, i, found)
 	case ':':
 		if b := k[urlAnchor]; b&^found != 0 && urlCredentialsAt(t, i) {
 			found |= b
@@ -395,6 +437,23 @@ func (s *Set) builtinAt(t string, i int, found uint64) uint64 {
 		}
 	case 'K', 'S':
 		if b := k[awsAnchor]; b&^found != 0 && awsKeyAt(t, i) {
+			found |= b
+		}
+	}
+	return found
+}
+
+// dashAt runs the checks of the rules the '-' at t[i] anchors.
+func (s *Set) dashAt(t string, i int, found uint64) uint64 {
+	k := &s.kindBits
+	if b := k[privateKeyAnchor]; b&^found != 0 && privateKeyAt(t, i) {
+		found |= b
+	}
+	if (k[flagAnchor]|k[clientAnchor])&^found != 0 && wordStartAt(t, i) {
+		if b := k[flagAnchor]; b&^found != 0 && flagAt(t, i) {
+			found |= b
+		}
+		if b := k[clientAnchor]; b&^found != 0 && clientFlagAt(t, i) {
 			found |= b
 		}
 	}

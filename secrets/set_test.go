@@ -178,11 +178,12 @@ func FuzzSetPrefilter(f *testing.F) {
 	})
 }
 
-// TestSetAnchorParity: the scan sees a '-' or a bearer's 'b' by the pair
-// on either side of it, as its rules want it: a '-' at a word's start
-// before a letter, a quote or a '-', a 'b' after no letter or digit. At
-// both parities, after every kind of byte, each such secret is found as
-// the rules find it.
+// TestSetAnchorParity: the scan flags a built-in anchor by the pair on
+// either side of it, each kind with its own bit and check: a '-' at a
+// word's start before a letter, a quote or a '-', a bearer's 'b' after no
+// letter or digit, the "://" of a URL, an AWS key's AK or KI, a JWT's
+// 'J'. At both parities, after every kind of byte, each such secret is
+// found as the rules find it.
 func TestSetAnchorParity(t *testing.T) {
 	all, err := NewSet(Rules)
 	if err != nil {
@@ -190,7 +191,9 @@ func TestSetAnchorParity(t *testing.T) {
 	}
 	secrets := []string{"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
 		"--password hunter2", "-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2",
-		"Bearer abcdefgh12345678", "bearer abcdefgh12345678", "BEARER abcdefgh12345678"}
+		"Bearer abcdefgh12345678", "bearer abcdefgh12345678", "BEARER abcdefgh12345678",
+		"postgres://app:hunter2@db:5432/x", "s3://u:p@h", "AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}
 	changed := 0
 	for _, sec := range secrets {
 		for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":", "x", "7", "("} {
@@ -209,7 +212,7 @@ func TestSetAnchorParity(t *testing.T) {
 			}
 		}
 	}
-	if changed < 300 {
+	if changed < 650 {
 		t.Errorf("only %d texts hold a secret the rules find", changed)
 	}
 }
