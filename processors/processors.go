@@ -269,11 +269,15 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 		c.mask = c.all
 		kept := true
 		for j, p := range c.procs {
-			res := p.apply(&recs[i], &c.mask)
-			c.local[j][res]++
-			if res == resDropped {
-				kept = false
-				break
+			// Only drops and changes are counted here: a processor kept
+			// the records that reached it and it neither dropped nor
+			// changed (publish).
+			if res := p.apply(&recs[i], &c.mask); res != resKept {
+				c.local[j][res]++
+				if res == resDropped {
+					kept = false
+					break
+				}
 			}
 		}
 		if !kept {
@@ -292,7 +296,7 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 	clear(recs[n:])
 	out = recs[:n]
 	out, routes = c.summaries(out, routes, false)
-	c.publish()
+	c.publish(uint64(len(recs)))
 	return out, routes
 }
 
@@ -328,11 +332,14 @@ func (c *Chain) summaries(out []record.Record, routes []uint64, all bool) ([]rec
 	return out, routes
 }
 
-func (c *Chain) publish() {
+// publish adds a Process call's counts, of n records, to the cumulative
+// ones Stats reads.
+func (c *Chain) publish(n uint64) {
 	for j := range c.local {
 		l := &c.local[j]
-		if l[resKept] != 0 {
-			c.counts[j].kept.Add(l[resKept])
+		// n records reached processor j: all but those dropped before it.
+		if kept := n - l[resDropped] - l[resChanged]; kept != 0 {
+			c.counts[j].kept.Add(kept)
 		}
 		if l[resDropped] != 0 {
 			c.counts[j].dropped.Add(l[resDropped])
@@ -340,6 +347,7 @@ func (c *Chain) publish() {
 		if l[resChanged] != 0 {
 			c.counts[j].changed.Add(l[resChanged])
 		}
+		n -= l[resDropped]
 		*l = [3]uint64{}
 	}
 }
