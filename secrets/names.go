@@ -243,8 +243,8 @@ func isSecretFlag(a string) bool {
 		return false
 	}
 	name := strings.TrimPrefix(a[1:], "-")
-	if len(name) < 3 || !isUpper(name[0]) && !isLower(name[0]) {
-		return false // a flag's name starts with a letter: "-1.5" and "-0.key" are numbers or other words
+	if len(name) < 3 || a[1] != '-' && !isUpper(a[1]) && !isLower(a[1]) {
+		return false // a one-dash flag starts with a letter: "-1.5" and "-0.key" are numbers or other words
 	}
 	for i := 0; i < len(name); i++ {
 		if !isNameChar(name[i]) {

@@ -38,6 +38,8 @@ func TestRedactArgs(t *testing.T) {
 		{"--api-key next", "datadog-agent|--api-key|dd123", "datadog-agent|--api-key|***"},
 		{"--secret next", "app|--secret|xyz|--port=80", "app|--secret|***|--port=80"},
 		{"-token Go style", "app|-token|abc", "app|-token|***"},
+		{"--name starting with a digit", "app|--2fa-token|hunter2|--_secret|x", "app|--2fa-token|***|--_secret|***"},
+		{"-number is no flag", "app|-0.key|1", "app|-0.key|1"},
 		{"secret flag does not swallow the next secret flag", "app|-token|-password|pw", "app|-token|-password|***"},
 		// assignments
 		{"PGPASSWORD", "env|PGPASSWORD=pg777|psql|-h|db", "env|PGPASSWORD=***|psql|-h|db"},

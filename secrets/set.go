@@ -22,9 +22,10 @@ type Set struct {
 	// anchorAt says what a byte anchors: builtinByte, genericByte; 0 for
 	// most bytes.
 	anchorAt [256]uint8
-	// pairAt is anchorAt of two bytes at once (indexed by a little-endian
-	// uint16), so the scan loads 8 bytes as one word and looks up 4 pairs:
-	// half the loads of a byte table. The scan looks up every pair at an
+	// pairAt flags a pair of bytes (indexed by a little-endian uint16) with
+	// the kinds of check it wants (dashPair, urlPair, …), so the scan loads
+	// 8 bytes as one word and looks up 4 pairs: half the loads of a byte
+	// table. The scan looks up every pair at an
 	// even offset of a text, and the last byte of a text of odd length
 	// in anchorAt. Sets with equal anchors share the table.
 	pairAt   *[1 << 16]uint8
@@ -118,9 +119,9 @@ type pairKey struct {
 	bearer, awsKey, url, hints, digits bool
 }
 
-// pairTable makes the chunk scan's table: a pair holds the anchors of its
-// two bytes, except for bytes common in log text that anchor only as
-// pairs which every secret of theirs has at an even offset, so that the
+// pairTable makes the chunk scan's table: a pair holds the patterns'
+// anchor bytes it holds, and the built-in kinds, common in log text, only
+// as pairs which every secret of theirs has at an even offset, so that the
 // scan, looking at every even offset, cannot miss them:
 //   - 'b' and 'S' alone are in most lines: "be" of bearer, or the byte
 //     before it (not a letter or digit: bearerAt) and its 'b', "AK" or
@@ -221,7 +222,7 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 // a runByte pair on both sides: only there is one looked for.
 func (s *Set) candidates(t string) uint64 {
 	found := s.always
-	var last uint8 // runByte of the last chunk's last pair
+	var last uint8 // the flags of the last chunk's last pair: its runByte is what counts
 	pairs := s.pairAt
 	p := unsafe.Pointer(unsafe.StringData(t))
 	i := 0
@@ -253,8 +254,10 @@ func (s *Set) candidates(t string) uint64 {
 }
 
 // chunk adds the rules the chunk at t[i:] holds for, where the scan
-// stopped: run is set when its first pair goes on with a run of digits
-// from the chunk before, and e0..e3 are its pairs' flags. It is out of
+// stopped: run, the flags its first pair shares with the chunk before's
+// last, holds runByte when a run of digits may go on across them (other
+// shared bits cost at most a needless look), and e0..e3 are its pairs'
+// flags. It is out of
 // line, so that the scan's loop keeps its registers.
 //
 //go:noinline

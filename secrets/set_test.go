@@ -190,7 +190,7 @@ func TestSetAnchorParity(t *testing.T) {
 		t.Fatal(err)
 	}
 	secrets := []string{"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
-		"--password hunter2", "-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2",
+		"--password hunter2", "-token hunter2", "--2fa-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`, "-phunter2", "-'p'hunter2",
 		"Bearer abcdefgh12345678", "bearer abcdefgh12345678", "BEARER abcdefgh12345678",
 		"postgres://app:hunter2@db:5432/x", "s3://u:p@h", "AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE",
 		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"}
