@@ -25,9 +25,9 @@ type Set struct {
 	// pairAt flags a pair of bytes (indexed by a little-endian uint16) with
 	// the kinds of check it wants (dashPair, urlPair, …), so the scan loads
 	// 8 bytes as one word and looks up 4 pairs: half the loads of a byte
-	// table. The scan looks up every pair at an
-	// even offset of a text, and the last byte of a text of odd length
-	// in anchorAt. Sets with equal anchors share the table.
+	// table. The scan looks up every pair at an even offset of a text, and
+	// the last byte of a text of odd length in anchorAt. Sets with equal
+	// anchors share the table.
 	pairAt   *[1 << 16]uint8
 	kindBits [numAnchorKinds]uint64 // the rules of each built-in anchor kind
 	// generic holds the byteAnchor checks, by genericAt[byte]-1.
@@ -257,8 +257,7 @@ func (s *Set) candidates(t string) uint64 {
 // stopped: run, the flags its first pair shares with the chunk before's
 // last, holds runByte when a run of digits may go on across them (other
 // shared bits cost at most a needless look), and e0..e3 are its pairs'
-// flags. It is out of
-// line, so that the scan's loop keeps its registers.
+// flags. It is out of line, so that the scan's loop keeps its registers.
 //
 //go:noinline
 func (s *Set) chunk(t string, i int, run, e0, e1, e2, e3 uint8, found uint64) uint64 {
@@ -326,7 +325,8 @@ func (s *Set) anchorsInTail(t string, from int, found uint64) uint64 {
 
 // pairAnchors adds the rules the pair t[q:q+2], flagged e in pairAt,
 // holds for: each of e's bits names the check to run, and where its
-// anchor stands (the byte before the pair, for "//" of "://").
+// anchor stands (the byte before the pair for "//" of "://", and for the
+// first '-' of "-----BEGIN" before a "--" pair).
 func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 	k := &s.kindBits
 	if b := k[assignAnchor]; e&hintByte != 0 && b&^found != 0 {
@@ -379,17 +379,6 @@ func (s *Set) pairAnchors(t string, q int, e uint8, found uint64) uint64 {
 	}
 	if e&genericByte != 0 {
 		found = s.genericCheck(t, q, s.genericCheck(t, q+1, found))
-	}
-	return found
-}
-
-// anchorsIn adds the rules the anchors in t[from:to] hold for, a byte at
-// a time (the rules' own prefilters, not the scan).
-func (s *Set) anchorsIn(t string, from, to int, found uint64) uint64 {
-	for j := from; j < to; j++ {
-		if a := s.anchorAt[t[j]]; a != 0 {
-			found = s.checkAt(t, j, a, found)
-		}
 	}
 	return found
 }
