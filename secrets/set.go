@@ -38,6 +38,7 @@ type Set struct {
 	digits    int    // the shortest digit run any rule wants; 0 = none
 	digitM    uint64 // the rules that want one
 	minLen    int    // the shortest text any rule can change
+	wide      bool   // texts of wideMin bytes or more take the wide scan (wide.go)
 }
 
 // What anchorAt holds for a byte, and pairAt for a pair. A pair's bit
@@ -101,6 +102,7 @@ func NewSet(rules []Rule) (*Set, error) {
 	}
 	s.pairAt = pairTable(pairKey{s.anchorAt, s.kindBits[bearerAnchor] != 0, s.kindBits[awsAnchor] != 0,
 		s.kindBits[urlAnchor] != 0, s.kindBits[assignAnchor] != 0, s.digits > 0})
+	s.wide = s.useWide()
 	return s, nil
 }
 
@@ -197,10 +199,19 @@ func (s *Set) Redact(t string, m Mask) (out string, fired uint64) {
 // Clean reports whether no rule of the set can change t, so Redact would
 // return it as it is: the test a caller walking many texts asks first,
 // which builds nothing.
-func (s *Set) Clean(t string) bool { return len(t) < s.minLen || s.candidates(t) == 0 }
+func (s *Set) Clean(t string) bool { return len(t) < s.minLen || s.scan(t) == 0 }
+
+// scan returns the rules that could change t, by the wide scan or the pair
+// scan.
+func (s *Set) scan(t string) uint64 {
+	if s.wide && len(t) >= wideMin {
+		return s.wideCandidates(t)
+	}
+	return s.candidates(t)
+}
 
 func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
-	cand := s.candidates(t)
+	cand := s.scan(t)
 	for cand != 0 {
 		i := bits.TrailingZeros64(cand)
 		cand &^= 1 << i

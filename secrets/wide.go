@@ -1,0 +1,171 @@
+package secrets
+
+import (
+	"math/bits"
+	"unsafe"
+)
+
+// The wide scan is candidates' other form, for CPUs with 32-byte vectors
+// (wide_amd64.s): it classes every byte of a 32-byte block for each of a
+// trigram's three places at once, with two 16-entry tables a place (one
+// by the byte's low nibble, one by its high), and flags each position
+// where the three bytes ending there share a class (Hyperscan's "Teddy"
+// literal matcher works so). Each class is a set of trigrams, a superset
+// of what one or two kinds of anchor start with, so a flagged position
+// runs the checks the pair scan would run there (trigramChecks), and
+// nothing else; the digits and card separators are classed too, and a
+// stretch of 13 of them in a row makes the exact digitRun look.
+//
+// It serves texts of wideMin bytes or more, whose pairs cost the pair scan
+// most: 32 bytes at a time, or for texts shorter than 34 bytes, two
+// overlapping blocks of 16. Where the pair
+// scan flags a pair at every even offset and checks the few trigrams
+// around it, this flags only the trigrams themselves: far fewer positions
+// in real log text ("re", "as" and "ke" are in most lines, "cre", "pas" and
+// "key" much less).
+
+// wideMin is the shortest text the wide scan takes: below it, the pair
+// scan's two words cost less than a call (and a 16-byte block starting
+// at position 2 must fit).
+const wideMin = 18
+
+// wideHits is how many 32-byte blocks with flagged positions one call
+// reports; a text with more goes to the pair scan (a dump of secrets
+// costs the rules far more than the scan anyway).
+const wideHits = 8
+
+// The classes: a trigram's bytes in each place (upper and lower case
+// where the rule ignores case), each class one bit.
+var wideClasses = []struct{ first, second, third string }{
+	{"pP", "aAwW", "sSdD"},               // pas, pwd: secret names' hints (hintTrigrams)
+	{"oOkK", "kKeE", "eEiIyY"},           // oke, oki, key
+	{"cC", "rR", "eE"},                   // cre
+	{"aAe", "uUy", "tTJ"},                // aut; eyJ, a JWT's start
+	{"bB", "eE", "aA"},                   // bearer
+	{":- \t\r\n\"'&;|\\", "/-", `/-"'\`}, // "://"; "---" of -----BEGIN; a flag's "--" or quoted '-' at a word's start
+	{"A", "KS", "I"},                     // AKIA, ASIA
+	{" \t\r\n\"'&", "-", letters},        // a flag's '-' at a word's start, before a letter
+}
+
+// The break and escape bytes a flag may follow without a blank (a;-p,
+// a|-p, \-p) share the AWS key's class: in real text "A[KS]I" and
+// "[;|\]-letter" are both rare.
+var wideShared = struct{ first, second, third string }{`;|\`, "-", letters}
+
+const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// wideTables is what the wide scan reads: for each of the trigram's three
+// places its low- and high-nibble class tables, then the digit class's,
+// then the low-nibble mask, each 16 bytes twice (one for each 16-byte lane
+// of a vector).
+type wideTables [9][32]byte
+
+var wideTab = func() *wideTables {
+	t := new(wideTables)
+	add := func(bit byte, c struct{ first, second, third string }) {
+		for k, set := range []string{c.first, c.second, c.third} {
+			for _, b := range []byte(set) {
+				t[2*k][b&15] |= bit
+				t[2*k+1][b>>4] |= bit
+			}
+		}
+	}
+	for i, c := range wideClasses {
+		add(1<<i, c)
+	}
+	add(1<<6, wideShared)
+	// The digit class: each byte's own bit, so that the two tables name
+	// exactly digits, ' ' and '-' (runByte's separators).
+	for _, b := range []byte("0123456789") {
+		t[6][b&15] |= 1
+		t[7][b>>4] |= 1
+	}
+	t[6][' '&15] |= 2
+	t[7][' '>>4] |= 2
+	t[6]['-'&15] |= 4
+	t[7]['-'>>4] |= 4
+	for i := range t[8][:16] {
+		t[8][i] = 0x0f
+	}
+	for i := range t {
+		copy(t[i][16:], t[i][:16])
+	}
+	return t
+}()
+
+// useWide reports whether the wide scan can stand in for the pair scan for
+// s: its anchors are the built-in kinds only, and its shortest run of
+// digits, if any, at least the 13 the scan's run test finds.
+func (s *Set) useWide() bool {
+	return haveWide && len(s.generic) == 0 && (s.digits == 0 || s.digits >= 13)
+}
+
+// wideCandidates is candidates by the wide scan, for len(t) >= wideMin.
+func (s *Set) wideCandidates(t string) uint64 {
+	found := s.always
+	var digits bool
+	if len(t) < 32+2 {
+		var m uint64
+		m, digits = wideScan16(unsafe.StringData(t), len(t), wideTab)
+		for ; m != 0; m &= m - 1 {
+			found = s.trigramChecks(t, bits.TrailingZeros64(m), found)
+		}
+	} else {
+		var hits [wideHits]uint64
+		var nh int
+		nh, digits = wideScan(unsafe.StringData(t), len(t), wideTab, &hits)
+		if nh < 0 {
+			return s.candidates(t)
+		}
+		for _, h := range hits[:nh] {
+			o := int(h >> 32)
+			for m := uint32(h); m != 0; m &= m - 1 {
+				found = s.trigramChecks(t, o+bits.TrailingZeros32(m), found)
+			}
+		}
+	}
+	// A '-' first has no byte before it in any block's trigram; one last
+	// is looked at as the pair scan does.
+	if t[0] == '-' {
+		found = s.dashAt(t, 0, found)
+	}
+	if t[len(t)-1] == '-' {
+		found = s.dashAt(t, len(t)-1, found)
+	}
+	if digits && s.digitM&^found != 0 && digitRun(t, s.digits) {
+		found |= s.digitM
+	}
+	return found
+}
+
+// trigramChecks adds the rules the trigram t[k-2:k+1], flagged by the wide
+// scan, holds for: the checks the pair scan runs for the anchors that can
+// stand in it.
+func (s *Set) trigramChecks(t string, k int, found uint64) uint64 {
+	kb := &s.kindBits
+	c0, c1, c2 := t[k-2], t[k-1], t[k]
+	if b := kb[assignAnchor]; b&^found != 0 && isHintTrigram(trigramAt(t, k-2)) && assignmentFrom(t, k-2) {
+		found |= b
+	}
+	if c1 == '-' {
+		if c0 == '-' {
+			found = s.dashAt(t, k-2, found) // -----BEGIN's first '-', or a "--" flag's
+		}
+		found = s.dashAt(t, k-1, found)
+	}
+	if b := kb[urlAnchor]; c0 == ':' && b&^found != 0 && urlCredentialsAt(t, k-2) {
+		found |= b
+	}
+	if b := kb[bearerAnchor]; lower[c0] == 'b' && b&^found != 0 && bearerAt(t, k-2) {
+		found |= b
+	}
+	if b := kb[jwtAnchor]; c2 == 'J' && b&^found != 0 && jwtAt(t, k) {
+		found |= b
+	}
+	if b := kb[awsAnchor]; c0 == 'A' && b&^found != 0 && awsKeyAt(t, k-1) {
+		found |= b
+	}
+	return found
+}
+
+func unsafeData(s string) *byte { return unsafe.StringData(s) }

@@ -1,0 +1,15 @@
+package secrets
+
+import "golang.org/x/sys/cpu"
+
+// haveWide: the CPU runs the wide scan (AVX2, and POPCNT for its digit
+// runs). A variable, so that tests run the pair scan too.
+var haveWide = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
+
+// wideScan and wideScan16 are in wide_amd64.s.
+//
+//go:noescape
+func wideScan(p *byte, n int, tab *wideTables, hits *[wideHits]uint64) (nhits int, digits bool)
+
+//go:noescape
+func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)

@@ -1,0 +1,14 @@
+//go:build !amd64
+
+package secrets
+
+// haveWide: only amd64 has the wide scan; elsewhere the pair scan serves.
+var haveWide = false
+
+func wideScan(p *byte, n int, tab *wideTables, hits *[wideHits]uint64) (nhits int, digits bool) {
+	panic("secrets: no wide scan on this architecture")
+}
+
+func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool) {
+	panic("secrets: no wide scan on this architecture")
+}

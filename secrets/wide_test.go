@@ -1,0 +1,163 @@
+package secrets
+
+import (
+	"math/bits"
+	"strings"
+	"testing"
+)
+
+// bothScans returns the set of rules twice: taking the wide scan, and
+// taking the pair scan only. Without the wide scan on this CPU, the test
+// skips: it would check the pair scan twice.
+func bothScans(t testing.TB, rules []Rule) (wide, pairs *Set) {
+	t.Helper()
+	if !haveWide {
+		t.Skip("this CPU has no AVX2: the wide scan is not used here")
+	}
+	wide, err := NewSet(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !wide.wide {
+		t.Fatal("the built-in rules do not take the wide scan")
+	}
+	p := *wide
+	p.wide = false
+	return wide, &p
+}
+
+// defaultRules are the rules a redact processor takes by default (the
+// optional ones anchor on bytes of their own, which the wide scan has no
+// class for: a set with them takes the pair scan).
+func defaultRules() []Rule {
+	var rules []Rule
+	for _, r := range Rules {
+		if !r.Optional {
+			rules = append(rules, r)
+		}
+	}
+	return rules
+}
+
+// applyAll is what a Set's Redact must return: every default rule in
+// turn, without a prefilter.
+func applyAll(s string) string {
+	for _, r := range defaultRules() {
+		s = r.apply(s, nil)
+	}
+	return s
+}
+
+// TestWidePlacement: every kind of secret, at every offset around the
+// wide scan's blocks (the 16-byte pair of a short text, the first 32-byte
+// block at position 2, the last one overlapping the one before), after
+// every kind of byte, is found as the rules find it.
+func TestWidePlacement(t *testing.T) {
+	wide, _ := bothScans(t, defaultRules())
+	secrets := []string{"-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+		"--password hunter2", "-token hunter2", "--2fa-token hunter2", `-\-password hunter2`, `-"p"assword hunter2`,
+		"mysql -phunter2", "mysql -'p'hunter2", "a;-ptoken=x", "Bearer abcdefgh12345678", "BEARER abcdefgh12345678",
+		"postgres://app:hunter2@db:5432/x", "s3://u:p@h", "AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", "password=hunter2", "PassWord: hunter2",
+		`"api_key":"k1"`, "Authorization: Basic dXNlcjpwYXNz", "Cookie: a=1; b=2", "db_pwd=x1",
+		"4111 1111 1111 1111", "4111-1111-1111-1111", "4111111111111111", "5500 0000 0000 0004"}
+	changed := 0
+	for _, sec := range secrets {
+		for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":", "x", "7"} {
+			for pre := range 70 {
+				for _, post := range []string{"", " z", " and then some more text after it, long enough"} {
+					s := strings.Repeat("o", pre) + before + sec + post
+					want := applyAll(s)
+					if got, _ := wide.Redact(s, nil); got != want {
+						t.Fatalf("Redact(%q) = %q, want %q", s, got, want)
+					}
+					if want != s {
+						changed++
+					}
+				}
+			}
+		}
+	}
+	if changed < 25000 {
+		t.Errorf("only %d texts hold a secret the rules find", changed)
+	}
+}
+
+// TestWideFindsWhatPairsFind: on the leak table and its near-misses, the
+// wide scan names every rule the pair scan names that changes the text.
+func TestWideFindsWhatPairsFind(t *testing.T) {
+	wide, pairs := bothScans(t, defaultRules())
+	for _, l := range readLeaks(t) {
+		for _, s := range []string{l.line, "at the start of a longer line: " + l.line, l.line + " (and more after it, past a block)"} {
+			if len(s) < wideMin {
+				continue
+			}
+			w, p := wide.scan(s), pairs.scan(s)
+			for m := p &^ w; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros64(m)
+				if r := wide.rules[i]; r.apply(s, nil) != s {
+					t.Errorf("the wide scan misses %s in %q", r.Name, s)
+				}
+			}
+		}
+	}
+}
+
+// TestWideDigitRuns: a run of 13 digits or separators is seen whichever
+// blocks it crosses, and one of 12 alone is not (the scan's own test).
+func TestWideDigitRuns(t *testing.T) {
+	wide, _ := bothScans(t, defaultRules())
+	for n := wideMin; n < 140; n++ {
+		for at := 0; at+13 <= n; at++ {
+			s := []byte(strings.Repeat("x", n))
+			copy(s[at:], "4111 1111 1111 1111"[:13])
+			if got := wideDigits(string(s)); !got {
+				t.Fatalf("no run seen in %q", s)
+			}
+			copy(s[at:], "xxxxxxxxxxxxx")
+			if at+12 <= n {
+				copy(s[at:], "411111111111")
+				if wideDigits(string(s)) {
+					t.Fatalf("a run seen in %q", s)
+				}
+			}
+		}
+	}
+	_ = wide
+}
+
+// wideDigits is the wide scan's answer to "13 digits or separators in a
+// row?" for s.
+func wideDigits(s string) bool {
+	var hits [wideHits]uint64
+	if len(s) < 34 {
+		_, d := wideScan16(unsafeData(s), len(s), wideTab)
+		return d
+	}
+	n, d := wideScan(unsafeData(s), len(s), wideTab, &hits)
+	if n < 0 {
+		panic("too many blocks flagged")
+	}
+	return d
+}
+
+// FuzzWideScan: the set with the wide scan redacts as every rule applied
+// in turn does, and as the set with the pair scan.
+func FuzzWideScan(f *testing.F) {
+	for _, r := range Rules {
+		f.Add(r.Example)
+		f.Add(strings.Repeat("x", 20) + r.Example + strings.Repeat(" y", 20))
+	}
+	f.Add("PassWord=x TOKEN: y; run '--pass'word x; a|--token y \"-Secret\" z")
+	f.Add("x AKIAIOSFODNN7EXAMPLE eyJa.eyJb.c -----begin rsa private key----- 4111-1111-1111-1111")
+	wide, pairs := bothScans(f, defaultRules())
+	f.Fuzz(func(t *testing.T, s string) {
+		want := applyAll(s)
+		if got, _ := wide.Redact(s, nil); got != want {
+			t.Fatalf("wide %q\n all rules %q\n     input %q", got, want, s)
+		}
+		if got, _ := pairs.Redact(s, nil); got != want {
+			t.Fatalf("pairs %q\n all rules %q\n     input %q", got, want, s)
+		}
+	})
+}
