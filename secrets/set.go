@@ -199,19 +199,10 @@ func (s *Set) Redact(t string, m Mask) (out string, fired uint64) {
 // Clean reports whether no rule of the set can change t, so Redact would
 // return it as it is: the test a caller walking many texts asks first,
 // which builds nothing.
-func (s *Set) Clean(t string) bool { return len(t) < s.minLen || s.scan(t) == 0 }
-
-// scan returns the rules that could change t, by the wide scan or the pair
-// scan.
-func (s *Set) scan(t string) uint64 {
-	if s.wide && len(t) >= wideMin {
-		return s.wideCandidates(t)
-	}
-	return s.candidates(t)
-}
+func (s *Set) Clean(t string) bool { return len(t) < s.minLen || s.candidates(t) == 0 }
 
 func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
-	cand := s.scan(t)
+	cand := s.candidates(t)
 	for cand != 0 {
 		i := bits.TrailingZeros64(cand)
 		cand &^= 1 << i
@@ -232,6 +223,9 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 // TestDigitRunGate), so every run crosses from one chunk to the next with
 // a runByte pair on both sides: only there is one looked for.
 func (s *Set) candidates(t string) uint64 {
+	if s.wide && len(t) >= wideMin {
+		return s.wideCandidates(t)
+	}
 	found := s.always
 	var last uint8 // the flags of the last chunk's last pair: its runByte is what counts
 	pairs := s.pairAt

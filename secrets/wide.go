@@ -30,8 +30,7 @@ import (
 const wideMin = 18
 
 // wideHits is how many 32-byte blocks with flagged positions one call
-// reports; a text with more goes to the pair scan (a dump of secrets
-// costs the rules far more than the scan anyway).
+// of wideScan reports; a text with more (a stack trace) takes more calls.
 const wideHits = 8
 
 // The classes: a trigram's bytes in each place (upper and lower case
@@ -112,15 +111,16 @@ func (s *Set) wideCandidates(t string) uint64 {
 		}
 	} else {
 		var hits [wideHits]uint64
-		var nh int
-		nh, digits = wideScan(unsafe.StringData(t), len(t), wideTab, &hits)
-		if nh < 0 {
-			return s.candidates(t)
-		}
-		for _, h := range hits[:nh] {
-			o := int(h >> 32)
-			for m := uint32(h); m != 0; m &= m - 1 {
-				found = s.trigramChecks(t, o+bits.TrailingZeros32(m), found)
+		for from := 2; from < len(t); {
+			var nh int
+			var d bool
+			nh, from, d = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
+			digits = digits || d
+			for _, h := range hits[:nh] {
+				o := int(h >> 32)
+				for m := uint32(h); m != 0; m &= m - 1 {
+					found = s.trigramChecks(t, o+bits.TrailingZeros32(m), found)
+				}
 			}
 		}
 	}

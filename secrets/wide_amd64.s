@@ -2,49 +2,86 @@
 
 #include "textflag.h"
 
-// func wideScan(p *byte, n int, tab *wideTables, hits *[wideHits]uint64) (nhits int, digits bool)
+// Both scans keep the class tables in registers: Y10/Y11, Y12/Y13 and
+// Y14/Y15 are the low- and high-nibble tables of a trigram's first,
+// second and third place, Y8/Y7 the digit class's, Y9 0x0f in every byte
+// and Y6 zero.
+#define TABLES(tab) \
+	VMOVDQU 0(tab), Y10; VMOVDQU 32(tab), Y11; \
+	VMOVDQU 64(tab), Y12; VMOVDQU 96(tab), Y13; \
+	VMOVDQU 128(tab), Y14; VMOVDQU 160(tab), Y15; \
+	VMOVDQU 192(tab), Y8; VMOVDQU 224(tab), Y7; \
+	VMOVDQU 256(tab), Y9; VPXOR Y6, Y6, Y6
+
+// DIGITS sets r to the positions of the digits, spaces and dashes in V
+// (a byte each; zero bytes are none), clobbering V, Y3 and Y4.
+#define DIGITS(V, r) \
+	VPSRLW $4, V, Y3; VPAND Y9, V, Y4; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
+	VPCMPEQB Y6, Y3, Y3; VPMOVMSKB Y3, r; NOTL r
+
+// CLASSES takes in Y0, Y1 and Y2 the bytes at each position, the one
+// before and the one before that (zero bytes are in no class), leaves in
+// Y0 the classes the three share, a byte a position, and sets d to the
+// positions of the digits and separators, clobbering Y1 to Y5.
+#define CLASSES(d) \
+	VPSRLW $4, Y0, Y3; VPAND Y9, Y0, Y4; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y4, Y14, Y0; VPSHUFB Y3, Y15, Y5; VPAND Y5, Y0, Y0; \
+	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
+	VPCMPEQB Y6, Y3, Y3; VPMOVMSKB Y3, d; NOTL d; \
+	VPSRLW $4, Y1, Y3; VPAND Y9, Y1, Y1; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y1, Y12, Y1; VPSHUFB Y3, Y13, Y3; VPAND Y1, Y3, Y3; VPAND Y3, Y0, Y0; \
+	VPSRLW $4, Y2, Y3; VPAND Y9, Y2, Y2; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y2, Y10, Y2; VPSHUFB Y3, Y11, Y3; VPAND Y2, Y3, Y3; VPAND Y3, Y0, Y0
+
+// RUN13 leaves in w the ones of w that start 13 in a row (ZF set when
+// none), clobbering t.
+#define RUN13(w, t) \
+	MOVQ w, t; SHRQ $1, t; ANDQ t, w; \
+	MOVQ w, t; SHRQ $2, t; ANDQ t, w; \
+	MOVQ w, t; SHRQ $4, t; ANDQ t, w; \
+	MOVQ w, t; SHRQ $5, t; ANDQ t, w
+
+// CLASSES16 classes the 16-byte block at position CX for wideScan16: BX
+// gets its flagged positions and R9 its digits, shifted to their places.
+#define CLASSES16 \
+	VMOVDQU (SI)(CX*1), X0; VMOVDQU -1(SI)(CX*1), X1; VMOVDQU -2(SI)(CX*1), X2; \
+	CLASSES(BX); SHLQ CX, BX; ORQ BX, R9; \
+	VPCMPEQB Y6, Y0, Y0; VPMOVMSKB Y0, BX; NOTL BX; SHLQ CX, BX
+
+// func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool)
 //
-// Looks at the trigrams ending at p[2:n] (n >= 34), 32 at a time, the last
-// block ending at n and overlapping the one before. Each block with a
-// flagged trigram goes into hits as its first position << 32 | the mask
-// of flagged positions; nhits is -1 when more blocks than hits holds have
-// one. digits says 13 bytes in a row are digits or separators.
-TEXT ·wideScan(SB), NOSPLIT, $0-41
+// Looks at the trigrams ending at p[from:n] (n >= 34; from is 2, or a
+// next this returned), 32 at a time, the last block ending at n and
+// overlapping the one before. Each block with a flagged trigram goes into
+// hits as its first position << 32 | the mask of flagged positions; when
+// hits is full, it returns where to go on from (next < n). digits says 13
+// bytes in a row are digits or separators (from on, and the 32 before).
+TEXT ·wideScan(SB), NOSPLIT, $0-57
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), DX
-	MOVQ tab+16(FP), R8
-	MOVQ hits+24(FP), DI
-	VMOVDQU 0(R8), Y10   // first place: classes by the low nibble
-	VMOVDQU 32(R8), Y11  // first place: by the high nibble
-	VMOVDQU 64(R8), Y12  // second place
-	VMOVDQU 96(R8), Y13
-	VMOVDQU 128(R8), Y14 // third place
-	VMOVDQU 160(R8), Y15
-	VMOVDQU 192(R8), Y8  // digits and separators
-	VMOVDQU 224(R8), Y7
-	VMOVDQU 256(R8), Y9  // 0x0f in every byte
-	VPXOR   Y6, Y6, Y6
+	MOVQ from+16(FP), AX // the block's first position
+	MOVQ tab+24(FP), R8
+	MOVQ hits+32(FP), DI
+	TABLES(R8)
+	XORQ R10, R10        // blocks in hits
+	XORQ R11, R11        // a run of digits seen
+	MOVQ $32, CX         // the block's first position less the block before's
+	XORQ R8, R8          // its first positions the block before covered
 
-	// The digit mask of the first two bytes, which no block starts with,
-	// as the last two of a block before the first.
-	VMOVDQU   (SI), X0
-	VPSRLW    $4, X0, X3
-	VPAND     X9, X0, X4
-	VPAND     X9, X3, X3
-	VPSHUFB   X4, X8, X4
-	VPSHUFB   X3, X7, X3
-	VPAND     X4, X3, X3
-	VPCMPEQB  X6, X3, X3
-	VPMOVMSKB X3, R9
-	NOTL      R9
-	ANDL      $3, R9
-	SHLL      $30, R9
+	// The digit mask of the 32 bytes before the block (bits 30 and 31 at
+	// the start: the first two bytes, which no block starts with).
+	CMPQ    AX, $2
+	JNE     resume
+	VMOVDQU (SI), Y0
+	DIGITS(Y0, R9)
+	ANDL    $3, R9
+	SHLL    $30, R9
+	JMP     loop
 
-	XORQ    R10, R10     // blocks in hits
-	XORQ    R11, R11     // a run of digits seen
-	MOVQ    $2, AX       // the block's first position
-	MOVQ    $32, CX      // its first position less the block before's
-	XORQ    R8, R8       // its first positions the block before covered
+resume:
+	VMOVDQU -32(SI)(AX*1), Y0
+	DIGITS(Y0, R9)
 
 loop:
 	LEAQ 32(AX), BX
@@ -61,45 +98,11 @@ loop:
 	SUBQ AX, R8
 
 block:
-	VMOVDQU (SI)(AX*1), Y0   // each position's byte: the trigram's third
-	VMOVDQU -1(SI)(AX*1), Y1 // second
-	VMOVDQU -2(SI)(AX*1), Y2 // first
+	VMOVDQU (SI)(AX*1), Y0
+	VMOVDQU -1(SI)(AX*1), Y1
+	VMOVDQU -2(SI)(AX*1), Y2
+	CLASSES(BX)
 
-	// Third place, and the digits, by Y0's nibbles.
-	VPSRLW    $4, Y0, Y3
-	VPAND     Y9, Y0, Y4
-	VPAND     Y9, Y3, Y3
-	VPSHUFB   Y4, Y14, Y0
-	VPSHUFB   Y3, Y15, Y5
-	VPAND     Y5, Y0, Y0
-	VPSHUFB   Y4, Y8, Y4
-	VPSHUFB   Y3, Y7, Y3
-	VPAND     Y4, Y3, Y3
-	VPCMPEQB  Y6, Y3, Y3
-	VPMOVMSKB Y3, BX
-	NOTL      BX         // the positions of digits and separators
-
-	// Second place.
-	VPSRLW  $4, Y1, Y3
-	VPAND   Y9, Y1, Y1
-	VPAND   Y9, Y3, Y3
-	VPSHUFB Y1, Y12, Y1
-	VPSHUFB Y3, Y13, Y3
-	VPAND   Y1, Y3, Y3
-	VPAND   Y3, Y0, Y0
-
-	// First place.
-	VPSRLW  $4, Y2, Y3
-	VPAND   Y9, Y2, Y2
-	VPAND   Y9, Y3, Y3
-	VPSHUFB Y2, Y10, Y2
-	VPSHUFB Y3, Y11, Y3
-	VPAND   Y2, Y3, Y3
-	VPAND   Y3, Y0, Y0
-	VPTEST  Y0, Y0
-	JNZ     hit
-
-digits:
 	// This block's digit mask and the one before's as one word (bit i is
 	// position AX-CX+i), then 13 ones in a row in it: a run of 13 ending
 	// in this block starts at most 12 before it.
@@ -109,21 +112,14 @@ digits:
 	MOVL    BX, R9
 	POPCNTQ R12, R13
 	CMPQ    R13, $13
-	JLT     next
-	MOVQ    R12, R13
-	SHRQ    $1, R13
-	ANDQ    R13, R12
-	MOVQ    R12, R13
-	SHRQ    $2, R13
-	ANDQ    R13, R12
-	MOVQ    R12, R13
-	SHRQ    $4, R13
-	ANDQ    R13, R12
-	MOVQ    R12, R13
-	SHRQ    $5, R13
-	ANDQ    R13, R12
-	JZ      next
+	JLT     trigrams
+	RUN13(R12, R13)
+	JZ      trigrams
 	MOVQ    $1, R11
+
+trigrams:
+	VPTEST Y0, Y0
+	JNZ    hit
 
 next:
 	ADDQ $32, AX
@@ -141,121 +137,47 @@ hit:
 	SHLL      CX, R12
 	MOVQ      R13, CX
 	TESTL     R12, R12
-	JZ        digits
-	CMPQ      R10, $8
-	JEQ       overflow
+	JZ        next
 	MOVQ      AX, R13
 	SHLQ      $32, R13
 	ORQ       R12, R13
 	MOVQ      R13, (DI)(R10*8)
 	INCQ      R10
-	JMP       digits
-
-overflow:
-	MOVQ $-1, R10
+	CMPQ      R10, $8
+	JLT       next
+	ADDQ      $32, AX    // hits is full: go on after this block
 
 done:
 	VZEROUPPER
-	MOVQ R10, nhits+32(FP)
-	MOVB R11, digits+40(FP)
+	MOVQ R10, nhits+40(FP)
+	MOVQ AX, next+48(FP)
+	MOVB R11, digits+56(FP)
 	RET
 
 // func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)
 //
 // wideScan for 18 <= n < 34: two 16-byte blocks, the first at position 2
-// and the second ending at n, overlapping. hits has bit k set for a
-// flagged trigram ending at position k.
+// and the second ending at n (the same one when n is 18). hits has bit k
+// set for a flagged trigram ending at position k. The 16-byte loads leave
+// the vectors' high halves zero, in no class.
 TEXT ·wideScan16(SB), NOSPLIT, $0-33
 	MOVQ    p+0(FP), SI
 	MOVQ    n+8(FP), DX
 	MOVQ    tab+16(FP), R8
-	VMOVDQU 0(R8), X10
-	VMOVDQU 32(R8), X11
-	VMOVDQU 64(R8), X12
-	VMOVDQU 96(R8), X13
-	VMOVDQU 128(R8), X14
-	VMOVDQU 160(R8), X15
-	VMOVDQU 192(R8), X8
-	VMOVDQU 224(R8), X7
-	VMOVDQU 256(R8), X9
-	VPXOR   X6, X6, X6
+	TABLES(R8)
+	VMOVDQU (SI), X0
+	DIGITS(Y0, R9)
+	ANDL    $3, R9       // the first two bytes, which no block starts with
 
-	// The digit mask of the first 16 bytes (bits 0 and 1 are what the
-	// blocks do not cover).
-	VMOVDQU   (SI), X0
-	VPSRLW    $4, X0, X3
-	VPAND     X9, X0, X4
-	VPAND     X9, X3, X3
-	VPSHUFB   X4, X8, X4
-	VPSHUFB   X3, X7, X3
-	VPAND     X4, X3, X3
-	VPCMPEQB  X6, X3, X3
-	VPMOVMSKB X3, R9
-	NOTL      R9
-	ANDL      $3, R9
+	MOVQ $2, CX
+	CLASSES16
+	MOVQ BX, R10
+	LEAQ -16(DX), CX
+	CLASSES16
+	ORQ  BX, R10
 
-	MOVQ $2, AX
-	XORQ R10, R10 // hits
-
-block16:
-	VMOVDQU   (SI)(AX*1), X0
-	VMOVDQU   -1(SI)(AX*1), X1
-	VMOVDQU   -2(SI)(AX*1), X2
-	VPSRLW    $4, X0, X3
-	VPAND     X9, X0, X4
-	VPAND     X9, X3, X3
-	VPSHUFB   X4, X14, X0
-	VPSHUFB   X3, X15, X5
-	VPAND     X5, X0, X0
-	VPSHUFB   X4, X8, X4
-	VPSHUFB   X3, X7, X3
-	VPAND     X4, X3, X3
-	VPCMPEQB  X6, X3, X3
-	VPMOVMSKB X3, BX
-	XORL      $0xffff, BX
-	MOVQ      AX, CX
-	SHLQ      CX, BX
-	ORQ       BX, R9
-	VPSRLW    $4, X1, X3
-	VPAND     X9, X1, X1
-	VPAND     X9, X3, X3
-	VPSHUFB   X1, X12, X1
-	VPSHUFB   X3, X13, X3
-	VPAND     X1, X3, X3
-	VPAND     X3, X0, X0
-	VPSRLW    $4, X2, X3
-	VPAND     X9, X2, X2
-	VPAND     X9, X3, X3
-	VPSHUFB   X2, X10, X2
-	VPSHUFB   X3, X11, X3
-	VPAND     X2, X3, X3
-	VPAND     X3, X0, X0
-	VPCMPEQB  X6, X0, X0
-	VPMOVMSKB X0, BX
-	XORL      $0xffff, BX
-	SHLQ      CX, BX
-	ORQ       BX, R10
-	LEAQ      -16(DX), BX
-	CMPQ      AX, BX
-	JGE       runs16
-	MOVQ      BX, AX
-	JMP       block16
-
-runs16:
-	// 13 ones in a row in the digit mask.
 	XORQ R11, R11
-	MOVQ R9, R13
-	SHRQ $1, R13
-	ANDQ R13, R9
-	MOVQ R9, R13
-	SHRQ $2, R13
-	ANDQ R13, R9
-	MOVQ R9, R13
-	SHRQ $4, R13
-	ANDQ R13, R9
-	MOVQ R9, R13
-	SHRQ $5, R13
-	ANDQ R13, R9
+	RUN13(R9, R13)
 	SETNE R11
 	VZEROUPPER
 	MOVQ R10, hits+24(FP)

@@ -5,7 +5,7 @@ package secrets
 // haveWide: only amd64 has the wide scan; elsewhere the pair scan serves.
 var haveWide = false
 
-func wideScan(p *byte, n int, tab *wideTables, hits *[wideHits]uint64) (nhits int, digits bool) {
+func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool) {
 	panic("secrets: no wide scan on this architecture")
 }
 
