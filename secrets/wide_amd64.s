@@ -42,13 +42,6 @@
 	MOVQ w, t; SHRQ $4, t; ANDQ t, w; \
 	MOVQ w, t; SHRQ $5, t; ANDQ t, w
 
-// CLASSES16 classes the 16-byte block at position CX for wideScan16: BX
-// gets its flagged positions and R9 its digits, shifted to their places.
-#define CLASSES16 \
-	VMOVDQU (SI)(CX*1), X0; VMOVDQU -1(SI)(CX*1), X1; VMOVDQU -2(SI)(CX*1), X2; \
-	CLASSES(BX); SHLQ CX, BX; ORQ BX, R9; \
-	VPCMPEQB Y6, Y0, Y0; VPMOVMSKB Y0, BX; NOTL BX; SHLQ CX, BX
-
 // func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool)
 //
 // Looks at the trigrams ending at p[from:n] (n >= 34; from is 2, or a
@@ -156,30 +149,48 @@ done:
 
 // func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)
 //
-// wideScan for 18 <= n < 34: two 16-byte blocks, the first at position 2
-// and the second ending at n (the same one when n is 18). hits has bit k
-// set for a flagged trigram ending at position k. The 16-byte loads leave
-// the vectors' high halves zero, in no class.
+// wideScan for 18 <= n < 34: one block of two 16-byte lanes, the first
+// at position 2 and the second ending at n (overlapping it unless n is
+// 34). hits has bit k set for a flagged trigram ending at position k.
 TEXT ·wideScan16(SB), NOSPLIT, $0-33
 	MOVQ    p+0(FP), SI
 	MOVQ    n+8(FP), DX
 	MOVQ    tab+16(FP), R8
 	TABLES(R8)
-	VMOVDQU (SI), X0
-	DIGITS(Y0, R9)
+	VMOVDQU (SI), X5
+	DIGITS(Y5, R9)
 	ANDL    $3, R9       // the first two bytes, which no block starts with
 
-	MOVQ $2, CX
-	CLASSES16
-	MOVQ BX, R10
-	LEAQ -16(DX), CX
-	CLASSES16
-	ORQ  BX, R10
+	LEAQ        -16(SI)(DX*1), R12
+	VMOVDQU     2(SI), X0
+	VINSERTI128 $1, (R12), Y0, Y0
+	VMOVDQU     1(SI), X1
+	VINSERTI128 $1, -1(R12), Y1, Y1
+	VMOVDQU     (SI), X2
+	VINSERTI128 $1, -2(R12), Y2, Y2
+	CLASSES(BX)
 
-	XORQ R11, R11
+	// Each lane's bits to their positions: 2 on, and n-16 on.
+	LEAQ      -16(DX), CX
+	MOVWLZX   BX, R12
+	SHLQ      $2, R12
+	ORQ       R12, R9
+	SHRL      $16, BX
+	SHLQ      CX, BX
+	ORQ       BX, R9
+	VPCMPEQB  Y6, Y0, Y0
+	VPMOVMSKB Y0, BX
+	NOTL      BX
+	MOVWLZX   BX, R10
+	SHLQ      $2, R10
+	SHRL      $16, BX
+	SHLQ      CX, BX
+	ORQ       BX, R10
+
+	XORQ  R11, R11
 	RUN13(R9, R13)
 	SETNE R11
 	VZEROUPPER
-	MOVQ R10, hits+24(FP)
-	MOVB R11, digits+32(FP)
+	MOVQ  R10, hits+24(FP)
+	MOVB  R11, digits+32(FP)
 	RET
