@@ -17,12 +17,14 @@ import (
 // stretch of 13 of them in a row makes the exact digitRun look.
 //
 // It serves texts of wideMin bytes or more, whose pairs cost the pair scan
-// most: 32 bytes at a time, or for texts shorter than 34 bytes, two
-// overlapping blocks of 16. Where the pair
-// scan flags a pair at every even offset and checks the few trigrams
-// around it, this flags only the trigrams themselves: far fewer positions
-// in real log text ("re", "as" and "ke" are in most lines, "cre", "pas" and
-// "key" much less).
+// most: 32 bytes at a time, the last block overlapping the one before, or
+// for texts shorter than 34 bytes one block of two 16-byte lanes. Where
+// the pair scan flags a pair at every even offset and checks the few
+// trigrams around it, this flags only the trigrams themselves: far fewer
+// positions in real log text ("re", "as" and "ke" are in most lines,
+// "cre", "pas" and "key" much less). A class's bytes are matched by their
+// nibbles, so it holds a few more trigrams than it names ("pat", "kee"):
+// those cost a check that says no, never a miss.
 
 // wideMin is the shortest text the wide scan takes: below it, the pair
 // scan's two words cost less than a call (and a 16-byte block starting
@@ -167,5 +169,3 @@ func (s *Set) trigramChecks(t string, k int, found uint64) uint64 {
 	}
 	return found
 }
-
-func unsafeData(s string) *byte { return unsafe.StringData(s) }

@@ -1,8 +1,9 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package secrets
 
-// haveWide: only amd64 has the wide scan; elsewhere the pair scan serves.
+// haveWide: only amd64 has the wide scan (without the purego tag);
+// elsewhere the pair scan serves.
 var haveWide = false
 
 func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool) {

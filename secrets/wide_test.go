@@ -4,6 +4,7 @@ import (
 	"math/bits"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // bothScans returns the set of rules twice: taking the wide scan, and
@@ -137,13 +138,13 @@ func TestWideDigitRuns(t *testing.T) {
 func wideDigits(s string) bool {
 	var hits [wideHits]uint64
 	if len(s) < 34 {
-		_, d := wideScan16(unsafeData(s), len(s), wideTab)
+		_, d := wideScan16(unsafe.StringData(s), len(s), wideTab)
 		return d
 	}
 	digits := false
 	for from := 2; from < len(s); {
 		var d bool
-		_, from, d = wideScan(unsafeData(s), len(s), from, wideTab, &hits)
+		_, from, d = wideScan(unsafe.StringData(s), len(s), from, wideTab, &hits)
 		digits = digits || d
 	}
 	return digits
