@@ -6,8 +6,11 @@
 # a busy machine weighs on both alike. The receiver only counts and acks
 # (bench/fsink), so it takes little of the machine. Prints the adapter's
 # CPU-seconds (user + system) per run; with CALLGRIND=1, instructions
-# counted by valgrind's callgrind instead, the whole program's and
-# Chain.Process's, which a busy machine does not change.
+# counted by valgrind's callgrind instead, the whole program's and the
+# processors' own (the functions of processors/ and secrets/, inlined
+# code included, each without its callees: an inclusive count such as
+# Chain.Process's takes in other goroutines' work whenever a stack grows),
+# which a busy machine does not change.
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
 #   CALLGRIND=1 LINES=100000 bench/processors.sh
@@ -71,11 +74,12 @@ EOC
     callgrind_control -d "$pid" >/dev/null 2>&1
     sleep 1
     kill -KILL "$pid"; wait "$pid" 2>/dev/null || true
-    local out total chain
+    local out total own
     out=$(ls "$work"/cg.out.* | head -1)
     total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
-    chain=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null | awk '/Chain\)\.Process \[/ && !c {gsub(",", "", $1); c = $1} END {print c + 0}')
-    printf '%s %-6s %12d instructions, Chain.Process %s\n' "$bin" "$kind" "$total" "${chain:-0}"
+    own=$(callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null |
+      awk '/:github\.com\/obsadapter\/obsadapter\/(processors|secrets)\./ {gsub(",", "", $1); n += $1} END {print n + 0}')
+    printf '%s %-6s %12d instructions, processors %s (%d a record)\n' "$bin" "$kind" "$total" "$own" "$((own / records))"
     rm -f "$work"/cg.out*
   else
     local ut st
