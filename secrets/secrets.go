@@ -1,6 +1,7 @@
 // Package secrets is the one table of secret-detection rules: procinfo masks
 // command lines with it, and the log redact processor is to mask text with
-// the same rules. It imports the standard library only.
+// the same rules. It imports the standard library, and x/sys/cpu to know
+// whether the CPU runs the wide scan (wide.go).
 //
 // A rule finds a secret value and replaces it with Masked, keeping what
 // names it readable: "--password=***", "PGPASSWORD=***", "-p***" for mysql,

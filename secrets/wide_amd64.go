@@ -2,7 +2,11 @@
 
 package secrets
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
 
 // haveWide: the CPU runs the wide scan (AVX2, and POPCNT for its digit
 // runs). A variable, so that tests run the pair scan too.
@@ -15,3 +19,10 @@ func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nh
 
 //go:noescape
 func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)
+
+// wide_amd64.s holds these numbers as constants: a build that changes them
+// here without there fails.
+var (
+	_ = [1]struct{}{}[wideHits-8]
+	_ = [1]struct{}{}[unsafe.Sizeof(wideTables{})-9*32]
+)

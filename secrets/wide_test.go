@@ -2,6 +2,8 @@ package secrets
 
 import (
 	"math/bits"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -68,7 +70,7 @@ func TestWidePlacement(t *testing.T) {
 	// wideScan's hits, and the secret comes around there.
 	busy := strings.Repeat("create ", 35)
 	for _, sec := range secrets {
-		for _, lead := range []string{"", busy} {
+		for _, lead := range []string{"", busy, "\xff\x80é€ ~`{}[]<>", "\x00\x01\x7f"} {
 			for _, before := range []string{"", " ", "\t", "\n", ";", "&", "|", "'", "\"", "\\", "=", ":", "x", "7"} {
 				for pre := range 70 {
 					for _, post := range []string{"", " z", " and then some more text after it, long enough"} {
@@ -169,4 +171,81 @@ func FuzzWideScan(f *testing.F) {
 			t.Fatalf("pairs %q\n all rules %q\n     input %q", got, want, s)
 		}
 	})
+}
+
+// wideModel is what the wide scan must report for t, by its tables read a
+// byte at a time: the positions k >= 2 where t[k-2:k+1] shares a class,
+// and whether 13 bytes in a row are digits or separators.
+func wideModel(t string) (hits []int, digits bool) {
+	class := func(place int, c byte) byte { return wideTab[2*place][c&15] & wideTab[2*place+1][c>>4] }
+	run := 0
+	for k := 0; k < len(t); k++ {
+		if k >= 2 && class(0, t[k-2])&class(1, t[k-1])&class(2, t[k]) != 0 {
+			hits = append(hits, k)
+		}
+		if wideTab[6][t[k]&15]&wideTab[7][t[k]>>4] != 0 {
+			if run++; run >= 13 {
+				digits = true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return hits, digits
+}
+
+// wideReport is what the wide scan reports for t: every flagged position
+// once, in order, over all the calls a text takes.
+func wideReport(t *testing.T, s string) (hits []int, digits bool) {
+	p := unsafe.StringData(s)
+	if len(s) < 34 {
+		m, d := wideScan16(p, len(s), wideTab)
+		for ; m != 0; m &= m - 1 {
+			hits = append(hits, bits.TrailingZeros64(m))
+		}
+		return hits, d
+	}
+	var buf [wideHits]uint64
+	for from := 2; from < len(s); {
+		var nh int
+		var d bool
+		nh, from, d = wideScan(p, len(s), from, wideTab, &buf)
+		digits = digits || d
+		for _, h := range buf[:nh] {
+			for m := uint32(h); m != 0; m &= m - 1 {
+				k := int(h>>32) + bits.TrailingZeros32(m)
+				if len(hits) > 0 && k <= hits[len(hits)-1] {
+					t.Fatalf("position %d reported after %d in %q", k, hits[len(hits)-1], s)
+				}
+				hits = append(hits, k)
+			}
+		}
+	}
+	return hits, digits
+}
+
+// TestWideScanModel: the assembly reports what its tables say, position by
+// position, for texts of every length up to a few blocks past a full hits
+// buffer, of random bytes drawn to flag often (so calls stop and go on,
+// and last blocks overlap with flagged positions in them).
+func TestWideScanModel(t *testing.T) {
+	if !haveWide {
+		t.Skip("this CPU has no AVX2: the wide scan is not used here")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("pasdwokeiycrutJbAKSI:/-\"' \t;|\\0123456789xz\x00\xff\x80")
+	for n := wideMin; n < 600; n++ {
+		for range 40 {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = alphabet[rng.IntN(len(alphabet))]
+			}
+			s := string(b)
+			wantHits, wantDigits := wideModel(s)
+			gotHits, gotDigits := wideReport(t, s)
+			if !slices.Equal(gotHits, wantHits) || gotDigits != wantDigits {
+				t.Fatalf("%q:\n hits %v digits %v\nwant %v digits %v", s, gotHits, gotDigits, wantHits, wantDigits)
+			}
+		}
+	}
 }
