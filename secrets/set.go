@@ -221,7 +221,8 @@ func (s *Set) redact(t string, m Mask) (out string, fired uint64) {
 // (s.digits-1)/2 of its pairs at even offsets lie wholly inside it, each
 // a runByte pair. More than a chunk's four (minCardDigits is 13,
 // TestDigitRunGate), so every run crosses from one chunk to the next with
-// a runByte pair on both sides: only there is one looked for.
+// a runByte pair on both sides: only there is one looked for. A set that
+// takes the wide scan hands it every text of wideMin bytes or more.
 func (s *Set) candidates(t string) uint64 {
 	if s.wide && len(t) >= wideMin {
 		return s.wideCandidates(t)
