@@ -34,15 +34,19 @@ type batcher struct {
 	retired  parsers.Blocks
 	giveBack *blockRelease
 	shaping  shaping
+	// checkLines: the chain's redact skips what lies in a record's clean
+	// line, so streams check their lines (set with the chain).
+	checkLines bool
 }
 
 func newBatcher(cfg SourceConfig, deps sourceDeps, streams iter.Seq[*parsers.Stream], marks func(*batch) bool) batcher {
 	return batcher{
 		source: cfg.Name, format: cfg.Format, deps: deps, streams: streams, marks: marks,
-		stats:    map[*parsers.Stream]parsers.Stats{},
-		recs:     make(record.Batch, 0, min(deps.batchRecords, 256)),
-		shaping:  shaping{chain: deps.chain, next: deps.nextChain},
-		giveBack: newBlockRelease(deps.blocks),
+		stats:      map[*parsers.Stream]parsers.Stats{},
+		recs:       make(record.Batch, 0, min(deps.batchRecords, 256)),
+		shaping:    shaping{chain: deps.chain, next: deps.nextChain},
+		giveBack:   newBlockRelease(deps.blocks),
+		checkLines: deps.chain.ChecksLines(),
 	}
 }
 
@@ -61,6 +65,7 @@ func (b *batcher) add(recs []record.Record) {
 // record once. The caller commits, after any bookkeeping the marks need.
 func (b *batcher) feed(st *parsers.Stream, line []byte, end record.Position, truncated bool, now time.Time) (from int) {
 	from = len(b.recs)
+	st.CheckLines(b.checkLines)
 	b.recs = st.FeedAppend(b.recs, line, end, truncated, now)
 	return from
 }

@@ -147,6 +147,7 @@ func (b *batcher) takeChain() {
 	}
 	sh.chain, sh.stats, sh.counters = sw.chain, nil, nil
 	sh.nextFlush = time.Time{}
+	b.checkLines = sw.chain.ChecksLines()
 }
 
 // flushDeadline is when the chain's held summaries are next due, if it

@@ -39,6 +39,10 @@ type format struct {
 	// record once the format has held the stream for a few records: a
 	// learned layout's multi-line messages.
 	headerless bool
+	// named: the format's field names are not all cut from the line or
+	// written in its parser's code (a learned layout's come from earlier
+	// lines), so its records are never LineOnly.
+	named bool
 }
 
 // formats is the detection order: specific formats first, then the generic
@@ -65,7 +69,7 @@ var formats = []format{
 	{name: "envoy", starts: "[", parse: parseEnvoy, server: true, access: true},
 	{name: "apache_error", starts: "[", parse: parseApacheError, server: true},
 	{name: "coredns", starts: "[", parse: parseCoreDNS, server: true},
-	{name: "learned", parse: parseLearned, headerless: true},
+	{name: "learned", parse: parseLearned, headerless: true, named: true},
 	{name: "generic", parse: parseGeneric, loose: true},
 	{name: "plain", parse: parsePlain, loose: true},
 }
@@ -127,6 +131,10 @@ type parser struct {
 	minute    minuteCache    // ISO times
 	clfMinute minuteCache    // access-log times
 	det       *detector      // the substream's, whose learner parseLearned makes
+	// made says the record holds a text the parser made rather than cut
+	// from the line (keep's unescaped values, zap's joined message).
+	made       bool
+	checkLines bool // Stream.CheckLines
 	slabs
 }
 
@@ -138,6 +146,7 @@ func (p *parser) keep(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
+	p.made = true
 	if cap(buf)-len(buf) < len(b) {
 		return string(b)
 	}
@@ -187,6 +196,7 @@ func (p *parser) try(parse func(*parser, string, *record.Record) bool, line stri
 // some of the parsers.
 func clearParsed(r *record.Record) {
 	r.Time, r.Severity, r.Message, r.Fields = time.Time{}, 0, "", nil
+	r.CleanLine, r.CleanNames, r.LineOnly = "", false, false
 }
 
 // dropVals pops the scratch array items from mark on, clearing them so

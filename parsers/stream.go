@@ -5,6 +5,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
+	"github.com/obsadapter/obsadapter/secrets"
 )
 
 // Meta is stamped on every record the stream emits.
@@ -266,6 +267,26 @@ func (s *Stream) doneLine() {
 	s.buf = nil
 }
 
+// CheckLines has the stream check each line, as parsed, with
+// secrets.LineClean, and keep a line it passes on its record as
+// CleanLine, with CleanNames and LineOnly. The collector turns it on when
+// a redact processor can use it.
+func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
+
+// checkLine sets r.CleanLine to line, the record's own copy, when the
+// stream's check passes it: no byte of it is written again (doneLine).
+// The record is LineOnly when its parser cut every text from the line or
+// wrote it in its code (cut: its field names are such), and made none
+// (keep).
+func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
+	if !s.p.checkLines {
+		return
+	}
+	if parts, names := secrets.LineClean(line); parts {
+		r.CleanLine, r.CleanNames, r.LineOnly = line, names, cut && !s.p.made
+	}
+}
+
 // inner handles one complete line of a substream: a continuation of the held
 // record, or a new record.
 func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, truncated bool, end, from record.Position, now time.Time) {
@@ -288,6 +309,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	r.Format = ""
 	s.p.now = now
 	s.p.det = &sub.det
+	s.p.made = false
 	f := plainFormat
 	switch {
 	case s.c.regex != nil:
@@ -309,6 +331,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	}
 	r.Format = f.name
 	s.doneLine()
+	s.checkLine(r, line, !f.named && f != regexFormat)
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
 	}
@@ -328,8 +351,11 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	}
 	r := sub.spare()
 	clearParsed(r)
-	parsePlain(&s.p, s.ownLine(line), r)
+	line = s.ownLine(line)
+	s.p.made = false
+	parsePlain(&s.p, line, r)
 	s.doneLine()
+	s.checkLine(r, line, true)
 	r.Format = "plain"
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)
@@ -422,6 +448,7 @@ func utf8Cut(s string, n int) int {
 func (s *Stream) emit(sub *substream) {
 	r := s.push(sub.rec())
 	if sub.lines > 1 {
+		r.LineOnly = false // the message is joined from lines
 		first := r.Message
 		r.Message = first + string(sub.more)
 		if first == "" {
@@ -477,7 +504,9 @@ func (s *Stream) bound(r *record.Record, raw int) {
 	if s.metaBound+maxExpansion*raw <= limit {
 		return
 	}
-	r.FitJSON(limit)
+	if r.FitJSON(limit) {
+		r.LineOnly = false
+	}
 }
 
 // push appends a copy of r to the output and returns it for finishing

@@ -56,13 +56,13 @@ func parseZap(p *parser, line string, r *record.Record) bool {
 	case np >= 1 && isCaller(parts[0]):
 		p.fields = append(p.fields, strField("caller", parts[0]))
 		if np == 2 {
-			msg = parts[1] + "\t" + msg
+			msg, p.made = parts[1]+"\t"+msg, true
 		}
 	case np == 1:
 		p.fields = append(p.fields, strField("logger", parts[0]))
 	case np == 2:
 		p.fields = append(p.fields, strField("logger", parts[0]))
-		msg = parts[1] + "\t" + msg
+		msg, p.made = parts[1]+"\t"+msg, true
 	}
 	p.fields = append(p.fields, ctx...)
 	r.Fields = p.takeFields(mark)

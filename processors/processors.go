@@ -278,6 +278,8 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 					kept = false
 					break
 				}
+				// A changed record's texts are not its line's parts.
+				recs[i].CleanLine = ""
 			}
 		}
 		if !kept {
@@ -364,4 +366,19 @@ func (c *Chain) Stats() []Stat {
 			Kept: c.counts[j].kept.Load(), Dropped: c.counts[j].dropped.Load(), Changed: c.counts[j].changed.Load()}
 	}
 	return out
+}
+
+// ChecksLines reports whether a redact step of c skips the texts that lie
+// in a record's CleanLine: then the source should check its lines
+// (secrets.LineClean) and set it.
+func (c *Chain) ChecksLines() bool {
+	if c == nil {
+		return false
+	}
+	for _, p := range c.procs {
+		if x, ok := p.(*redact); ok && x.line {
+			return true
+		}
+	}
+	return false
 }

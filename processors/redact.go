@@ -26,6 +26,9 @@ type redact struct {
 	fields bool
 	report string  // "" adds no report
 	keys   keyMemo // field keys that name a secret
+	// line: the set's rules are ones secrets.LineClean answers for, so
+	// what of a record lies in its CleanLine is clean.
+	line bool
 }
 
 func newRedact(c *RedactConfig, env Env, p problems) processor {
@@ -90,6 +93,7 @@ func newRedact(c *RedactConfig, env Env, p problems) processor {
 		return x
 	}
 	x.set = set
+	x.line = set.LineCleanCovers()
 	for _, r := range set.Rules() {
 		x.names = append(x.names, r.Name)
 	}
@@ -193,7 +197,20 @@ func hashMask(h hash.Hash, secret string) string {
 }
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {
-	if x.set.Clean(r.Message) && (!x.fields || x.cleanFields(r.Fields)) {
+	var line, names string
+	if x.line && r.CleanLine != "" {
+		// A record of nothing but its clean line's parts and its parser's
+		// constants needs no look but at texts that start with a '-',
+		// which InCleanLine leaves out.
+		if r.LineOnly && r.CleanNames && !dashFirst(r.Message) && (!x.fields || !dashFirstIn(r.Fields)) {
+			return resKept
+		}
+		line = r.CleanLine
+		if r.CleanNames {
+			names = line
+		}
+	}
+	if (secrets.InCleanLine(line, r.Message) || x.set.Clean(r.Message)) && (!x.fields || x.cleanFields(r.Fields, line, names)) {
 		return resKept // most records: one walk that copies and builds nothing
 	}
 	msg, fired := x.set.Redact(r.Message, x.mask)
@@ -223,25 +240,37 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 // no value a rule could change, and no key naming a secret whose value it
 // would mask. It may say no to fields redactFields then leaves (a secret
 // key whose value is masked already), never yes to fields it changes.
-func (x *redact) cleanFields(fields []record.Field) bool {
+//
+// A text that is a part of the record's clean line (secrets.InCleanLine)
+// is clean, and a key that is a part of names names no secret; each is ""
+// when there is none, or redact's rules are not the ones it was checked
+// for.
+func (x *redact) cleanFields(fields []record.Field, line, names string) bool {
 	for i := range fields {
 		f := &fields[i]
-		switch f.Value.Kind() {
+		// Most values are parts of the line: a look at where they lie.
+		if v, ok := f.Value.StrIn(line); ok && v[0] != '-' {
+			if !secrets.InLine(names, f.Key) && x.keys.secret(f.Key) {
+				return false
+			}
+			continue
+		}
+		switch s, k := f.Value.StrKind(); k {
 		case record.KindString:
-			if s := f.Value.Str(); s != "" && (!x.set.Clean(s) || x.keys.secret(f.Key)) {
+			if s != "" && (!x.set.Clean(s) || x.secretKey(f.Key, names)) {
 				return false
 			}
 		case record.KindNull, record.KindBool:
 		case record.KindObject:
-			if !x.cleanFields(f.Value.Object()) {
+			if !x.cleanFields(f.Value.Object(), line, names) {
 				return false
 			}
 		case record.KindArray:
-			if x.keys.secret(f.Key) || !x.cleanItems(f.Value.Array()) {
+			if x.secretKey(f.Key, names) || !x.cleanItems(f.Value.Array(), line, names) {
 				return false
 			}
 		default: // a number under a secret's name is masked
-			if x.keys.secret(f.Key) {
+			if x.secretKey(f.Key, names) {
 				return false
 			}
 		}
@@ -249,25 +278,56 @@ func (x *redact) cleanFields(fields []record.Field) bool {
 	return true
 }
 
+// secretKey: key names a secret. A part of a line without name hints
+// (names) does not.
+func (x *redact) secretKey(key, names string) bool {
+	return !secrets.InLine(names, key) && x.keys.secret(key)
+}
+
 // cleanItems is cleanFields for an array's items, which have no names.
-func (x *redact) cleanItems(items []record.Value) bool {
+func (x *redact) cleanItems(items []record.Value, line, names string) bool {
 	for i := range items {
 		switch v := &items[i]; v.Kind() {
 		case record.KindString:
-			if !x.set.Clean(v.Str()) {
+			if s := v.Str(); !secrets.InCleanLine(line, s) && !x.set.Clean(s) {
 				return false
 			}
 		case record.KindObject:
-			if !x.cleanFields(v.Object()) {
+			if !x.cleanFields(v.Object(), line, names) {
 				return false
 			}
 		case record.KindArray:
-			if !x.cleanItems(v.Array()) {
+			if !x.cleanItems(v.Array(), line, names) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+func dashFirst(s string) bool { return s != "" && s[0] == '-' }
+
+// dashFirstIn reports whether a string value in fields, at any depth,
+// starts with a '-'.
+func dashFirstIn(fields []record.Field) bool {
+	for i := range fields {
+		if b, nested := fields[i].Value.Lead(); b == '-' || nested && dashFirstNested(fields[i].Value) {
+			return true
+		}
+	}
+	return false
+}
+
+func dashFirstNested(v record.Value) bool {
+	if obj := v.Object(); obj != nil {
+		return dashFirstIn(obj)
+	}
+	for _, it := range v.Array() {
+		if b, nested := it.Lead(); b == '-' || nested && dashFirstNested(it) {
+			return true
+		}
+	}
+	return false
 }
 
 // redactFields masks the values of fields, nested ones included. It never

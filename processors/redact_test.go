@@ -210,3 +210,52 @@ func nest(n int) record.Value {
 	}
 	return v
 }
+
+// TestRedactCleanLine: what a record's clean line vouches for is skipped,
+// and nothing else: texts made elsewhere, texts starting with a '-', and
+// whatever an earlier processor changed are looked at.
+func TestRedactCleanLine(t *testing.T) {
+	line := "ts=1 msg=started user=bob path=/api/v1/orders args=--password hunter2"
+	part := func(s string) string { i := strings.Index(line, s); return line[i : i+len(s)] }
+	fresh := func() record.Record {
+		return record.Record{
+			Message: part("started"), CleanLine: line, CleanNames: true, LineOnly: true,
+			Fields: []record.Field{{Key: part("user"), Value: record.StringValue(part("bob"))}},
+		}
+	}
+	redact := Spec{Redact: &RedactConfig{}}
+	for _, tc := range []struct {
+		name  string
+		specs []Spec
+		edit  func(r *record.Record)
+		want  string // in the redacted record's JSON
+	}{
+		{"a part of the line", []Spec{redact}, func(*record.Record) {}, `"user":"bob"`},
+		{"a text made elsewhere, the record not LineOnly", []Spec{redact}, func(r *record.Record) {
+			r.LineOnly = false
+			r.Fields = append(r.Fields, record.Field{Key: "note", Value: record.StringValue("password=hunter2")})
+		}, `"note":"password=***"`},
+		{"a key that names a secret, names not clean", []Spec{redact}, func(r *record.Record) {
+			r.CleanNames = false
+			r.Fields = append(r.Fields, record.Field{Key: "password", Value: record.StringValue(part("bob"))})
+		}, `"password":"***"`},
+		{"a part starting with a '-'", []Spec{redact}, func(r *record.Record) {
+			r.Fields = append(r.Fields, record.Field{Key: part("args"), Value: record.StringValue(part("--password hunter2"))})
+		}, `"args":"--password ***"`},
+		{"a field an earlier processor added", []Spec{{Fields: &FieldsConfig{Add: map[string]string{"note": "token=abc123def456"}}}, redact},
+			func(*record.Record) {}, `"note":"token=***"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Build(tc.specs, testEnv())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := fresh()
+			tc.edit(&r)
+			out, _ := c.Process([]record.Record{r}, nil)
+			if got := string(out[0].AppendJSON(nil)); !strings.Contains(got, tc.want) {
+				t.Errorf("got %s, want %s in it", got, tc.want)
+			}
+		})
+	}
+}

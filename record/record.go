@@ -21,7 +21,18 @@ type Record struct {
 	Stream       string // "stdout" or "stderr" where known
 	Kubernetes   *Kubernetes
 	Truncated    bool // cut at max_line_bytes or the multiline size bound
-	Fields       []Field
+	// CleanNames and LineOnly qualify CleanLine (below); they sit here,
+	// in Truncated's padding.
+	CleanNames, LineOnly bool
+	Fields               []Field
+
+	// CleanLine views the line the record was parsed from when its source
+	// checked that line for secrets and found none (secrets.LineClean); it
+	// is empty otherwise. CleanNames says that no part of it names a
+	// secret either, and LineOnly that the record holds no text but parts
+	// of it and its parser's own constants. The redact processor skips
+	// what lies in it. None is part of the JSON form.
+	CleanLine string
 
 	// Pos is where the record ends in its file; it is not part of the JSON form.
 	// The pipeline uses it to advance checkpoints once the record is safe.

@@ -94,6 +94,42 @@ func (v Value) Int64() int64     { return int64(v.num) }
 func (v Value) Float64() float64 { return math.Float64frombits(v.num) }
 func (v Value) Bool() bool       { return v.num != 0 }
 
+// StrIn returns the value's text when it is a non-empty string whose bytes
+// lie within s's: a part of s, such as a parser carves from its line.
+func (v Value) StrIn(s string) (string, bool) {
+	off := uintptr(v.ptr) - uintptr(unsafe.Pointer(unsafe.StringData(s))) // wraps to huge below s; a scalar's ptr is not in s
+	if n := uintptr(len(s)); off < n && v.num-1 < uint64(n-off) {         // v.num holds the length of a string (and a kind above it otherwise)
+		return unsafe.String((*byte)(v.ptr), int(v.num)), true
+	}
+	return "", false
+}
+
+// Lead returns the first byte of a string value (0 when it is empty), or
+// nested when the value may be an object or an array, whose items the
+// caller looks at. It reads the value once, for a walk over many fields
+// that looks only at how their texts start.
+func (v Value) Lead() (b byte, nested bool) {
+	switch {
+	case v.num>>kindShift != 0: // an object, an array, or a scalar's bits
+		return 0, true
+	case v.num == 0: // an empty string or a scalar's zero
+		return 0, false
+	}
+	return *(*byte)(v.ptr), false // a scalar's ptr is its kind's sentinel, a zero byte
+}
+
+// StrKind returns the value's kind and, for a string, its text: one look
+// at the value, for a walk over many fields that wants their strings.
+func (v Value) StrKind() (string, Kind) {
+	if off := uintptr(v.ptr) - uintptr(unsafe.Pointer(&scalarKinds[0])); off < uintptr(len(scalarKinds)) {
+		return "", firstScalar + Kind(off)
+	}
+	if k := Kind(v.num >> kindShift); k != KindString {
+		return "", k
+	}
+	return unsafe.String((*byte)(v.ptr), v.length()), KindString
+}
+
 // Str is the string of a string value, "" for other kinds.
 func (v Value) Str() string {
 	if v.Kind() != KindString {

@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"iter"
 	"math/bits"
 	"unsafe"
 )
@@ -105,26 +106,8 @@ func (s *Set) useWide() bool {
 func (s *Set) wideCandidates(t string) uint64 {
 	found := s.always
 	var digits bool
-	if len(t) < 32+2 {
-		var m uint64
-		m, digits = wideScan16(unsafe.StringData(t), len(t), wideTab)
-		for ; m != 0; m &= m - 1 {
-			found = s.trigramChecks(t, bits.TrailingZeros64(m), found)
-		}
-	} else {
-		var hits [wideHits]uint64
-		for from := 2; from < len(t); {
-			var nh int
-			var d bool
-			nh, from, d = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
-			digits = digits || d
-			for _, h := range hits[:nh] {
-				o := int(h >> 32)
-				for m := uint32(h); m != 0; m &= m - 1 {
-					found = s.trigramChecks(t, o+bits.TrailingZeros32(m), found)
-				}
-			}
-		}
+	for k := range wideFlags(t, &digits) {
+		found = s.trigramChecks(t, k, found)
 	}
 	// A '-' first has no byte before it in any block's trigram; one last
 	// is looked at as the pair scan does.
@@ -138,6 +121,39 @@ func (s *Set) wideCandidates(t string) uint64 {
 		found |= s.digitM
 	}
 	return found
+}
+
+// wideFlags yields each position k the wide scan flags in t (the
+// trigram t[k-2:k+1] shares a class), in order, and sets *digits when it
+// sees 13 digits or separators in a row. len(t) >= wideMin.
+func wideFlags(t string, digits *bool) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		if len(t) < 32+2 {
+			m, d := wideScan16(unsafe.StringData(t), len(t), wideTab)
+			*digits = d
+			for ; m != 0; m &= m - 1 {
+				if !yield(bits.TrailingZeros64(m)) {
+					return
+				}
+			}
+			return
+		}
+		var hits [wideHits]uint64
+		for from := 2; from < len(t); {
+			var nh int
+			var d bool
+			nh, from, d = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
+			*digits = *digits || d
+			for _, h := range hits[:nh] {
+				o := int(h >> 32)
+				for m := uint32(h); m != 0; m &= m - 1 {
+					if !yield(o + bits.TrailingZeros32(m)) {
+						return
+					}
+				}
+			}
+		}
+	}
 }
 
 // trigramChecks adds the rules the trigram t[k-2:k+1], flagged by the wide

@@ -1,0 +1,273 @@
+package secrets
+
+import (
+	"strings"
+	"sync/atomic"
+	"unsafe"
+)
+
+// A parser's texts are mostly parts of its line: a JSON value between its
+// quotes, a logfmt value after its '=', a message after its header. So one
+// look at the line can stand in for the many at its texts: the redact
+// processor asks LineClean once a line, and then skips each text that
+// InCleanLine says is a part of it, instead of scanning it.
+//
+// A text's checks look at the bytes around an anchor, and a part of a line
+// sees fewer of them than the line: where it starts and ends decides what
+// a name or a flag's word is. So each check at a flagged trigram of the
+// line answers for every part that holds the trigram, wherever it starts
+// and ends:
+//   - an assignment's name: each name a part can cut from the line's
+//     (from where the part starts to the '=' or ':'), as classify reads it
+//     (lineAssignment);
+//   - a flag's word: a part cuts it short, so a word that holds a name
+//     hint counts, and one holding quotes (--pa"ss"word) counts when its
+//     letters spell one once the quotes are left out, as the shell joins
+//     them for the flag rule;
+//   - bearer, eyJ and AKIA/ASIA count without the "no letter before" their
+//     checks want, since a part may start at them;
+//   - a client's flag counts where the line names a client (the rule's own
+//     test, which holds in the line where it holds in a part);
+//   - a '-' that starts a part is a word's start there, whatever the line
+//     has before it, so InCleanLine leaves such a part out.
+// The other checks (a URL's credentials, -----BEGIN, a run of digits)
+// hold in the line where they hold in a part of it.
+
+// LineClean reports, as parts, whether no rule that is not optional
+// changes any part of line that InCleanLine accepts, and, as names, whether
+// besides no part is a secret name (IsSecretName): the line holds no name
+// hint. It may say no where every part would be clean; it never says yes
+// where one is not. It says no to lines shorter than the wide scan takes,
+// and always on CPUs without it.
+func LineClean(line string) (parts, names bool) {
+	s := lineSet.Load()
+	if s == nil {
+		s = newLineSet()
+	}
+	if !s.wide || len(line) < wideMin {
+		return false, false
+	}
+	return s.lineClean(line)
+}
+
+// InCleanLine reports whether t is a part of line that LineClean answers
+// for: its bytes lie in line's (InLine), and it does not start with a '-'
+// (which a part sees at a word's start where the line may not). A text
+// made anew (unescaped, joined, added) lies elsewhere in memory.
+func InCleanLine(line, t string) bool {
+	return len(t) == 0 || t[0] != '-' && InLine(line, t)
+}
+
+// InLine reports whether t's bytes lie in line's: t is a part of line.
+func InLine(line, t string) bool {
+	off := uintptr(unsafe.Pointer(unsafe.StringData(t))) - uintptr(unsafe.Pointer(unsafe.StringData(line))) // wraps to huge below line
+	return off < uintptr(len(line)) && uintptr(len(t)) <= uintptr(len(line))-off
+}
+
+// lineSet is the rules that are not optional, which LineClean answers for.
+var lineSet atomic.Pointer[Set]
+
+func newLineSet() *Set {
+	var rules []Rule
+	for _, r := range Rules {
+		if !r.Optional {
+			rules = append(rules, r)
+		}
+	}
+	s, err := NewSet(rules)
+	if err != nil || s.always != 0 {
+		panic("secrets: the rules that are not optional make no prefiltered set")
+	}
+	lineSet.Store(s)
+	return s
+}
+
+// LineCleanCovers reports whether LineClean answers for s: its rules are
+// built-in ones that are not optional.
+func (s *Set) LineCleanCovers() bool {
+	for _, r := range s.rules {
+		b, ok := Lookup(r.Name)
+		if !ok || b.Optional || r.anchor.kind != b.anchor.kind || r.digits != b.digits {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Set) lineClean(t string) (parts, names bool) {
+	var digits bool
+	names = true
+	for k := range wideFlags(t, &digits) {
+		if s.lineDirty(t, k, &names) {
+			return false, false
+		}
+	}
+	// A '-' first or last starts no flag's word a part InCleanLine
+	// accepts can hold, nor -----BEGIN.
+	if digits && digitRun(t, s.digits) {
+		return false, false
+	}
+	return true, names
+}
+
+// lineDirty is trigramChecks for a line, as the package's comment above
+// says: whether the trigram t[k-2:k+1] anchors a change to a part of t.
+// A name hint's clears names.
+func (s *Set) lineDirty(t string, k int, names *bool) bool {
+	c0, c1, c2 := t[k-2], t[k-1], t[k]
+	switch tri := trigramAt(t, k-2); {
+	case isHintTrigram(tri):
+		if *names && hintAt(t, k-2, tri) {
+			*names = false
+		}
+		return lineAssignment(t, k-2)
+	case c1 == '-':
+		return c0 == '-' && s.lineDash(t, k-2) || s.lineDash(t, k-1)
+	case c0 == ':':
+		return urlCredentialsAt(t, k-2)
+	case lower[c0] == 'b':
+		i := k - 2
+		return i+6 < len(t) && strings.EqualFold(t[i:i+6], "bearer") && isBlank(t[i+6])
+	case c2 == 'J':
+		return c0 == 'e' && c1 == 'y'
+	case c0 == 'A':
+		return (c1 == 'K' || c1 == 'S') && c2 == 'I' && k+1 < len(t) && t[k+1] == 'A' && len(t)-(k-2) >= 20
+	}
+	return false
+}
+
+// lineDash is dashAt for a line: -----BEGIN; a client's password flag
+// where t names a client; a secret flag's word. A part's flag word is the
+// line's name run from the '-' (it ends where a name does), or, when the
+// line's word holds quotes, any of it, quotes left out.
+func (s *Set) lineDash(t string, i int) bool {
+	if privateKeyAt(t, i) {
+		return true
+	}
+	if !wordStartAt(t, i) {
+		return false
+	}
+	if clientFlagAt(t, i) && mayRunClient(t) {
+		return true
+	}
+	e := i
+	for e < len(t) && !isWordBreak(t[e]) {
+		e++
+	}
+	if w := t[i:e]; strings.ContainsAny(w, `"'\`) {
+		return quotedHint(w)
+	}
+	// A secret flag's name holds a hint (FuzzNameHint), and a part cuts
+	// the word short anywhere.
+	for e = i; e < len(t) && isNameChar(t[e]); e++ {
+	}
+	return quotedHint(t[i:e])
+}
+
+// quotedHint: w, its quotes and backslashes left out, holds a name hint
+// (in any case), as a secret flag's name does once the shell has joined
+// its pieces.
+func quotedHint(w string) bool {
+	var last [16]byte // the last letters, lower case, the latest at the end
+	n := 0
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if isQuoting(c) {
+			continue
+		}
+		copy(last[:], last[1:])
+		last[len(last)-1] = lower[c]
+		n++
+		for _, h := range nameHints {
+			if n >= len(h) && string(last[len(last)-len(h):]) == h {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hintTrigramOf is each name hint's trigram (hintTrigrams, as trigramAt
+// codes it) and where it stands in the hint.
+var hintTrigramOf = func() (c [8]struct {
+	tri uint32
+	at  int
+}) {
+	for i, h := range hintTrigrams {
+		c[i].tri = uint32(letterCode[h[0]])<<10 | uint32(letterCode[h[1]])<<5 | uint32(letterCode[h[2]])
+		c[i].at = strings.Index(nameHints[i], h)
+	}
+	return c
+}()
+
+// hintAt: a name hint, in any case, holds its trigram tri at t[p:]. Every
+// hint holds its trigram, which the wide scan flags; "created" and
+// "broker" hold a trigram but no hint.
+func hintAt(t string, p int, tri uint32) bool {
+	for i, h := range hintTrigramOf {
+		if h.tri != tri {
+			continue
+		}
+		start, hint := p-h.at, nameHints[i]
+		if start >= 0 && start+len(hint) <= len(t) && strings.EqualFold(t[start:start+len(hint)], hint) {
+			return true
+		}
+	}
+	return false
+}
+
+// lineAssignment is assignmentFrom for every part of t that holds the
+// hint trigram at t[p:p+3]: after it, the name's rest and an '=' or ':',
+// and before that a name, cut where the part starts, that classify calls
+// secret. A cut name's parts are the whole name's but its first, which is
+// cut short: it makes the name secret only as a word of its own
+// (password, auth; api before key), so the cuts to try are the whole name
+// (for its other parts), those up to cutReach bytes before the trigram
+// (for a word that holds it), and where the word of a strongPairs entry
+// before the trigram's part would start.
+func lineAssignment(t string, p int) bool {
+	k := p + 3
+	for k < len(t) && k-p < maxName && isPartByte[t[k]] {
+		k++
+	}
+	if k < len(t) && (t[k] == '"' || t[k] == '\'') {
+		k++
+	}
+	for k < len(t) && isBlank(t[k]) {
+		k++
+	}
+	if k >= len(t) || t[k] != '=' && t[k] != ':' {
+		return false
+	}
+	start, end, _ := assignmentName(t, k)
+	if start > p {
+		return false // the name holds no part of the trigram: as assignmentAt's walk back
+	}
+	secret := func(j int) bool { return j >= start && j <= p && classify(t[j:end], true) != notSecret }
+	if secret(start) {
+		return true
+	}
+	for j := max(start+1, p-cutReach); j <= p; j++ {
+		if secret(j) {
+			return true
+		}
+	}
+	ps := p // the trigram's part, then the end of the one before
+	for ps > start && isAlnum(t[ps-1]) {
+		ps--
+	}
+	pe := ps
+	for pe > start && !isAlnum(t[pe-1]) {
+		pe--
+	}
+	for _, pair := range strongPairs {
+		if j := pe - len(pair[0]); j > start && j < p-cutReach && secret(j) {
+			return true
+		}
+	}
+	return false
+}
+
+// cutReach is how far before a hint's trigram in a secret word the word
+// may start: deststorepass's "pas" is 9 bytes in.
+const cutReach = 16

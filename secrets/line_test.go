@@ -1,0 +1,202 @@
+package secrets
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// checkLineParts holds LineClean to its promise for line: when it passes
+// the line's parts, no rule changes a part InCleanLine accepts, and when
+// it passes its names, no part is a secret name. Every part is tried
+// (first by the set's prefilter, and where that says it may change, by
+// the rules themselves), so a line costs its length squared.
+func checkLineParts(t *testing.T, set *Set, line string) {
+	t.Helper()
+	parts, names := LineClean(line)
+	if !parts {
+		if names {
+			t.Fatalf("LineClean(%q) passes names but not parts", line)
+		}
+		return
+	}
+	for a := 0; a < len(line); a++ {
+		for b := a + 1; b <= len(line); b++ {
+			part := line[a:b]
+			if names && IsSecretName(part) {
+				t.Fatalf("LineClean(%q) passes names, but %q (at %d) is a secret name", line, part, a)
+			}
+			if !InCleanLine(line, part) || set.Clean(part) {
+				continue
+			}
+			if got := applyRules(part); got != part {
+				t.Fatalf("LineClean(%q) passes parts, but the part %q (at %d) becomes %q", line, part, a, got)
+			}
+		}
+	}
+}
+
+// applyRules is what the default rules make of s, each with its own test.
+func applyRules(s string) string {
+	for _, r := range defaultRules() {
+		s = r.Replace(s, nil)
+	}
+	return s
+}
+
+func TestInCleanLine(t *testing.T) {
+	line := "msg=-p x --token=y"
+	for _, tc := range []struct {
+		name string
+		t    string
+		want bool
+	}{
+		{"whole line", line, true},
+		{"empty", "", true},
+		{"a part", line[4:7], false}, // starts with a '-' the line has a byte before
+		{"a part after its dash", line[5:7], true},
+		{"the end", line[len(line)-1:], true},
+		{"a copy", strings.Clone(line[:3]), false},
+		{"from the line's start", line[:3], true},
+		{"past the end", line[len(line)-1:] + "x", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := InCleanLine(line, tc.t); got != tc.want {
+				t.Errorf("InCleanLine(%q) = %v, want %v", tc.t, got, tc.want)
+			}
+		})
+	}
+	long := line + " and more"
+	if InCleanLine(line, long[:len(line)+1]) {
+		t.Error("a text running past the line's end is in it")
+	}
+	if dash := "-p x"; InCleanLine(dash, dash[:2]) {
+		t.Error("a part starting with '-' is left to the caller, at the line's start too")
+	}
+}
+
+// TestLineCleanCases: lines a part of which a rule changes, however the
+// parser cuts it, are not passed; lines with a secret's look but none are.
+func TestLineCleanCases(t *testing.T) {
+	if !haveWide {
+		t.Skip("this CPU has no AVX2: LineClean passes no line here")
+	}
+	set := defaultSet(t)
+	for _, tc := range []struct {
+		name         string
+		line         string
+		parts, names bool
+	}{
+		{"plain", "GET /api/v1/orders/123 HTTP/1.1 200 512 0.003", true, true},
+		{"hint in prose", "Failed password for invalid user bob from 10.1.2.3 port 22 ssh2", true, false},
+		{"hint before a colon, not a secret name", "payment authorised: amount=54.00 currency=EUR", true, false},
+		{"a word that holds a trigram only", "order 7492479 created for customer user0071 by broker", true, true},
+		{"an assignment", `ts=1 level=info password=hunter2 user=bob`, false, false},
+		{"a JSON key", `{"msg":"login","api_key":"abc123def"}`, false, false},
+		{"a cut name: monkey holds key", "a monkey: banana, and a donkey= mule", false, false},
+		{"a cut name: a pair after separators", "the private___key_id: 12345678901", false, false},
+		{"OLDPWD is no secret", "cd OLDPWD=/home/bob now please", true, false},
+		{"a flag", "running app --password hunter2 now", false, false},
+		{"a flag cut short", "running app --passwordless mode now", false, false},
+		{"a quoted flag", `running app --pa"ss"word hunter2 now`, false, false},
+		{"a quoted dash, no hint", `10.1.2.3 - - [x] "GET / HTTP/1.1" 200 5 "-" "curl/8.0"`, true, true},
+		{"a client's flag", "exec mysql -uroot -phunter2 shop", false, false},
+		{"a client's flag without a client", "tail -n 20 -p file.log and more", true, true},
+		{"bearer", "header was Bearer abcdefghijklmnopqrstuvwxyz", false, false},
+		{"bearer after a letter", "header wasBearer abcdefghijklmnopqrstuvwxyz0123", false, false},
+		{"a JWT after a slash", "GET /cb/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln done", false, false},
+		{"an AWS key after a letter", "keyidxAKIAIOSFODNN7EXAMPLE used here ok", false, false},
+		{"a URL's password", "dial postgres://bob:s3cret@db:5432/app failed", false, false},
+		{"a URL without one", "dial https://db.example.com:5432/app failed now", true, true},
+		{"a card", "paid with 4111 1111 1111 1111 at the shop today", false, false},
+		{"a date and time", "2026-12-05 07:31:29,123 INFO main started in 3 s", true, true},
+		{"a private key", "key -----BEGIN RSA PRIVATE KEY----- MIIEow", false, false},
+		{"a dash first", "--password hunter2 was given on the command", false, false},
+		{"short", "password=x", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			parts, names := LineClean(tc.line)
+			if parts != tc.parts || names != tc.names {
+				t.Errorf("LineClean(%q) = %v, %v; want %v, %v", tc.line, parts, names, tc.parts, tc.names)
+			}
+			checkLineParts(t, set, tc.line)
+		})
+	}
+}
+
+// TestLineCleanLayouts: every line of the parsers' layout and format test
+// files (real software's default output), and each with every leak of
+// leaks.tsv put in it, keeps LineClean's promise.
+func TestLineCleanLayouts(t *testing.T) {
+	if !haveWide {
+		t.Skip("this CPU has no AVX2: LineClean passes no line here")
+	}
+	set := defaultSet(t)
+	files, _ := filepath.Glob("../parsers/testdata/*/*.log")
+	if len(files) < 40 {
+		t.Fatalf("found %d parser test files", len(files))
+	}
+	var lines []string
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if l := sc.Text(); len(l) <= 400 {
+				lines = append(lines, l)
+			}
+		}
+		fh.Close()
+	}
+	passed := 0
+	for _, l := range lines {
+		if p, _ := LineClean(l); p {
+			passed++
+		}
+		checkLineParts(t, set, l)
+	}
+	t.Logf("%d of %d lines passed", passed, len(lines))
+	if passed < len(lines)/2 {
+		t.Errorf("only %d of %d real lines passed: the check is too strict to help", passed, len(lines))
+	}
+	step := 1
+	if testing.Short() {
+		step = 7
+	}
+	for i, l := range readLeaks(t) {
+		host := lines[(i*step*31)%len(lines)]
+		for _, at := range []int{0, len(host) / 2, len(host)} {
+			line := host[:at] + l.line + host[at:]
+			if len(line) > 400 {
+				continue
+			}
+			if l.rule != "-" {
+				if p, _ := LineClean(line); p {
+					t.Errorf("LineClean passes %q, which holds a %s", line, l.rule)
+				}
+			}
+			checkLineParts(t, set, line)
+		}
+	}
+}
+
+func FuzzLineClean(f *testing.F) {
+	for _, r := range Rules {
+		f.Add(r.Example)
+		f.Add("ts=2026-12-05 msg=\"" + r.Example + "\" x=1")
+	}
+	f.Add(`{"msg":"a monkey: b","private__key_id":"x","u":"-p"}`)
+	f.Add(`run --pa"ss"word x; mysql -u'root' -p"x"`)
+	set := defaultSet(f)
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 160 {
+			s = s[:160]
+		}
+		checkLineParts(t, set, s)
+	})
+}
