@@ -147,7 +147,7 @@ func (s *Set) lineDash(t string, i int) bool {
 	if !wordStartAt(t, i) {
 		return false
 	}
-	if clientFlagAt(t, i) && mayRunClient(t) {
+	if clientFlagAt(t, i) && longFlagAt(t, i) && mayRunClient(t) {
 		return true
 	}
 	e := i
@@ -162,6 +162,22 @@ func (s *Set) lineDash(t string, i int) bool {
 	for e = i; e < len(t) && isNameChar(t[e]); e++ {
 	}
 	return quotedHint(t[i:e])
+}
+
+// longFlagAt: after the '-' at t[i], a second '-' (quotes aside) is
+// followed by a letter, as a client's long flag's (--user) is: "---" of
+// a Spring header is none, and no look for a client's name is needed.
+func longFlagAt(t string, i int) bool {
+	j := i + 1
+	for j < len(t) && isQuoting(t[j]) {
+		j++
+	}
+	if j >= len(t) || t[j] != '-' {
+		return true
+	}
+	for j++; j < len(t) && isQuoting(t[j]); j++ {
+	}
+	return j < len(t) && (isUpper(t[j]) || isLower(t[j]))
 }
 
 // quotedHint: w, its quotes and backslashes left out, holds a name hint
@@ -187,33 +203,70 @@ func quotedHint(w string) bool {
 	return false
 }
 
-// hintTrigramOf is each name hint's trigram (hintTrigrams, as trigramAt
-// codes it) and where it stands in the hint.
-var hintTrigramOf = func() (c [8]struct {
-	tri uint32
-	at  int
-}) {
-	for i, h := range hintTrigrams {
-		c[i].tri = uint32(letterCode[h[0]])<<10 | uint32(letterCode[h[1]])<<5 | uint32(letterCode[h[2]])
-		c[i].at = strings.Index(nameHints[i], h)
-	}
-	return c
-}()
+// wordsByTrigram lists, by a hint trigram's code (trigramAt), the words
+// that hold it and where: the name hints, for hintAt, and the words that
+// make a name secret (strongWords, weakWords), for secretWordAt.
+type trigramWord struct {
+	word string
+	at   int
+}
 
-// hintAt: a name hint, in any case, holds its trigram tri at t[p:]. Every
-// hint holds its trigram, which the wide scan flags; "created" and
+func wordsByTrigram(words []string) map[uint32][]trigramWord {
+	m := map[uint32][]trigramWord{}
+	for _, w := range words {
+		for i := 0; i+3 <= len(w); i++ {
+			if tri := trigramAt(w, i); isHintTrigram(tri) {
+				m[tri] = append(m[tri], trigramWord{w, i})
+			}
+		}
+	}
+	return m
+}
+
+var (
+	hintsByTrigram  = wordsByTrigram(nameHints)
+	secretsByTrigam = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
+)
+
+// hintAt: a name hint, in any case, holds the hint trigram tri at t[p:].
+// Every hint holds its trigram, which the wide scan flags; "created" and
 // "broker" hold a trigram but no hint.
 func hintAt(t string, p int, tri uint32) bool {
-	for i, h := range hintTrigramOf {
-		if h.tri != tri {
-			continue
-		}
-		start, hint := p-h.at, nameHints[i]
-		if start >= 0 && start+len(hint) <= len(t) && strings.EqualFold(t[start:start+len(hint)], hint) {
+	for _, h := range hintsByTrigram[tri] {
+		if foldAt(t, p-h.at, h.word) {
 			return true
 		}
 	}
 	return false
+}
+
+// secretWordAt: a word that makes a name secret holds the hint trigram
+// tri at t[p:] and ends, before end, where a name's part may: not before
+// a lower-case letter. Every name classify calls secret has such a word
+// (a part that is one, or ends with one, or "key" after "api"), so a
+// name without one needs no classify: "authorised" has "auth" only
+// inside a part.
+func secretWordAt(t string, p int, tri uint32, end int) bool {
+	for _, w := range secretsByTrigam[tri] {
+		s := p - w.at
+		if e := s + len(w.word); e <= end && foldAt(t, s, w.word) && (e == end || !isLower(t[e])) {
+			return true
+		}
+	}
+	return false
+}
+
+// foldAt: t holds w, which is lower case, at i in any ASCII case.
+func foldAt(t string, i int, w string) bool {
+	if i < 0 || i+len(w) > len(t) {
+		return false
+	}
+	for j := 0; j < len(w); j++ {
+		if lower[t[i+j]] != w[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // lineAssignment is assignmentFrom for every part of t that holds the
@@ -242,6 +295,9 @@ func lineAssignment(t string, p int) bool {
 	start, end, _ := assignmentName(t, k)
 	if start > p {
 		return false // the name holds no part of the trigram: as assignmentAt's walk back
+	}
+	if !secretWordAt(t, p, trigramAt(t, p), end) {
+		return false
 	}
 	secret := func(j int) bool { return j >= start && j <= p && classify(t[j:end], true) != notSecret }
 	if secret(start) {
