@@ -7,10 +7,11 @@
 # (bench/fsink), so it takes little of the machine. Prints the adapter's
 # CPU-seconds (user + system) per run; with CALLGRIND=1, instructions
 # counted by valgrind's callgrind instead, the whole program's and the
-# processors' own (the functions of processors/ and secrets/, inlined
-# code included, each without its callees: an inclusive count such as
-# Chain.Process's takes in other goroutines' work whenever a stack grows),
-# which a busy machine does not change.
+# processors' own (the functions of processors/ and secrets/, and the
+# parsers' line check for redact, inlined code included, each without its
+# callees: an inclusive count such as Chain.Process's takes in other
+# goroutines' work whenever a stack grows), which a busy machine does not
+# change.
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
 #   CALLGRIND=1 LINES=100000 bench/processors.sh
@@ -78,7 +79,7 @@ EOC
     out=$(ls "$work"/cg.out.* | head -1)
     total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
     own=$(callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null |
-      awk '/:github\.com\/obsadapter\/obsadapter\/(processors|secrets)\./ {gsub(",", "", $1); n += $1} END {print n + 0}')
+      awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|parsers\.\(\*Stream\)\.checkLine)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
     printf '%s %-6s %12d instructions, processors %s (%d a record)\n' "$bin" "$kind" "$total" "$own" "$((own / records))"
     rm -f "$work"/cg.out*
   else

@@ -61,10 +61,11 @@ func TestLineCheckRedactsAlike(t *testing.T) {
 				t.Fatalf("%s: %d records with the line check, %d without", f, len(with), len(without))
 			}
 			for i := range with {
-				if with[i].CleanLine != "" {
+				line, _, only := with[i].CleanLine()
+				if line != "" {
 					checked++
 				}
-				if with[i].LineOnly {
+				if only {
 					lineOnly++
 					checkLineOnly(t, f, &with[i], lits)
 				}
@@ -109,7 +110,8 @@ func parseAll(t *testing.T, path string, lines []string, check bool) []record.Re
 // the parsers' string literals, and no such key is a secret name.
 func checkLineOnly(t *testing.T, file string, r *record.Record, lits literals) {
 	t.Helper()
-	ok := func(s string) bool { return s == "" || secrets.InLine(r.CleanLine, s) || lits.all[s] }
+	line, _, _ := r.CleanLine()
+	ok := func(s string) bool { return s == "" || secrets.InLine(line, s) || lits.all[s] }
 	if !ok(r.Message) {
 		t.Errorf("%s: LineOnly record's message %q is neither in its line nor a parser's literal", file, r.Message)
 	}
@@ -119,7 +121,7 @@ func checkLineOnly(t *testing.T, file string, r *record.Record, lits literals) {
 		switch v.Kind() {
 		case record.KindString:
 			if !ok(v.Str()) {
-				t.Errorf("%s: LineOnly record's value %q is neither in its line %q nor a parser's literal", file, v.Str(), r.CleanLine)
+				t.Errorf("%s: LineOnly record's value %q is neither in its line %q nor a parser's literal", file, v.Str(), line)
 			}
 		case record.KindObject:
 			walk(v.Object())
@@ -131,7 +133,7 @@ func checkLineOnly(t *testing.T, file string, r *record.Record, lits literals) {
 	}
 	walk = func(fields []record.Field) {
 		for _, f := range fields {
-			if f.Key != "" && !secrets.InLine(r.CleanLine, f.Key) && (!lits.all[f.Key] || secrets.IsSecretName(f.Key)) {
+			if f.Key != "" && !secrets.InLine(line, f.Key) && (!lits.all[f.Key] || secrets.IsSecretName(f.Key)) {
 				t.Errorf("%s: LineOnly record's key %q is neither in its line nor a parser's literal that names no secret", file, f.Key)
 			}
 			value(f.Value)
@@ -215,6 +217,11 @@ var hostileLines = []string{
 	`2026-12-05 07:31:29,123 ERROR [main] app.Service - failed to connect`,
 	`	at app.Db.connect(Db.java:42) password=hunter2 given`,
 	`	at app.Main.main(Main.java:7)`,
+	`2026-12-05 07:31:29.123 ERROR 1 --- [main] c.e.App : request failed`,
+	`	at c.e.Db.connect(Db.java:42) token=abc123def456 given`,
+	`Traceback (most recent call last):`,
+	`  File "app.py", line 3, in <module> password=hunter2`,
+	`ValueError: bad`,
 	`I1205 07:31:29.123456    1 main.go:42] "msg" key="to\ken=abc123def" x=1`,
 	`2026-12-05T07:31:29.123Z stdout P {"msg":"half of a pass`,
 	`2026-12-05T07:31:29.124Z stdout F word=hunter2 line"}`,

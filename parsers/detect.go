@@ -196,7 +196,7 @@ func (p *parser) try(parse func(*parser, string, *record.Record) bool, line stri
 // some of the parsers.
 func clearParsed(r *record.Record) {
 	r.Time, r.Severity, r.Message, r.Fields = time.Time{}, 0, "", nil
-	r.CleanLine, r.CleanNames, r.LineOnly = "", false, false
+	r.DropCleanLine()
 }
 
 // dropVals pops the scratch array items from mark on, clearing them so

@@ -269,13 +269,14 @@ func (s *Stream) doneLine() {
 
 // CheckLines has the stream check each line, as parsed, with
 // secrets.LineClean, and keep a line it passes on its record as
-// CleanLine, with CleanNames and LineOnly. The collector turns it on when
+// its clean line (record.SetCleanLine). The collector turns it on when
 // a redact processor can use it.
 func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
 
-// checkLine sets r.CleanLine to line, the record's own copy, when the
-// stream's check passes it: no byte of it is written again (doneLine).
-// The record is LineOnly when its parser cut every text from the line or
+// checkLine records line, the record's own copy, as its clean line when
+// the stream's check passes it: no byte of it is written again
+// (doneLine). Only the record's texts are its line's parts and its
+// parser's constants when its parser cut every text from the line or
 // wrote it in its code (cut: its field names are such), and made none
 // (keep).
 func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
@@ -283,7 +284,7 @@ func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
 		return
 	}
 	if parts, names := secrets.LineClean(line); parts {
-		r.CleanLine, r.CleanNames, r.LineOnly = line, names, cut && !s.p.made
+		r.SetCleanLine(line, names, cut && !s.p.made)
 	}
 }
 
@@ -448,7 +449,7 @@ func utf8Cut(s string, n int) int {
 func (s *Stream) emit(sub *substream) {
 	r := s.push(sub.rec())
 	if sub.lines > 1 {
-		r.LineOnly = false // the message is joined from lines
+		r.DropCleanLine() // the message is joined from lines
 		first := r.Message
 		r.Message = first + string(sub.more)
 		if first == "" {
@@ -505,7 +506,7 @@ func (s *Stream) bound(r *record.Record, raw int) {
 		return
 	}
 	if r.FitJSON(limit) {
-		r.LineOnly = false
+		r.DropCleanLine()
 	}
 }
 

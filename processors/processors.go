@@ -279,7 +279,7 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 					break
 				}
 				// A changed record's texts are not its line's parts.
-				recs[i].CleanLine = ""
+				recs[i].DropCleanLine()
 			}
 		}
 		if !kept {
@@ -369,7 +369,7 @@ func (c *Chain) Stats() []Stat {
 }
 
 // ChecksLines reports whether a redact step of c skips the texts that lie
-// in a record's CleanLine: then the source should check its lines
+// in a record's clean line: then the source should check its lines
 // (secrets.LineClean) and set it.
 func (c *Chain) ChecksLines() bool {
 	if c == nil {

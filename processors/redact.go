@@ -27,7 +27,7 @@ type redact struct {
 	report string  // "" adds no report
 	keys   keyMemo // field keys that name a secret
 	// line: the set's rules are ones secrets.LineClean answers for, so
-	// what of a record lies in its CleanLine is clean.
+	// what of a record lies in its clean line is clean.
 	line bool
 }
 
@@ -198,15 +198,16 @@ func hashMask(h hash.Hash, secret string) string {
 
 func (x *redact) apply(r *record.Record, _ *uint64) result {
 	var line, names string
-	if x.line && r.CleanLine != "" {
+	if x.line {
+		var clean, only bool
+		line, clean, only = r.CleanLine()
 		// A record of nothing but its clean line's parts and its parser's
 		// constants needs no look but at texts that start with a '-',
 		// which InCleanLine leaves out.
-		if r.LineOnly && r.CleanNames && !dashFirst(r.Message) && (!x.fields || !dashFirstIn(r.Fields)) {
+		if only && clean && !dashFirst(r.Message) && (!x.fields || !dashFirstIn(r.Fields)) {
 			return resKept
 		}
-		line = r.CleanLine
-		if r.CleanNames {
+		if clean {
 			names = line
 		}
 	}

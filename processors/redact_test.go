@@ -218,10 +218,12 @@ func TestRedactCleanLine(t *testing.T) {
 	line := "ts=1 msg=started user=bob path=/api/v1/orders args=--password hunter2"
 	part := func(s string) string { i := strings.Index(line, s); return line[i : i+len(s)] }
 	fresh := func() record.Record {
-		return record.Record{
-			Message: part("started"), CleanLine: line, CleanNames: true, LineOnly: true,
-			Fields: []record.Field{{Key: part("user"), Value: record.StringValue(part("bob"))}},
+		r := record.Record{
+			Message: part("started"),
+			Fields:  []record.Field{{Key: part("user"), Value: record.StringValue(part("bob"))}},
 		}
+		r.SetCleanLine(line, true, true)
+		return r
 	}
 	redact := Spec{Redact: &RedactConfig{}}
 	for _, tc := range []struct {
@@ -231,12 +233,12 @@ func TestRedactCleanLine(t *testing.T) {
 		want  string // in the redacted record's JSON
 	}{
 		{"a part of the line", []Spec{redact}, func(*record.Record) {}, `"user":"bob"`},
-		{"a text made elsewhere, the record not LineOnly", []Spec{redact}, func(r *record.Record) {
-			r.LineOnly = false
+		{"a text made elsewhere, the record not only its line's", []Spec{redact}, func(r *record.Record) {
+			r.SetCleanLine(line, true, false)
 			r.Fields = append(r.Fields, record.Field{Key: "note", Value: record.StringValue("password=hunter2")})
 		}, `"note":"password=***"`},
 		{"a key that names a secret, names not clean", []Spec{redact}, func(r *record.Record) {
-			r.CleanNames = false
+			r.SetCleanLine(line, false, true)
 			r.Fields = append(r.Fields, record.Field{Key: "password", Value: record.StringValue(part("bob"))})
 		}, `"password":"***"`},
 		{"a part starting with a '-'", []Spec{redact}, func(r *record.Record) {

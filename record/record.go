@@ -5,7 +5,11 @@
 // never mutated, so exporters may share it without copying (as log/slog does).
 package record
 
-import "time"
+import (
+	"math"
+	"time"
+	"unsafe"
+)
 
 // Record is one unified log event: time, level, message and fields, plus where
 // it came from. Its JSON form (AppendJSON) is the contract of DESIGN.md §3 and
@@ -21,18 +25,15 @@ type Record struct {
 	Stream       string // "stdout" or "stderr" where known
 	Kubernetes   *Kubernetes
 	Truncated    bool // cut at max_line_bytes or the multiline size bound
-	// CleanNames and LineOnly qualify CleanLine (below); they sit here,
-	// in Truncated's padding.
-	CleanNames, LineOnly bool
+	// cleanNames and lineOnly qualify the clean line (SetCleanLine); they
+	// sit here, in Truncated's padding.
+	cleanNames, lineOnly bool
 	Fields               []Field
 
-	// CleanLine views the line the record was parsed from when its source
-	// checked that line for secrets and found none (secrets.LineClean); it
-	// is empty otherwise. CleanNames says that no part of it names a
-	// secret either, and LineOnly that the record holds no text but parts
-	// of it and its parser's own constants. The redact processor skips
-	// what lies in it. None is part of the JSON form.
-	CleanLine string
+	// cleanOff and cleanLen place the record's clean line around its
+	// message (SetCleanLine): numbers, not a pointer, which the GC would
+	// follow in every record. Not part of the JSON form.
+	cleanOff, cleanLen uint32
 
 	// Pos is where the record ends in its file; it is not part of the JSON form.
 	// The pipeline uses it to advance checkpoints once the record is safe.
@@ -46,6 +47,39 @@ type Kubernetes struct {
 	Pod       string `json:"pod,omitempty"`
 	Container string `json:"container,omitempty"`
 	Node      string `json:"node,omitempty"`
+}
+
+// SetCleanLine records that line, the one the record was parsed from and
+// which holds its message, was checked for secrets and found to hold none
+// (secrets.LineClean); names says no part of it names a secret either,
+// and only that the record holds no text but parts of line and its
+// parser's own constants. The redact processor skips what lies in line.
+// It records nothing and returns false when the message is not a part of
+// line: the line is found again from the message, which keeps it alive.
+func (r *Record) SetCleanLine(line string, names, only bool) bool {
+	off := uintptr(unsafe.Pointer(unsafe.StringData(r.Message))) - uintptr(unsafe.Pointer(unsafe.StringData(line)))
+	if r.Message == "" || off >= uintptr(len(line)) || uintptr(len(r.Message)) > uintptr(len(line))-off || len(line) > math.MaxUint32 {
+		r.DropCleanLine()
+		return false
+	}
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly = uint32(off), uint32(len(line)), names, only
+	return true
+}
+
+// CleanLine returns the clean line SetCleanLine recorded ("" when none),
+// and its names and only. Whoever changes the message must drop it first.
+func (r *Record) CleanLine() (line string, names, only bool) {
+	if r.cleanLen == 0 {
+		return "", false, false
+	}
+	start := unsafe.Add(unsafe.Pointer(unsafe.StringData(r.Message)), -int(r.cleanOff))
+	return unsafe.String((*byte)(start), int(r.cleanLen)), r.cleanNames, r.lineOnly
+}
+
+// DropCleanLine forgets the clean line, as a record whose texts changed
+// must.
+func (r *Record) DropCleanLine() {
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly = 0, 0, false, false
 }
 
 // Level is the normalized level word of a record.
