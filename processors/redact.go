@@ -203,8 +203,9 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 		line, clean, only = r.CleanLine()
 		// A record of nothing but its clean line's parts and its parser's
 		// constants needs no look but at texts that start with a '-',
-		// which InCleanLine leaves out.
-		if only && clean && !dashFirst(r.Message) && (!x.fields || !dashFirstIn(r.Fields)) {
+		// which InCleanLine leaves out, and, when a part of its line may
+		// name a secret, at its keys.
+		if only && !dashFirst(r.Message) && (!x.fields || clean && !dashFirstIn(r.Fields) || !clean && x.cleanParts(r.Fields, line)) {
 			return resKept
 		}
 		if clean {
@@ -301,6 +302,39 @@ func (x *redact) cleanItems(items []record.Value, line, names string) bool {
 			if !x.cleanItems(v.Array(), line, names) {
 				return false
 			}
+		}
+	}
+	return true
+}
+
+// cleanParts is cleanFields for a record of nothing but its clean line's
+// parts and its parser's constants, when a part of the line may name a
+// secret: a value needs a look only when it starts with a '-', and a key
+// only when it lies in the line (the parsers' own name none). It says no
+// to arrays, which cleanFields then looks at.
+func (x *redact) cleanParts(fields []record.Field, line string) bool {
+	for i := range fields {
+		f := &fields[i]
+		switch s, k := f.Value.StrKind(); k {
+		case record.KindString:
+			if s == "" {
+				continue
+			}
+			if s[0] == '-' {
+				return false
+			}
+		case record.KindNull, record.KindBool:
+			continue
+		case record.KindObject:
+			if !x.cleanParts(f.Value.Object(), line) {
+				return false
+			}
+			continue
+		case record.KindArray:
+			return false
+		}
+		if secrets.InLine(line, f.Key) && x.keys.secret(f.Key) {
+			return false
 		}
 	}
 	return true

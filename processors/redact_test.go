@@ -237,8 +237,12 @@ func TestRedactCleanLine(t *testing.T) {
 			r.SetCleanLine(line, true, false)
 			r.Fields = append(r.Fields, record.Field{Key: "note", Value: record.StringValue("password=hunter2")})
 		}, `"note":"password=***"`},
-		{"a key that names a secret, names not clean", []Spec{redact}, func(r *record.Record) {
+		{"a key of the line that names a secret, names not clean", []Spec{redact}, func(r *record.Record) {
 			r.SetCleanLine(line, false, true)
+			r.Fields = append(r.Fields, record.Field{Key: part("password"), Value: record.StringValue(part("bob"))})
+		}, `"password":"***"`},
+		{"a key that names a secret, the record not only its line's", []Spec{redact}, func(r *record.Record) {
+			r.SetCleanLine(line, true, false)
 			r.Fields = append(r.Fields, record.Field{Key: "password", Value: record.StringValue(part("bob"))})
 		}, `"password":"***"`},
 		{"a part starting with a '-'", []Spec{redact}, func(r *record.Record) {
