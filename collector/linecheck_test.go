@@ -250,3 +250,32 @@ func leakLines(t *testing.T) []string {
 	}
 	return out
 }
+
+// FuzzLineCheckRedactsAlike: whatever lines a source gets, the parsers
+// and the redact processor make the same records of them with the line
+// check as without it.
+func FuzzLineCheckRedactsAlike(f *testing.F) {
+	for _, l := range hostileLines {
+		f.Add(l)
+	}
+	f.Add(strings.Join(hostileLines, "\n"))
+	f.Add(`{"a":"x-pa\"ss\"word y","b":"-p","c":[{"token":"k"}]}` + "\n" + `ts=1 k=-x v="a b" pwd=1`)
+	chain, err := processors.Build([]processors.Spec{{Redact: &processors.RedactConfig{}}}, processors.Env{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		lines := strings.Split(text, "\n")
+		with, without := parseAll(t, "fuzz.log", lines, true), parseAll(t, "fuzz.log", lines, false)
+		if len(with) != len(without) {
+			t.Fatalf("%d records with the line check, %d without", len(with), len(without))
+		}
+		a, _ := chain.Process(with, nil)
+		b, _ := chain.Process(without, nil)
+		for i := range a {
+			if x, y := string(a[i].AppendJSON(nil)), string(b[i].AppendJSON(nil)); x != y {
+				t.Fatalf("redacted with the line check\n %s\nwithout\n %s", x, y)
+			}
+		}
+	})
+}

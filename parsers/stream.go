@@ -279,10 +279,10 @@ func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
 // parser's constants when its parser cut every text from the line or
 // wrote it in its code (cut: its field names are such), and made none
 // (keep).
+//
+// Callers ask only when s.p.checkLines: a stream that does not check pays
+// no call.
 func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
-	if !s.p.checkLines {
-		return
-	}
 	if parts, names := secrets.LineClean(line); parts {
 		r.SetCleanLine(line, names, cut && !s.p.made)
 	}
@@ -332,7 +332,9 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	}
 	r.Format = f.name
 	s.doneLine()
-	s.checkLine(r, line, !f.named && f != regexFormat)
+	if s.p.checkLines {
+		s.checkLine(r, line, !f.named && f != regexFormat)
+	}
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
 	}
@@ -356,7 +358,9 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	s.p.made = false
 	parsePlain(&s.p, line, r)
 	s.doneLine()
-	s.checkLine(r, line, true)
+	if s.p.checkLines {
+		s.checkLine(r, line, true)
+	}
 	r.Format = "plain"
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)

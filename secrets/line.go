@@ -97,13 +97,14 @@ func (s *Set) LineCleanCovers() bool {
 func (s *Set) lineClean(t string) (parts, names bool) {
 	var digits bool
 	names = true
+	// Unlike a text's, a line's first and last '-' need no look of their
+	// own: a part that starts at the first starts with a '-', which
+	// InCleanLine leaves out, and a last one starts no flag's word.
 	for k := range wideFlags(t, &digits) {
 		if s.lineDirty(t, k, &names) {
 			return false, false
 		}
 	}
-	// A '-' first or last starts no flag's word a part InCleanLine
-	// accepts can hold, nor -----BEGIN.
 	if digits && digitRun(t, s.digits) {
 		return false, false
 	}
@@ -224,8 +225,8 @@ func wordsByTrigram(words []string) map[uint32][]trigramWord {
 }
 
 var (
-	hintsByTrigram  = wordsByTrigram(nameHints)
-	secretsByTrigam = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
+	hintsByTrigram   = wordsByTrigram(nameHints)
+	secretsByTrigram = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
 )
 
 // hintAt: a name hint, in any case, holds the hint trigram tri at t[p:].
@@ -247,7 +248,7 @@ func hintAt(t string, p int, tri uint32) bool {
 // name without one needs no classify: "authorised" has "auth" only
 // inside a part.
 func secretWordAt(t string, p int, tri uint32, end int) bool {
-	for _, w := range secretsByTrigam[tri] {
+	for _, w := range secretsByTrigram[tri] {
 		s := p - w.at
 		if e := s + len(w.word); e <= end && foldAt(t, s, w.word) && (e == end || !isLower(t[e])) {
 			return true
