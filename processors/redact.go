@@ -252,7 +252,7 @@ func (x *redact) cleanFields(fields []record.Field, line, names string) bool {
 		f := &fields[i]
 		// Most values are parts of the line: a look at where they lie.
 		if v, ok := f.Value.StrIn(line); ok && v[0] != '-' {
-			if !secrets.InLine(names, f.Key) && x.keys.secret(f.Key) {
+			if x.secretKey(f.Key, names) {
 				return false
 			}
 			continue

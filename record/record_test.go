@@ -2,6 +2,7 @@ package record
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,5 +111,37 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = r.AppendJSON(buf[:0])
+	}
+}
+
+// TestCleanLine: the clean line is found again from the message, only
+// when the message is a part of it, and is dropped on request.
+func TestCleanLine(t *testing.T) {
+	line := "ts=1 msg=started user=bob"
+	r := Record{Message: line[9:16]}
+	if !r.SetCleanLine(line, true, false) {
+		t.Fatal("SetCleanLine refused a line holding the message")
+	}
+	if got, names, only := r.CleanLine(); got != line || !names || only {
+		t.Errorf("CleanLine = %q, %v, %v", got, names, only)
+	}
+	r.DropCleanLine()
+	if got, _, _ := r.CleanLine(); got != "" {
+		t.Errorf("after DropCleanLine: %q", got)
+	}
+	for _, tc := range []struct{ name, msg, line string }{
+		{"no message", "", line},
+		{"a copy of the message", strings.Clone(line[9:16]), line},
+		{"a message running past the line", line[9:16], line[:12]},
+	} {
+		r := Record{Message: line[9:16]}
+		r.SetCleanLine(line, true, true)
+		r.Message = tc.msg
+		if r.SetCleanLine(tc.line, true, true) {
+			t.Errorf("%s: SetCleanLine took it", tc.name)
+		}
+		if got, _, _ := r.CleanLine(); got != "" {
+			t.Errorf("%s: the line set before is kept: %q", tc.name, got)
+		}
 	}
 }

@@ -128,7 +128,7 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 		return urlCredentialsAt(t, k-2)
 	case lower[c0] == 'b':
 		i := k - 2
-		return i+6 < len(t) && strings.EqualFold(t[i:i+6], "bearer") && isBlank(t[i+6])
+		return i+6 < len(t) && foldAt(t, i, "bearer") && isBlank(t[i+6])
 	case c2 == 'J':
 		return c0 == 'e' && c1 == 'y'
 	case c0 == 'A':
@@ -259,15 +259,7 @@ func secretWordAt(t string, p int, tri uint32, end int) bool {
 
 // foldAt: t holds w, which is lower case, at i in any ASCII case.
 func foldAt(t string, i int, w string) bool {
-	if i < 0 || i+len(w) > len(t) {
-		return false
-	}
-	for j := 0; j < len(w); j++ {
-		if lower[t[i+j]] != w[j] {
-			return false
-		}
-	}
-	return true
+	return i >= 0 && i+len(w) <= len(t) && lower[t[i]] == w[0] && hasPrefixLower(t[i:], w)
 }
 
 // lineAssignment is assignmentFrom for every part of t that holds the
