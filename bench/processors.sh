@@ -15,6 +15,8 @@
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
 #   CALLGRIND=1 LINES=100000 bench/processors.sh
+#   CALLGRIND=1 KEEP=/tmp/cg bench/processors.sh  # keep each run's profile, for
+#                                                 # callgrind_annotate per function
 #   BINS="/tmp/old /tmp/new" bench/processors.sh   # compare builds, interleaved
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +85,10 @@ EOC
     own=$(callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null |
       awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|parsers\.\(\*Stream\)\.checkLine)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
     printf '%s %-6s %12d instructions, processors %s (%d a record)\n' "$bin" "$kind" "$total" "$own" "$((own / records))"
+    if [ -n "${KEEP:-}" ]; then
+      mkdir -p "$KEEP"
+      cp "$out" "$KEEP/$(basename "$bin")-$kind-$round.cg"
+    fi
     rm -f "$work"/cg.out*
   else
     local ut st
