@@ -204,7 +204,7 @@ func quotedHint(w string) bool {
 	return false
 }
 
-// wordsByTrigram lists, by a hint trigram's code (trigramAt), the words
+// wordsByTrigram lists, by a hint trigram's number (trigramID), the words
 // that hold it and where: the name hints, for hintAt, and the words that
 // make a name secret (strongWords, weakWords), for secretWordAt.
 type trigramWord struct {
@@ -212,12 +212,12 @@ type trigramWord struct {
 	at   int
 }
 
-func wordsByTrigram(words []string) map[uint32][]trigramWord {
-	m := map[uint32][]trigramWord{}
+func wordsByTrigram(words []string) [][]trigramWord {
+	m := make([][]trigramWord, hintTrigramCount+1)
 	for _, w := range words {
 		for i := 0; i+3 <= len(w); i++ {
-			if tri := trigramAt(w, i); isHintTrigram(tri) {
-				m[tri] = append(m[tri], trigramWord{w, i})
+			if id := trigramID[trigramAt(w, i)&trigramMask]; id != 0 {
+				m[id] = append(m[id], trigramWord{w, i})
 			}
 		}
 	}
@@ -233,7 +233,7 @@ var (
 // Every hint holds its trigram, which the wide scan flags; "created" and
 // "broker" hold a trigram but no hint.
 func hintAt(t string, p int, tri uint32) bool {
-	for _, h := range hintsByTrigram[tri] {
+	for _, h := range hintsByTrigram[trigramID[tri&trigramMask]] {
 		if foldAt(t, p-h.at, h.word) {
 			return true
 		}
@@ -248,7 +248,7 @@ func hintAt(t string, p int, tri uint32) bool {
 // name without one needs no classify: "authorised" has "auth" only
 // inside a part.
 func secretWordAt(t string, p int, tri uint32, end int) bool {
-	for _, w := range secretsByTrigram[tri] {
+	for _, w := range secretsByTrigram[trigramID[tri&trigramMask]] {
 		s := p - w.at
 		if e := s + len(w.word); e <= end && foldAt(t, s, w.word) && (e == end || !isLower(t[e])) {
 			return true

@@ -97,14 +97,19 @@ var letterCode = func() (t [256]uint8) {
 	return t
 }()
 
-// isTrigram holds the trigram of every name hint (hintTrigrams)
-// letters: a bool a trigram, not a bit, so a test is one load (32 KiB, of
-// which a scan touches the few lines its text's trigrams fall in).
-var isTrigram = func() (b [trigramMask + 1]bool) {
+// trigramID numbers the distinct trigrams of the name hints (hintTrigrams)
+// from 1, and is 0 for every other trigram: a byte a trigram, so a test is
+// one load (32 KiB, of which a scan touches the few lines its text's
+// trigrams fall in), and the number indexes the words that hold it
+// (wordsByTrigram).
+var trigramID, hintTrigramCount = func() (b [trigramMask + 1]uint8, n int) {
 	for _, h := range hintTrigrams {
-		b[uint32(letterCode[h[0]])<<10|uint32(letterCode[h[1]])<<5|uint32(letterCode[h[2]])] = true
+		if i := &b[uint32(letterCode[h[0]])<<10|uint32(letterCode[h[1]])<<5|uint32(letterCode[h[2]])]; *i == 0 {
+			n++
+			*i = uint8(n)
+		}
 	}
-	return b
+	return b, n
 }()
 
 // hintPairs holds, in every case, the first and the second byte pair of
@@ -123,7 +128,7 @@ var hintPairs = func() *[1 << 16]bool {
 	return t
 }()
 
-func isHintTrigram(t uint32) bool { return isTrigram[t&trigramMask] }
+func isHintTrigram(t uint32) bool { return trigramID[t&trigramMask] != 0 }
 
 // classify names the kind of value name holds. With suffixes, a strong
 // word also matches as the end of a part (dbpassword); flags whose value is
