@@ -145,7 +145,7 @@ func (s *Set) lineDash(t string, i int) bool {
 	if privateKeyAt(t, i) {
 		return true
 	}
-	if !wordStartAt(t, i) {
+	if !wordStartAt(t, i) || emptyFlagAt(t, i) {
 		return false
 	}
 	if clientFlagAt(t, i) && longFlagAt(t, i) && mayRunClient(t) {
@@ -163,6 +163,16 @@ func (s *Set) lineDash(t string, i int) bool {
 	for e = i; e < len(t) && isNameChar(t[e]); e++ {
 	}
 	return quotedHint(t[i:e])
+}
+
+// emptyFlagAt: the word of the '-' at t[i] is that '-' and quotes (the
+// "-" of an access log's empty field): no flag, not even a client's.
+func emptyFlagAt(t string, i int) bool {
+	j := i + 1
+	for j < len(t) && isQuoting(t[j]) {
+		j++
+	}
+	return j == len(t) || isWordBreak(t[j])
 }
 
 // longFlagAt: after the '-' at t[i], a second '-' (quotes aside) is

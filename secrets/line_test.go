@@ -105,6 +105,7 @@ func TestLineCleanCases(t *testing.T) {
 		{"a flag", "running app --password hunter2 now", false, false},
 		{"a flag cut short", "running app --passwordless mode now", false, false},
 		{"a quoted flag", `running app --pa"ss"word hunter2 now`, false, false},
+		{"a flag quoted from its dash", `running app -"pass"word hunter2 now`, false, false},
 		{"a quoted dash, no hint", `10.1.2.3 - - [x] "GET / HTTP/1.1" 200 5 "-" "curl/8.0"`, true, true},
 		{"a client's flag", "exec mysql -uroot -phunter2 shop", false, false},
 		{"a client's flag without a client", "tail -n 20 -p file.log and more", true, true},
