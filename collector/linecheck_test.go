@@ -25,8 +25,10 @@ import (
 // the secrets' leak table put at its start, middle and end, is parsed
 // twice, with and without the line check, and redacted: the records must
 // come out the same. A LineOnly record must hold nothing but its line's
-// parts and strings written in the parsers' code, which is what the
-// shortcut takes on trust.
+// parts and strings written in the parsers' code, and no value that
+// starts with a '-', which is what the shortcut takes on trust; each line
+// is also fed with a '-' put at the start of its tokens and values, so
+// that every parser cuts such values.
 func TestLineCheckRedactsAlike(t *testing.T) {
 	files, _ := filepath.Glob("../parsers/testdata/*/*.log")
 	if len(files) < 40 {
@@ -49,6 +51,9 @@ func TestLineCheckRedactsAlike(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 		variants := [][]string{lines, hostileLines}
+		for _, r := range dashers {
+			variants = append(variants, dashed(lines, r))
+		}
 		for i, l := range leaks {
 			host := lines[i%len(lines)]
 			for _, at := range []int{0, len(host) / 2, len(host)} {
@@ -83,6 +88,22 @@ func TestLineCheckRedactsAlike(t *testing.T) {
 	if haveLineCheck() && lineOnly == 0 {
 		t.Error("no record was LineOnly: the shortcut is not tested")
 	}
+}
+
+// dashers put a '-' at the start of a line's tokens, logfmt values and
+// JSON string values.
+var dashers = []*strings.Replacer{
+	strings.NewReplacer(" ", " -"),
+	strings.NewReplacer("=", "=-", `="`, `="-`),
+	strings.NewReplacer(`":"`, `":"-`, `": "`, `": "-`, `["`, `["-`, `,"`, `,"-`),
+}
+
+func dashed(lines []string, r *strings.Replacer) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = r.Replace(l)
+	}
+	return out
 }
 
 func haveLineCheck() bool {
@@ -123,6 +144,9 @@ func checkLineOnly(t *testing.T, file string, r *record.Record, lits literals) {
 			if !ok(v.Str()) {
 				t.Errorf("%s: LineOnly record's value %q is neither in its line %q nor a parser's literal", file, v.Str(), line)
 			}
+			if strings.HasPrefix(v.Str(), "-") {
+				t.Errorf("%s: LineOnly record's value %q starts with a '-' (line %q)", file, v.Str(), line)
+			}
 		case record.KindObject:
 			walk(v.Object())
 		case record.KindArray:
@@ -147,7 +171,7 @@ func checkLineOnly(t *testing.T, file string, r *record.Record, lits literals) {
 // digits, '_' and '.'.
 type literals struct{ all, keys map[string]bool }
 
-func parserLiterals(t *testing.T) literals {
+func parserLiterals(t testing.TB) literals {
 	t.Helper()
 	files, _ := filepath.Glob("../parsers/*.go")
 	out := literals{all: map[string]bool{}, keys: map[string]bool{}}
@@ -264,11 +288,17 @@ func FuzzLineCheckRedactsAlike(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	lits := parserLiterals(f)
 	f.Fuzz(func(t *testing.T, text string) {
 		lines := strings.Split(text, "\n")
 		with, without := parseAll(t, "fuzz.log", lines, true), parseAll(t, "fuzz.log", lines, false)
 		if len(with) != len(without) {
 			t.Fatalf("%d records with the line check, %d without", len(with), len(without))
+		}
+		for i := range with {
+			if _, _, only := with[i].CleanLine(); only {
+				checkLineOnly(t, "fuzz.log", &with[i], lits)
+			}
 		}
 		a, _ := chain.Process(with, nil)
 		b, _ := chain.Process(without, nil)

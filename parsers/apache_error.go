@@ -42,7 +42,7 @@ func parseApacheError(p *parser, line string, r *record.Record) bool {
 	}
 	mark := len(p.fields)
 	if module != "" {
-		p.fields = append(p.fields, strField("module", module))
+		p.fields = append(p.fields, p.strField("module", module))
 	}
 	for c.lit(" [") {
 		c.i--
@@ -55,14 +55,14 @@ func parseApacheError(p *parser, line string, r *record.Record) bool {
 		switch {
 		case strings.HasPrefix(v, "pid "):
 			pid, tid, _ := strings.Cut(v[4:], ":tid ")
-			p.fields = append(p.fields, intOrString("pid", pid))
+			p.fields = append(p.fields, p.intOrString("pid", pid))
 			if tid != "" {
-				p.fields = append(p.fields, intOrString("tid", tid))
+				p.fields = append(p.fields, p.intOrString("tid", tid))
 			}
 		case strings.HasPrefix(v, "client "):
-			p.fields = append(p.fields, strField("remote_addr", v[7:]))
+			p.fields = append(p.fields, p.strField("remote_addr", v[7:]))
 		case strings.HasPrefix(v, "remote "):
-			p.fields = append(p.fields, strField("remote_addr", v[7:]))
+			p.fields = append(p.fields, p.strField("remote_addr", v[7:]))
 		default:
 			c.i = save
 			goto done
@@ -71,7 +71,7 @@ func parseApacheError(p *parser, line string, r *record.Record) bool {
 done:
 	msg := trimLeft(c.rest())
 	if len(msg) > 8 && msg[:2] == "AH" && digits(msg[2:]) == 5 && msg[7] == ':' {
-		p.fields = append(p.fields, strField("code", msg[:7]))
+		p.fields = append(p.fields, p.strField("code", msg[:7]))
 		msg = trimLeft(msg[8:])
 	}
 	r.Fields = p.takeFields(mark)

@@ -94,14 +94,14 @@ func parseCLF(p *parser, line string, r *record.Record) bool {
 	}
 	method, path, proto := splitRequest(req)
 	mark := len(p.fields)
-	p.fields = append(p.fields, strField("remote_addr", addr))
+	p.fields = append(p.fields, p.strField("remote_addr", addr))
 	if user != "-" {
-		p.fields = append(p.fields, strField("user", user))
+		p.fields = append(p.fields, p.strField("user", user))
 	}
 	if method != "" {
-		p.fields = append(p.fields, strField("method", method), strField("path", path))
+		p.fields = append(p.fields, p.strField("method", method), p.strField("path", path))
 		if proto != "" {
-			p.fields = append(p.fields, strField("protocol", proto))
+			p.fields = append(p.fields, p.strField("protocol", proto))
 		}
 	}
 	p.fields = append(p.fields, intField("status", status))
@@ -109,19 +109,19 @@ func parseCLF(p *parser, line string, r *record.Record) bool {
 		p.fields = append(p.fields, intField("bytes", bytesSent))
 	}
 	if referer != "" && referer != "-" {
-		p.fields = append(p.fields, strField("referer", referer))
+		p.fields = append(p.fields, p.strField("referer", referer))
 	}
 	if agent != "" && agent != "-" {
-		p.fields = append(p.fields, strField("user_agent", agent))
+		p.fields = append(p.fields, p.strField("user_agent", agent))
 	}
 	if forwarded != "" && forwarded != "-" {
-		p.fields = append(p.fields, strField("forwarded_for", forwarded))
+		p.fields = append(p.fields, p.strField("forwarded_for", forwarded))
 	}
 	if duration >= 0 {
 		p.fields = append(p.fields, record.Field{Key: "duration_seconds", Value: record.FloatValue(duration)})
 	}
 	if extra != "" {
-		p.fields = append(p.fields, strField("extra", extra))
+		p.fields = append(p.fields, p.strField("extra", extra))
 	}
 	r.Fields = p.takeFields(mark)
 	r.Time = t

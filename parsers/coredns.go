@@ -33,7 +33,7 @@ func parseCoreDNS(p *parser, line string, r *record.Record) bool {
 		if !ok || strings.IndexByte(name, ' ') >= 0 {
 			return false
 		}
-		p.fields = append(p.fields, strField("plugin", name[len("plugin/"):]))
+		p.fields = append(p.fields, p.strField("plugin", name[len("plugin/"):]))
 		r.Fields = p.takeFields(mark)
 		r.Severity, r.Message = sev, msg
 		return true
@@ -72,11 +72,11 @@ func parseCoreDNS(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	qf := strings.Fields(q) // type class name proto size do bufsize
-	p.fields = append(p.fields, strField("remote_addr", client), intField("query_id", id))
+	p.fields = append(p.fields, p.strField("remote_addr", client), intField("query_id", id))
 	if len(qf) >= 4 {
-		p.fields = append(p.fields, strField("type", qf[0]), strField("class", qf[1]), strField("name", qf[2]), strField("proto", qf[3]))
+		p.fields = append(p.fields, p.strField("type", qf[0]), p.strField("class", qf[1]), p.strField("name", qf[2]), p.strField("proto", qf[3]))
 	}
-	p.fields = append(p.fields, strField("rcode", rcode), strField("flags", flags), intField("bytes", size),
+	p.fields = append(p.fields, p.strField("rcode", rcode), p.strField("flags", flags), intField("bytes", size),
 		record.Field{Key: "duration_seconds", Value: record.FloatValue(secs)})
 	r.Fields = p.takeFields(mark)
 	r.Severity, r.Message = sev, q

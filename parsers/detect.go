@@ -133,7 +133,14 @@ type parser struct {
 	det       *detector      // the substream's, whose learner parseLearned makes
 	// made says the record holds a text the parser made rather than cut
 	// from the line (keep's unescaped values, zap's joined message).
-	made       bool
+	made bool
+	// dash says a text value the parser cut starts with a '-': a part a
+	// line check does not answer for (secrets.InCleanLine), which redact
+	// must look at itself. Parsers note it as they make each value, where
+	// it costs a byte's test, rather than redact walking every record's
+	// fields for it. A format that rejects the line after noting one
+	// leaves it set: the record is then looked at, which is only slower.
+	dash       bool
 	checkLines bool // Stream.CheckLines
 	slabs
 }

@@ -49,7 +49,7 @@ func parseDotnet(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	mark := len(p.fields)
-	p.fields = append(p.fields, strField("category", category), intOrString("event_id", id))
+	p.fields = append(p.fields, p.strField("category", category), p.intOrString("event_id", id))
 	r.Fields = p.takeFields(mark)
 	r.Severity, r.Message = sev, trimLeft(after)
 	return true

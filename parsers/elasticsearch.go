@@ -26,7 +26,7 @@ func parseElasticsearch(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	mark := len(p.fields)
-	p.fields = append(p.fields, strField("logger", trimSpace(logger)))
+	p.fields = append(p.fields, p.strField("logger", trimSpace(logger)))
 	c.spaces()
 	p.bracketField(&c, "node")
 	r.Fields = p.takeFields(mark)

@@ -45,7 +45,7 @@ func parseEnvoy(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	mark := len(p.fields)
-	p.fields = append(p.fields, intField("thread", tid), strField("component", comp))
+	p.fields = append(p.fields, intField("thread", tid), p.strField("component", comp))
 	c.spaces()
 	p.bracketField(&c, "caller")
 	r.Fields = p.takeFields(mark)
@@ -85,14 +85,14 @@ func envoyAccess(p *parser, c *cursor, t time.Time, r *record.Record) bool {
 	method, path, proto := splitRequest(req)
 	mark := len(p.fields)
 	if method != "" {
-		p.fields = append(p.fields, strField("method", method), strField("path", path))
+		p.fields = append(p.fields, p.strField("method", method), p.strField("path", path))
 		if proto != "" {
-			p.fields = append(p.fields, strField("protocol", proto))
+			p.fields = append(p.fields, p.strField("protocol", proto))
 		}
 	}
 	p.fields = append(p.fields, intField("status", status))
 	if flags != "-" && flags != "" {
-		p.fields = append(p.fields, strField("response_flags", flags))
+		p.fields = append(p.fields, p.strField("response_flags", flags))
 	}
 	if v, ok := atoi(nums[0]); ok {
 		p.fields = append(p.fields, intField("bytes_received", v))
@@ -109,7 +109,7 @@ func envoyAccess(p *parser, c *cursor, t time.Time, r *record.Record) bool {
 	names := [5]string{"forwarded_for", "user_agent", "request_id", "authority", "upstream_host"}
 	for i := 0; i < nq; i++ {
 		if quoted[i] != "-" && quoted[i] != "" {
-			p.fields = append(p.fields, strField(names[i], quoted[i]))
+			p.fields = append(p.fields, p.strField(names[i], quoted[i]))
 		}
 	}
 	r.Fields = p.takeFields(mark)

@@ -93,13 +93,13 @@ func parseGeneric(p *parser, line string, r *record.Record) bool {
 	}
 	mark := len(p.fields)
 	if ctxEnd > ctxStart {
-		p.fields = append(p.fields, strField("context", trimSpace(line[ctxStart:ctxEnd])))
+		p.fields = append(p.fields, p.strField("context", trimSpace(line[ctxStart:ctxEnd])))
 	}
 	msg := c.rest()
 	if hasLevel && len(msg) > 0 && isAlpha(msg[0]) {
 		// Logcat's "Tag: message" after a level letter.
 		if tag, rest, ok := cutTag(msg); ok && ctxEnd > ctxStart {
-			p.fields = append(p.fields, strField("logger", tag))
+			p.fields = append(p.fields, p.strField("logger", tag))
 			msg = rest
 		}
 	}
@@ -145,7 +145,7 @@ func logcatBrief(p *parser, line string, r *record.Record) (record.Severity, boo
 	}
 	c.byte(' ')
 	mark := len(p.fields)
-	p.fields = append(p.fields, strField("logger", trimSpace(line[2:open])), intField("pid", pid))
+	p.fields = append(p.fields, p.strField("logger", trimSpace(line[2:open])), intField("pid", pid))
 	r.Fields = p.takeFields(mark)
 	r.Message = c.rest()
 	return sev, true

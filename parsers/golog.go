@@ -28,7 +28,7 @@ func parseGoLog(p *parser, line string, r *record.Record) bool {
 	mark := len(p.fields)
 	if w, rest, ok := cut(msg, ' '); ok && len(w) > 5 && w[len(w)-1] == ':' {
 		if f, l, ok := cut(w[:len(w)-1], ':'); ok && len(f) > 3 && f[len(f)-3:] == ".go" && digits(l) == len(l) && l != "" {
-			p.fields = append(p.fields, strField("caller", w[:len(w)-1]))
+			p.fields = append(p.fields, p.strField("caller", w[:len(w)-1]))
 			msg = rest
 		}
 	}
@@ -40,7 +40,7 @@ func parseGoLog(p *parser, line string, r *record.Record) bool {
 		// marks one: "http: TLS handshake error" is net/http's message.
 		sev, after, hasLevel := leadingLevel(rest, false)
 		if hasLevel || w[len(w)-1] == '|' {
-			p.fields = append(p.fields, strField("logger", w[:len(w)-1]))
+			p.fields = append(p.fields, p.strField("logger", w[:len(w)-1]))
 			r.Severity, msg = sev, after
 		}
 	}

@@ -91,9 +91,9 @@ done:
 	}
 	mark := len(p.fields)
 	if thread != "" {
-		p.fields = append(p.fields, strField("thread", thread))
+		p.fields = append(p.fields, p.strField("thread", thread))
 	}
-	p.fields = append(p.fields, strField("logger", logger))
+	p.fields = append(p.fields, p.strField("logger", logger))
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = t, sev, c.rest()
 	return true

@@ -349,6 +349,7 @@ func (j *jsonScanner) value(depth int) (record.Value, bool) {
 	switch c := j.s[j.i]; {
 	case c == '"':
 		s, ok := j.str()
+		j.p.noteDash(s)
 		return record.StringValue(s), ok
 	case c == '{':
 		fields, ok := j.object(depth + 1)

@@ -29,7 +29,7 @@ func parseKafka(p *parser, line string, r *record.Record) bool {
 	mark := len(p.fields)
 	if strings.HasSuffix(msg, ")") {
 		if k := strings.LastIndex(msg, " ("); k >= 0 && isJavaName(msg[k+2:len(msg)-1]) {
-			p.fields = append(p.fields, strField("logger", msg[k+2:len(msg)-1]))
+			p.fields = append(p.fields, p.strField("logger", msg[k+2:len(msg)-1]))
 			msg = msg[:k]
 		}
 	}

@@ -43,7 +43,7 @@ func parseKlog(p *parser, line string, r *record.Record) bool {
 	}
 	msg := c.rest()
 	mark := len(p.fields)
-	p.fields = append(p.fields, intField("thread", tid), strField("caller", caller))
+	p.fields = append(p.fields, intField("thread", tid), p.strField("caller", caller))
 	if len(msg) > 1 && msg[0] == '"' {
 		// Structured: a quoted message, then logfmt pairs.
 		if m, rest, ok := splitQuoted(p, msg); ok && (rest == "" || rest[0] == ' ') {

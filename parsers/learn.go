@@ -810,7 +810,7 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 				return false
 			}
 			if s.field != "" {
-				p.fields = append(p.fields, intOrString(s.field, num))
+				p.fields = append(p.fields, p.intOrString(s.field, num))
 			}
 			i += len(tok)
 		case slotHex:
@@ -819,7 +819,7 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 				return false
 			}
 			if s.field != "" {
-				p.fields = append(p.fields, strField(s.field, tok))
+				p.fields = append(p.fields, p.strField(s.field, tok))
 			}
 			i += len(tok)
 		case slotBracket:
@@ -832,9 +832,9 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 			}
 			if v := trimSpace(line[i+1 : end-1]); v != "" && s.field != "" {
 				if s.field == "pid" {
-					p.fields = append(p.fields, intOrString(s.field, v))
+					p.fields = append(p.fields, p.intOrString(s.field, v))
 				} else {
-					p.fields = append(p.fields, strField(s.field, v))
+					p.fields = append(p.fields, p.strField(s.field, v))
 				}
 			}
 			i = end
@@ -861,7 +861,7 @@ func (l *layout) apply(p *parser, line string, r *record.Record) bool {
 				return false
 			}
 			if s.field != "" {
-				p.fields = append(p.fields, strField(s.field, name))
+				p.fields = append(p.fields, p.strField(s.field, name))
 			}
 			i += len(tok)
 		case slotSep:

@@ -124,6 +124,7 @@ func logfmtPairs(p *parser, s string, fs []record.Field, roles *record.Record) (
 				}
 			}
 		}
+		p.noteDash(val)
 		fs = append(fs, record.Field{Key: key, Value: record.StringValue(val)})
 	}
 }

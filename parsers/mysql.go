@@ -43,11 +43,11 @@ func parseMySQL(p *parser, line string, r *record.Record) bool {
 		c.i -= 3
 		code, ok := c.until(']')
 		if ok {
-			p.fields = append(p.fields, strField("code", code))
+			p.fields = append(p.fields, p.strField("code", code))
 			if c.lit(" [") {
 				c.i--
 				if sub, ok := c.bracket(); ok {
-					p.fields = append(p.fields, strField("subsystem", sub))
+					p.fields = append(p.fields, p.strField("subsystem", sub))
 				}
 			}
 		}

@@ -68,7 +68,7 @@ func parseNginxError(p *parser, line string, r *record.Record) bool {
 			if key == "client" {
 				key = "remote_addr"
 			}
-			p.fields = append(p.fields, strField(key, val))
+			p.fields = append(p.fields, p.strField(key, val))
 		}
 	}
 	r.Fields = p.takeFields(mark)

@@ -53,9 +53,9 @@ func parsePostgres(p *parser, line string, r *record.Record) bool {
 			break
 		}
 		if u, d, ok := strings.Cut(word, "@"); ok && u != "" {
-			p.fields = append(p.fields, strField("user", u), strField("database", d))
+			p.fields = append(p.fields, p.strField("user", u), p.strField("database", d))
 		} else {
-			p.fields = append(p.fields, strField("prefix", word))
+			p.fields = append(p.fields, p.strField("prefix", word))
 		}
 		c.i += len(word)
 		if !c.byte(' ') {
@@ -74,7 +74,7 @@ func parsePostgres(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	if sev == 0 {
-		p.fields = append(p.fields, strField("detail", lvl))
+		p.fields = append(p.fields, p.strField("detail", lvl))
 	}
 	c.spaces()
 	r.Fields = p.takeFields(mark)

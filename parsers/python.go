@@ -68,7 +68,7 @@ func parsePython(p *parser, line string, r *record.Record) bool {
 		if !ok || strings.IndexByte(mod, ' ') >= 0 || !c.byte(' ') {
 			return false
 		}
-		p.fields = append(p.fields, strField("module", mod))
+		p.fields = append(p.fields, p.strField("module", mod))
 		r.Severity = sev
 	case c.lit(" - "):
 		// "name - LEVEL - message" or "LEVEL - message"
@@ -86,7 +86,7 @@ func parsePython(p *parser, line string, r *record.Record) bool {
 			return false
 		}
 		c.i += k + 3
-		p.fields = append(p.fields, strField("logger", name))
+		p.fields = append(p.fields, p.strField("logger", name))
 		r.Severity = sev
 	case c.byte(':'):
 		sev, k, ok := pythonLevel(c.rest(), ':')
@@ -98,7 +98,7 @@ func parsePython(p *parser, line string, r *record.Record) bool {
 		if !ok || name == "" || strings.IndexByte(name, ' ') >= 0 {
 			return false
 		}
-		p.fields = append(p.fields, strField("logger", name))
+		p.fields = append(p.fields, p.strField("logger", name))
 		r.Severity = sev
 	default:
 		return false
@@ -121,7 +121,7 @@ func parsePythonBasic(p *parser, line string, r *record.Record) bool {
 		return false
 	}
 	mark := len(p.fields)
-	p.fields = append(p.fields, strField("logger", name))
+	p.fields = append(p.fields, p.strField("logger", name))
 	r.Fields = p.takeFields(mark)
 	r.Severity = sev
 	r.Message = msg

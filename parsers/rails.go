@@ -43,7 +43,7 @@ func parseRails(p *parser, line string, r *record.Record) bool {
 	mark := len(p.fields)
 	p.fields = append(p.fields, intField("pid", pid))
 	if prog != "" {
-		p.fields = append(p.fields, strField("progname", prog))
+		p.fields = append(p.fields, p.strField("progname", prog))
 	}
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = t, sev, c.rest()

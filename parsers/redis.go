@@ -77,7 +77,7 @@ func parseRedis(p *parser, line string, r *record.Record) bool {
 	c.i++
 	c.byte(' ')
 	mark := len(p.fields)
-	p.fields = append(p.fields, intField("pid", pid), strField("role", role))
+	p.fields = append(p.fields, intField("pid", pid), p.strField("role", role))
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = ck.in(p.loc), sev, c.rest()
 	return true

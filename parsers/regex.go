@@ -60,7 +60,7 @@ func (rp *regexParser) parse(p *parser, line string, r *record.Record) bool {
 			continue
 		}
 		if v, ok := group(g); ok {
-			p.fields = append(p.fields, record.Field{Key: name, Value: record.StringValue(v)})
+			p.fields = append(p.fields, p.strField(name, v))
 		}
 	}
 	r.Fields = p.takeFields(mark)

@@ -54,17 +54,17 @@ func parseSpring(p *parser, line string, r *record.Record) bool {
 	p.fields = append(p.fields, intField("pid", pid))
 	switch nb {
 	case 1:
-		p.fields = append(p.fields, strField("thread", brackets[0]))
+		p.fields = append(p.fields, p.strField("thread", brackets[0]))
 	default:
 		if brackets[0] != "" {
-			p.fields = append(p.fields, strField("application", brackets[0]))
+			p.fields = append(p.fields, p.strField("application", brackets[0]))
 		}
-		p.fields = append(p.fields, strField("thread", brackets[1]))
+		p.fields = append(p.fields, p.strField("thread", brackets[1]))
 		if nb == 3 && brackets[2] != "" {
-			p.fields = append(p.fields, strField("correlation", brackets[2]))
+			p.fields = append(p.fields, p.strField("correlation", brackets[2]))
 		}
 	}
-	p.fields = append(p.fields, strField("logger", logger))
+	p.fields = append(p.fields, p.strField("logger", logger))
 	r.Fields = p.takeFields(mark)
 	r.Time, r.Severity, r.Message = t, sev, c.rest()
 	return true

@@ -277,14 +277,14 @@ func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
 // the stream's check passes it: no byte of it is written again
 // (doneLine). Only the record's texts are its line's parts and its
 // parser's constants when its parser cut every text from the line or
-// wrote it in its code (cut: its field names are such), and made none
-// (keep).
+// wrote it in its code (cut: its field names are such), made none
+// (keep), and cut no value that starts with a '-' (parser.dash).
 //
 // Callers ask only when s.p.checkLines: a stream that does not check pays
 // no call.
 func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
 	if parts, names := secrets.LineClean(line); parts {
-		r.SetCleanLine(line, names, cut && !s.p.made)
+		r.SetCleanLine(line, names, cut && !s.p.made && !s.p.dash)
 	}
 }
 
@@ -310,7 +310,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	r.Format = ""
 	s.p.now = now
 	s.p.det = &sub.det
-	s.p.made = false
+	s.p.made, s.p.dash = false, false
 	f := plainFormat
 	switch {
 	case s.c.regex != nil:
@@ -355,7 +355,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	r := sub.spare()
 	clearParsed(r)
 	line = s.ownLine(line)
-	s.p.made = false
+	s.p.made, s.p.dash = false, false
 	parsePlain(&s.p, line, r)
 	s.doneLine()
 	if s.p.checkLines {

@@ -102,16 +102,16 @@ func parseSyslog(p *parser, line string, r *record.Record) bool {
 	}
 	mark := len(p.fields)
 	if host != "" {
-		p.fields = append(p.fields, strField("host", host))
+		p.fields = append(p.fields, p.strField("host", host))
 	}
 	if tag != "" {
-		p.fields = append(p.fields, strField("app", tag))
+		p.fields = append(p.fields, p.strField("app", tag))
 	}
 	if pid != "" {
-		p.fields = append(p.fields, intOrString("pid", pid))
+		p.fields = append(p.fields, p.intOrString("pid", pid))
 	}
 	if pri >= 0 {
-		p.fields = append(p.fields, strField("facility", facilities[pri>>3]))
+		p.fields = append(p.fields, p.strField("facility", facilities[pri>>3]))
 		r.Severity = syslogSeverity(pri & 7)
 	}
 	r.Fields = p.takeFields(mark)
@@ -163,13 +163,13 @@ func parse5424(p *parser, c *cursor, pri int, r *record.Record) bool {
 	for i, v := range hdr {
 		if v != "-" {
 			if i == 2 {
-				p.fields = append(p.fields, intOrString(names[i], v))
+				p.fields = append(p.fields, p.intOrString(names[i], v))
 			} else {
-				p.fields = append(p.fields, strField(names[i], v))
+				p.fields = append(p.fields, p.strField(names[i], v))
 			}
 		}
 	}
-	p.fields = append(p.fields, strField("facility", facilities[pri>>3]))
+	p.fields = append(p.fields, p.strField("facility", facilities[pri>>3]))
 	if !c.byte('-') {
 		for c.peek() == '[' {
 			if !structuredData(p, c) {
@@ -242,7 +242,7 @@ func structuredData(p *parser, c *cursor) bool {
 			}
 			v = p.keep(b)
 		}
-		p.fields = append(p.fields, strField(name, v))
+		p.fields = append(p.fields, p.strField(name, v))
 	}
 	if !c.byte(']') {
 		p.popFields(mark)

@@ -228,7 +228,7 @@ func (p *parser) bracketField(c *cursor, key string) {
 	}
 	save := c.i
 	if v, ok := c.bracket(); ok && indexByte(v, ' ') < 0 {
-		p.fields = append(p.fields, strField(key, v))
+		p.fields = append(p.fields, p.strField(key, v))
 		c.spaces()
 		return
 	}
@@ -273,18 +273,31 @@ func (c *cursor) quoted() (string, bool) {
 	return v, true
 }
 
-func strField(k, v string) record.Field { return record.Field{Key: k, Value: record.StringValue(v)} }
+// strField makes a text field of v, cut from the line, noting a leading
+// '-' (parser.dash).
+func (p *parser) strField(k, v string) record.Field {
+	p.noteDash(v)
+	return record.Field{Key: k, Value: record.StringValue(v)}
+}
+
+// noteDash notes v's leading '-', when the stream checks lines: a stream
+// that does not pays a test of a flag for it.
+func (p *parser) noteDash(v string) {
+	if p.checkLines && v != "" && v[0] == '-' {
+		p.dash = true
+	}
+}
 
 func intField(k string, v int) record.Field {
 	return record.Field{Key: k, Value: record.IntValue(int64(v))}
 }
 
 // intOrString keeps a numeric token as an integer and anything else as text.
-func intOrString(k, v string) record.Field {
+func (p *parser) intOrString(k, v string) record.Field {
 	if n, ok := atoi(v); ok {
 		return intField(k, n)
 	}
-	return strField(k, v)
+	return p.strField(k, v)
 }
 
 // Eight bytes at a time: a zero byte in x sets the high bit of its byte in

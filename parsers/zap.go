@@ -52,16 +52,16 @@ func parseZap(p *parser, line string, r *record.Record) bool {
 	msg := rest
 	switch {
 	case np == 2 && isCaller(parts[1]):
-		p.fields = append(p.fields, strField("logger", parts[0]), strField("caller", parts[1]))
+		p.fields = append(p.fields, p.strField("logger", parts[0]), p.strField("caller", parts[1]))
 	case np >= 1 && isCaller(parts[0]):
-		p.fields = append(p.fields, strField("caller", parts[0]))
+		p.fields = append(p.fields, p.strField("caller", parts[0]))
 		if np == 2 {
 			msg, p.made = parts[1]+"\t"+msg, true
 		}
 	case np == 1:
-		p.fields = append(p.fields, strField("logger", parts[0]))
+		p.fields = append(p.fields, p.strField("logger", parts[0]))
 	case np == 2:
-		p.fields = append(p.fields, strField("logger", parts[0]))
+		p.fields = append(p.fields, p.strField("logger", parts[0]))
 		msg, p.made = parts[1]+"\t"+msg, true
 	}
 	p.fields = append(p.fields, ctx...)

@@ -202,10 +202,11 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 		var clean, only bool
 		line, clean, only = r.CleanLine()
 		// A record of nothing but its clean line's parts and its parser's
-		// constants needs no look but at texts that start with a '-',
-		// which InCleanLine leaves out, and, when a part of its line may
-		// name a secret, at its keys.
-		if only && !dashFirst(r.Message) && (!x.fields || clean && !dashFirstIn(r.Fields) || !clean && x.cleanParts(r.Fields, line)) {
+		// constants, no field value starting with a '-' (only), needs no
+		// look but at a message that starts with one, which InCleanLine
+		// leaves out, and, when a part of its line may name a secret, at
+		// its keys.
+		if only && !dashFirst(r.Message) && (!x.fields || clean || x.cleanParts(r.Fields, line)) {
 			return resKept
 		}
 		if clean {
@@ -341,29 +342,6 @@ func (x *redact) cleanParts(fields []record.Field, line string) bool {
 }
 
 func dashFirst(s string) bool { return s != "" && s[0] == '-' }
-
-// dashFirstIn reports whether a string value in fields, at any depth,
-// starts with a '-'.
-func dashFirstIn(fields []record.Field) bool {
-	for i := range fields {
-		if b, nested := fields[i].Value.Lead(); b == '-' || nested && dashFirstNested(fields[i].Value) {
-			return true
-		}
-	}
-	return false
-}
-
-func dashFirstNested(v record.Value) bool {
-	if obj := v.Object(); obj != nil {
-		return dashFirstIn(obj)
-	}
-	for _, it := range v.Array() {
-		if b, nested := it.Lead(); b == '-' || nested && dashFirstNested(it) {
-			return true
-		}
-	}
-	return false
-}
 
 // redactFields masks the values of fields, nested ones included. It never
 // writes to fields: a changed list is a copy.

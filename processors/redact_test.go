@@ -245,9 +245,14 @@ func TestRedactCleanLine(t *testing.T) {
 			r.SetCleanLine(line, true, false)
 			r.Fields = append(r.Fields, record.Field{Key: "password", Value: record.StringValue(part("bob"))})
 		}, `"password":"***"`},
-		{"a part starting with a '-'", []Spec{redact}, func(r *record.Record) {
+		{"a part starting with a '-', which its parser does not call only its line's", []Spec{redact}, func(r *record.Record) {
+			r.SetCleanLine(line, true, false)
 			r.Fields = append(r.Fields, record.Field{Key: part("args"), Value: record.StringValue(part("--password hunter2"))})
 		}, `"args":"--password ***"`},
+		{"a message starting with a '-'", []Spec{redact}, func(r *record.Record) {
+			r.Message = part("--password hunter2")
+			r.SetCleanLine(line, true, true)
+		}, `"message":"--password ***"`},
 		{"a field an earlier processor added", []Spec{{Fields: &FieldsConfig{Add: map[string]string{"note": "token=abc123def456"}}}, redact},
 			func(*record.Record) {}, `"note":"token=***"`},
 	} {

@@ -53,7 +53,9 @@ type Kubernetes struct {
 // which holds its message, was checked for secrets and found to hold none
 // (secrets.LineClean); names says no part of it names a secret either,
 // and only that the record holds no text but parts of line and its
-// parser's own constants. The redact processor skips what lies in line.
+// parser's own constants, and no field value that starts with a '-' (a
+// part the line's check does not answer for). The redact processor skips
+// what lies in line.
 // It records nothing and returns false when the message is not a part of
 // line: the line is found again from the message, which keeps it alive.
 func (r *Record) SetCleanLine(line string, names, only bool) bool {

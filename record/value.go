@@ -104,20 +104,6 @@ func (v Value) StrIn(s string) (string, bool) {
 	return "", false
 }
 
-// Lead returns the first byte of a string value (0 when it is empty), or
-// nested when the value may be an object or an array, whose items the
-// caller looks at. It reads the value once, for a walk over many fields
-// that looks only at how their texts start.
-func (v Value) Lead() (b byte, nested bool) {
-	switch {
-	case v.num>>kindShift != 0: // an object, an array, or a scalar's bits
-		return 0, true
-	case v.num == 0: // an empty string or a scalar's zero
-		return 0, false
-	}
-	return *(*byte)(v.ptr), false // a scalar's ptr is its kind's sentinel, a zero byte
-}
-
 // StrKind returns the value's kind and, for a string, its text: one look
 // at the value, for a walk over many fields that wants their strings.
 func (v Value) StrKind() (string, Kind) {

@@ -89,31 +89,26 @@ func TestValueWalkHelpers(t *testing.T) {
 		name     string
 		v        Value
 		in       bool // StrIn(line)
-		lead     byte
-		nested   bool
 		wantKind Kind
 		wantStr  string
 	}{
-		{"a part of the line", StringValue(part), true, 's', false, KindString, "started"},
-		{"a dash first", StringValue(line[17:]), true, '-', false, KindString, "-x"},
-		{"a copy of a part", StringValue(strings.Clone(part)), false, 's', false, KindString, "started"},
-		{"empty", StringValue(""), false, 0, false, KindString, ""},
-		{"an int", IntValue(7), false, 0, false, KindInt, ""},
-		{"a negative int", IntValue(-7), false, 0, true, KindInt, ""},
-		{"zero", IntValue(0), false, 0, false, KindInt, ""},
-		{"a float", FloatValue(1.5), false, 0, true, KindFloat, ""},
-		{"a bool", BoolValue(true), false, 0, false, KindBool, ""},
-		{"null", NullValue(), false, 0, false, KindNull, ""},
-		{"an object", ObjectValue([]Field{{Key: "k", Value: StringValue(part)}}), false, 0, true, KindObject, ""},
-		{"an array", ArrayValue([]Value{StringValue(part)}), false, 0, true, KindArray, ""},
+		{"a part of the line", StringValue(part), true, KindString, "started"},
+		{"a dash first", StringValue(line[17:]), true, KindString, "-x"},
+		{"a copy of a part", StringValue(strings.Clone(part)), false, KindString, "started"},
+		{"empty", StringValue(""), false, KindString, ""},
+		{"an int", IntValue(7), false, KindInt, ""},
+		{"a negative int", IntValue(-7), false, KindInt, ""},
+		{"zero", IntValue(0), false, KindInt, ""},
+		{"a float", FloatValue(1.5), false, KindFloat, ""},
+		{"a bool", BoolValue(true), false, KindBool, ""},
+		{"null", NullValue(), false, KindNull, ""},
+		{"an object", ObjectValue([]Field{{Key: "k", Value: StringValue(part)}}), false, KindObject, ""},
+		{"an array", ArrayValue([]Value{StringValue(part)}), false, KindArray, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, in := tc.v.StrIn(line)
 			if in != tc.in || in && s != tc.wantStr {
 				t.Errorf("StrIn = %q, %v; want %v", s, in, tc.in)
-			}
-			if b, nested := tc.v.Lead(); b != tc.lead || nested != tc.nested {
-				t.Errorf("Lead = %q, %v; want %q, %v", b, nested, tc.lead, tc.nested)
 			}
 			if s, k := tc.v.StrKind(); k != tc.wantKind || k != tc.v.Kind() || s != tc.v.Str() {
 				t.Errorf("StrKind = %q, %v; want %q, %v", s, k, tc.v.Str(), tc.v.Kind())
