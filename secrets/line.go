@@ -95,17 +95,17 @@ func (s *Set) LineCleanCovers() bool {
 }
 
 func (s *Set) lineClean(t string) (parts, names bool) {
-	var digits bool
+	var run digitSpan
 	names = true
 	// Unlike a text's, a line's first and last '-' need no look of their
 	// own: a part that starts at the first starts with a '-', which
 	// InCleanLine leaves out, and a last one starts no flag's word.
-	for k := range wideFlags(t, &digits) {
+	for k := range wideFlags(t, &run) {
 		if s.lineDirty(t, k, &names) {
 			return false, false
 		}
 	}
-	if digits && digitRun(t, s.digits) {
+	if run.holds(t, s.digits) {
 		return false, false
 	}
 	return true, names

@@ -105,8 +105,8 @@ func (s *Set) useWide() bool {
 // wideCandidates is candidates by the wide scan, for len(t) >= wideMin.
 func (s *Set) wideCandidates(t string) uint64 {
 	found := s.always
-	var digits bool
-	for k := range wideFlags(t, &digits) {
+	var run digitSpan
+	for k := range wideFlags(t, &run) {
 		found = s.trigramChecks(t, k, found)
 	}
 	// A '-' first has no byte before it in any block's trigram; one last
@@ -117,20 +117,33 @@ func (s *Set) wideCandidates(t string) uint64 {
 	if t[len(t)-1] == '-' {
 		found = s.dashAt(t, len(t)-1, found)
 	}
-	if digits && s.digitM&^found != 0 && digitRun(t, s.digits) {
+	if s.digitM&^found != 0 && run.holds(t, s.digits) {
 		found |= s.digitM
 	}
 	return found
 }
 
+// digitSpan is where the wide scan saw 13 digits or separators in a row:
+// t[lo:hi] holds every such stretch of t, and so the first 13 digits of
+// every run digitRun finds (hi == 0: none).
+type digitSpan struct{ lo, hi int }
+
+// holds reports whether t has n digits in a row (digitRun), looking only
+// within the span.
+func (d digitSpan) holds(t string, n int) bool {
+	return d.hi > 0 && digitRun(t[d.lo:d.hi], n)
+}
+
 // wideFlags yields each position k the wide scan flags in t (the
-// trigram t[k-2:k+1] shares a class), in order, and sets *digits when it
+// trigram t[k-2:k+1] shares a class), in order, and sets *run to where it
 // sees 13 digits or separators in a row. len(t) >= wideMin.
-func wideFlags(t string, digits *bool) iter.Seq[int] {
+func wideFlags(t string, run *digitSpan) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		if len(t) < 32+2 {
 			m, d := wideScan16(unsafe.StringData(t), len(t), wideTab)
-			*digits = d
+			if d {
+				*run = digitSpan{0, len(t)}
+			}
 			for ; m != 0; m &= m - 1 {
 				if !yield(bits.TrailingZeros64(m)) {
 					return
@@ -140,10 +153,18 @@ func wideFlags(t string, digits *bool) iter.Seq[int] {
 		}
 		var hits [wideHits]uint64
 		for from := 2; from < len(t); {
-			var nh int
-			var d bool
-			nh, from, d = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
-			*digits = *digits || d
+			var nh, first, last int
+			nh, from, first, last = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
+			if first > 0 {
+				// A run ending in a block starts at most 12 bytes before
+				// it. The first 13 digits of a card's number, separators
+				// between them, are such runs from their first digit to
+				// their 13th, which ends in the last block with a run.
+				if run.hi == 0 {
+					run.lo = max(0, first-1-12)
+				}
+				run.hi = min(len(t), last+32)
+			}
 			for _, h := range hits[:nh] {
 				o := int(h >> 32)
 				for m := uint32(h); m != 0; m &= m - 1 {

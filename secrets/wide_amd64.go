@@ -15,7 +15,7 @@ var haveWide = cpu.X86.HasAVX2 && cpu.X86.HasPOPCNT
 // wideScan and wideScan16 are in wide_amd64.s.
 //
 //go:noescape
-func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool)
+func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next, runFirst, runLast int)
 
 //go:noescape
 func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)

@@ -42,15 +42,17 @@
 	MOVQ w, t; SHRQ $4, t; ANDQ t, w; \
 	MOVQ w, t; SHRQ $5, t; ANDQ t, w
 
-// func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool)
+// func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next, runFirst, runLast int)
 //
 // Looks at the trigrams ending at p[from:n] (n >= 34; from is 2, or a
 // next this returned), 32 at a time, the last block ending at n and
 // overlapping the one before. Each block with a flagged trigram goes into
 // hits as its first position << 32 | the mask of flagged positions; when
-// hits is full, it returns where to go on from (next < n). digits says 13
-// bytes in a row are digits or separators (from on, and the 32 before).
-TEXT ·wideScan(SB), NOSPLIT, $0-57
+// hits is full, it returns where to go on from (next < n). A block in
+// whose own positions 13 bytes in a row that are digits or separators end
+// is a run's: runFirst is the first such block's first position + 1 (0:
+// none), runLast the last one's.
+TEXT ·wideScan(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), DX
 	MOVQ from+16(FP), AX // the block's first position
@@ -58,7 +60,8 @@ TEXT ·wideScan(SB), NOSPLIT, $0-57
 	MOVQ hits+32(FP), DI
 	TABLES(R8)
 	XORQ R10, R10        // blocks in hits
-	XORQ R11, R11        // a run of digits seen
+	XORQ R11, R11        // the first run's block + 1
+	XORQ R14, R14        // the last run's block
 	MOVQ $32, CX         // the block's first position less the block before's
 	XORQ R8, R8          // its first positions the block before covered
 
@@ -107,8 +110,12 @@ block:
 	CMPQ    R13, $13
 	JLT     trigrams
 	RUN13(R12, R13)
+	SHRQ    $20, R12     // ending in this block's own positions (bits 32 on)
 	JZ      trigrams
-	MOVQ    $1, R11
+	MOVQ    AX, R14
+	TESTQ   R11, R11
+	JNZ     trigrams
+	LEAQ    1(AX), R11
 
 trigrams:
 	VPTEST Y0, Y0
@@ -144,7 +151,8 @@ done:
 	VZEROUPPER
 	MOVQ R10, nhits+40(FP)
 	MOVQ AX, next+48(FP)
-	MOVB R11, digits+56(FP)
+	MOVQ R11, runFirst+56(FP)
+	MOVQ R14, runLast+64(FP)
 	RET
 
 // func wideScan16(p *byte, n int, tab *wideTables) (hits uint64, digits bool)

@@ -42,7 +42,7 @@ func TestWideScanStaysInText(t *testing.T) {
 			if n >= 34 {
 				var hits [wideHits]uint64
 				for from := 2; from < n; {
-					_, from, _ = wideScan(&text[0], n, from, wideTab, &hits)
+					_, from, _, _ = wideScan(&text[0], n, from, wideTab, &hits)
 				}
 			}
 		}

@@ -6,7 +6,7 @@ package secrets
 // elsewhere the pair scan serves.
 var haveWide = false
 
-func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next int, digits bool) {
+func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next, runFirst, runLast int) {
 	panic("secrets: no wide scan on this architecture")
 }
 

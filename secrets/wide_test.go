@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unsafe"
 )
 
 // bothScans returns the set of rules twice: taking the wide scan, and
@@ -100,7 +99,10 @@ func TestWideFindsWhatPairsFind(t *testing.T) {
 }
 
 // TestWideDigitRuns: a run of 13 digits or separators is seen whichever
-// blocks it crosses, and one of 12 alone is not (the scan's own test).
+// blocks it crosses, within the span the scan reports, and one of 12
+// alone is not (the scan's own test); a card's 13 digits, grouped so
+// that they span 25 bytes, lie in the span wherever they stand, and
+// beside another run far before or after it.
 func TestWideDigitRuns(t *testing.T) {
 	if !haveWide {
 		t.Skip("this CPU has no AVX2: the wide scan is not used here")
@@ -109,14 +111,29 @@ func TestWideDigitRuns(t *testing.T) {
 		for at := 0; at+13 <= n; at++ {
 			s := []byte(strings.Repeat("x", n))
 			copy(s[at:], "4111 1111 1111 1111"[:13])
-			if _, got := wideReport(t, string(s)); !got {
-				t.Fatalf("no run seen in %q", s)
+			if _, got := wideReport(t, string(s)); got.hi == 0 || got.lo > at || got.hi < at+13 {
+				t.Fatalf("the run in %q is not in the span %v", s, got)
 			}
 			copy(s[at:], "xxxxxxxxxxxxx")
 			if at+12 <= n {
 				copy(s[at:], "411111111111")
-				if _, got := wideReport(t, string(s)); got {
+				if _, got := wideReport(t, string(s)); got.hi != 0 {
 					t.Fatalf("a run seen in %q", s)
+				}
+			}
+		}
+	}
+	const card = "4 1 1 1 1 1 1 1 1 1 1 1 1" // 13 digits in 25 bytes
+	for n := 40; n < 300; n += 7 {
+		for at := 0; at+len(card) <= n; at++ {
+			for _, other := range []int{-1, 0, n - 14} {
+				s := []byte(strings.Repeat("x", n))
+				if other >= 0 && (other+14 <= at || other >= at+len(card)+1) {
+					copy(s[other:], "2026-11-23 20")
+				}
+				copy(s[at:], card)
+				if _, got := wideReport(t, string(s)); !got.holds(string(s), 13) {
+					t.Fatalf("the card in %q is not found in the span %v", s, got)
 				}
 			}
 		}
@@ -146,8 +163,8 @@ func FuzzWideScan(f *testing.F) {
 
 // wideModel is what the wide scan must report for t, by its tables read a
 // byte at a time: the positions k >= 2 where t[k-2:k+1] shares a class,
-// and whether 13 bytes in a row are digits or separators.
-func wideModel(t string) (hits []int, digits bool) {
+// and where 13 bytes in a row that are digits or separators end.
+func wideModel(t string) (hits, runEnds []int) {
 	class := func(place int, c byte) byte { return wideTab[2*place][c&15] & wideTab[2*place+1][c>>4] }
 	run := 0
 	for k := 0; k < len(t); k++ {
@@ -156,43 +173,35 @@ func wideModel(t string) (hits []int, digits bool) {
 		}
 		if wideTab[6][t[k]&15]&wideTab[7][t[k]>>4] != 0 {
 			if run++; run >= 13 {
-				digits = true
+				runEnds = append(runEnds, k)
 			}
 		} else {
 			run = 0
 		}
 	}
-	return hits, digits
+	return hits, runEnds
 }
 
 // wideReport is what the wide scan reports for t: every flagged position
-// once, in order, over all the calls a text takes.
-func wideReport(t *testing.T, s string) (hits []int, digits bool) {
-	p := unsafe.StringData(s)
-	if len(s) < 34 {
-		m, d := wideScan16(p, len(s), wideTab)
-		for ; m != 0; m &= m - 1 {
-			hits = append(hits, bits.TrailingZeros64(m))
+// once, in order, over all the calls a text takes, and the span of its
+// digit runs.
+func wideReport(t *testing.T, s string) (hits []int, run digitSpan) {
+	for k := range wideFlags(s, &run) {
+		if len(hits) > 0 && k <= hits[len(hits)-1] {
+			t.Fatalf("position %d reported after %d in %q", k, hits[len(hits)-1], s)
 		}
-		return hits, d
+		hits = append(hits, k)
 	}
-	var buf [wideHits]uint64
-	for from := 2; from < len(s); {
-		var nh int
-		var d bool
-		nh, from, d = wideScan(p, len(s), from, wideTab, &buf)
-		digits = digits || d
-		for _, h := range buf[:nh] {
-			for m := uint32(h); m != 0; m &= m - 1 {
-				k := int(h>>32) + bits.TrailingZeros32(m)
-				if len(hits) > 0 && k <= hits[len(hits)-1] {
-					t.Fatalf("position %d reported after %d in %q", k, hits[len(hits)-1], s)
-				}
-				hits = append(hits, k)
-			}
-		}
+	return hits, run
+}
+
+// spanHolds: every run of 13 (ending at each of ends) lies in the span,
+// and the span is empty when there is none.
+func spanHolds(run digitSpan, ends []int) bool {
+	if len(ends) == 0 {
+		return run.hi == 0
 	}
-	return hits, digits
+	return run.hi > 0 && ends[0]-12 >= run.lo && ends[len(ends)-1] < run.hi
 }
 
 // TestWideScanModel: the assembly reports what its tables say, position by
@@ -212,10 +221,10 @@ func TestWideScanModel(t *testing.T) {
 				b[i] = alphabet[rng.IntN(len(alphabet))]
 			}
 			s := string(b)
-			wantHits, wantDigits := wideModel(s)
-			gotHits, gotDigits := wideReport(t, s)
-			if !slices.Equal(gotHits, wantHits) || gotDigits != wantDigits {
-				t.Fatalf("%q:\n hits %v digits %v\nwant %v digits %v", s, gotHits, gotDigits, wantHits, wantDigits)
+			wantHits, runEnds := wideModel(s)
+			gotHits, run := wideReport(t, s)
+			if !slices.Equal(gotHits, wantHits) || !spanHolds(run, runEnds) {
+				t.Fatalf("%q:\n hits %v digit span %v\nwant %v runs ending at %v", s, gotHits, run, wantHits, runEnds)
 			}
 		}
 	}
