@@ -14,8 +14,9 @@ import (
 // literal matcher works so). Each class is a set of trigrams, a superset
 // of what one or two kinds of anchor start with, so a flagged position
 // runs the checks the pair scan would run there (trigramChecks), and
-// nothing else; the digits and card separators are classed too, and a
-// stretch of 13 of them in a row makes the exact digitRun look.
+// nothing else; the digits and card separators are classed too, and 13
+// run bytes in a row (a digit, or a separator right after one) make the
+// exact digitRun look.
 //
 // It serves texts of wideMin bytes or more, whose pairs cost the pair scan
 // most: 32 bytes at a time, the last block overlapping the one before, or
@@ -76,16 +77,17 @@ var wideTab = func() *wideTables {
 		add(1<<i, c)
 	}
 	add(1<<6, wideShared)
-	// The digit class: each byte's own bit, so that the two tables name
-	// exactly digits, ' ' and '-' (runByte's separators).
+	// The digit class: 0x80 exactly for a digit and 0x40 for ' ' and '-'
+	// (runByte's separators), which wide_amd64.s tells apart by the top
+	// bit.
 	for _, b := range []byte("0123456789") {
-		t[6][b&15] |= 1
-		t[7][b>>4] |= 1
+		t[6][b&15] |= 0x80
+		t[7][b>>4] |= 0x80
 	}
-	t[6][' '&15] |= 2
-	t[7][' '>>4] |= 2
-	t[6]['-'&15] |= 4
-	t[7]['-'>>4] |= 4
+	for _, b := range []byte(" -") {
+		t[6][b&15] |= 0x40
+		t[7][b>>4] |= 0x40
+	}
 	for i := range t[8][:16] {
 		t[8][i] = 0x0f
 	}
@@ -123,9 +125,9 @@ func (s *Set) wideCandidates(t string) uint64 {
 	return found
 }
 
-// digitSpan is where the wide scan saw 13 digits or separators in a row:
-// t[lo:hi] holds every such stretch of t, and so the first 13 digits of
-// every run digitRun finds (hi == 0: none).
+// digitSpan is where the wide scan saw 13 run bytes in a row: t[lo:hi]
+// holds every such stretch of t, and so the first 13 digits of every run
+// digitRun finds (hi == 0: none).
 type digitSpan struct{ lo, hi int }
 
 // holds reports whether t has n digits in a row (digitRun), looking only
@@ -136,7 +138,7 @@ func (d digitSpan) holds(t string, n int) bool {
 
 // wideFlags yields each position k the wide scan flags in t (the
 // trigram t[k-2:k+1] shares a class), in order, and sets *run to where it
-// sees 13 digits or separators in a row. len(t) >= wideMin.
+// sees 13 run bytes in a row. len(t) >= wideMin.
 func wideFlags(t string, run *digitSpan) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		if len(t) < 32+2 {

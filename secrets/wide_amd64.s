@@ -13,26 +13,36 @@
 	VMOVDQU 192(tab), Y8; VMOVDQU 224(tab), Y7; \
 	VMOVDQU 256(tab), Y9; VPXOR Y6, Y6, Y6
 
-// DIGITS sets r to the positions of the digits, spaces and dashes in V
-// (a byte each; zero bytes are none), clobbering V, Y3 and Y4.
-#define DIGITS(V, r) \
+// A run byte is a digit, or a separator (' ', '-') right after a digit:
+// what digitRun counts through, so that 13 in a row are where a run of 13
+// digits may be (13 bytes that are digits or separators were most lines:
+// klog's padded thread ids, any indentation). The digit class's tables
+// give a digit 0x80 and a separator 0x40: a class byte's top bit says
+// digit, and, doubled, separator.
+
+// DIGITS sets r to the positions of the run bytes in V, but for its first
+// byte, whose byte before it does not see (a byte each; zero bytes are
+// none), clobbering V, Y3, Y4 and t.
+#define DIGITS(V, r, t) \
 	VPSRLW $4, V, Y3; VPAND Y9, V, Y4; VPAND Y9, Y3, Y3; \
 	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
-	VPCMPEQB Y6, Y3, Y3; VPMOVMSKB Y3, r; NOTL r
+	VPMOVMSKB Y3, r; VPADDB Y3, Y3, Y3; VPMOVMSKB Y3, t; \
+	SHRL $1, t; ANDL r, t; ADDL t, t; ORL t, r
 
 // CLASSES takes in Y0, Y1 and Y2 the bytes at each position, the one
 // before and the one before that (zero bytes are in no class), leaves in
 // Y0 the classes the three share, a byte a position, and sets d to the
-// positions of the digits and separators, clobbering Y1 to Y5.
+// positions of the run bytes, clobbering Y1 to Y5.
 #define CLASSES(d) \
 	VPSRLW $4, Y0, Y3; VPAND Y9, Y0, Y4; VPAND Y9, Y3, Y3; \
 	VPSHUFB Y4, Y14, Y0; VPSHUFB Y3, Y15, Y5; VPAND Y5, Y0, Y0; \
-	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
-	VPCMPEQB Y6, Y3, Y3; VPMOVMSKB Y3, d; NOTL d; \
-	VPSRLW $4, Y1, Y3; VPAND Y9, Y1, Y1; VPAND Y9, Y3, Y3; \
-	VPSHUFB Y1, Y12, Y1; VPSHUFB Y3, Y13, Y3; VPAND Y1, Y3, Y3; VPAND Y3, Y0, Y0; \
+	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y3, Y4, Y4; \
 	VPSRLW $4, Y2, Y3; VPAND Y9, Y2, Y2; VPAND Y9, Y3, Y3; \
-	VPSHUFB Y2, Y10, Y2; VPSHUFB Y3, Y11, Y3; VPAND Y2, Y3, Y3; VPAND Y3, Y0, Y0
+	VPSHUFB Y2, Y10, Y2; VPSHUFB Y3, Y11, Y3; VPAND Y2, Y3, Y3; VPAND Y3, Y0, Y0; \
+	VPSRLW $4, Y1, Y3; VPAND Y9, Y1, Y1; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y1, Y12, Y2; VPSHUFB Y3, Y13, Y5; VPAND Y2, Y5, Y5; VPAND Y5, Y0, Y0; \
+	VPSHUFB Y1, Y8, Y1; VPSHUFB Y3, Y7, Y3; VPAND Y1, Y3, Y3; \
+	VPADDB Y4, Y4, Y5; VPAND Y3, Y5, Y5; VPOR Y4, Y5, Y5; VPMOVMSKB Y5, d
 
 // RUN13 leaves in w the ones of w that start 13 in a row (ZF set when
 // none), clobbering t.
@@ -49,8 +59,7 @@
 // overlapping the one before. Each block with a flagged trigram goes into
 // hits as its first position << 32 | the mask of flagged positions; when
 // hits is full, it returns where to go on from (next < n). A block in
-// whose own positions 13 bytes in a row that are digits or separators end
-// is a run's: runFirst is the first such block's first position + 1 (0:
+// whose own positions 13 run bytes in a row end is a run's: runFirst is the first such block's first position + 1 (0:
 // none), runLast the last one's.
 TEXT ·wideScan(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), SI
@@ -70,14 +79,14 @@ TEXT ·wideScan(SB), NOSPLIT, $0-72
 	CMPQ    AX, $2
 	JNE     resume
 	VMOVDQU (SI), Y0
-	DIGITS(Y0, R9)
+	DIGITS(Y0, R9, R12)
 	ANDL    $3, R9
 	SHLL    $30, R9
 	JMP     loop
 
 resume:
 	VMOVDQU -32(SI)(AX*1), Y0
-	DIGITS(Y0, R9)
+	DIGITS(Y0, R9, R12)
 
 loop:
 	LEAQ 32(AX), BX
@@ -166,7 +175,7 @@ TEXT ·wideScan16(SB), NOSPLIT, $0-33
 	MOVQ    tab+16(FP), R8
 	TABLES(R8)
 	VMOVDQU (SI), X5
-	DIGITS(Y5, R9)
+	DIGITS(Y5, R9, R12)
 	ANDL    $3, R9       // the first two bytes, which no block starts with
 
 	LEAQ        -16(SI)(DX*1), R12

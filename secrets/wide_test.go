@@ -98,9 +98,10 @@ func TestWideFindsWhatPairsFind(t *testing.T) {
 	}
 }
 
-// TestWideDigitRuns: a run of 13 digits or separators is seen whichever
+// TestWideDigitRuns: a run of 13 digits and separators is seen whichever
 // blocks it crosses, within the span the scan reports, and one of 12
-// alone is not (the scan's own test); a card's 13 digits, grouped so
+// alone is not (the scan's own test), nor 13 blanks or a klog thread id's
+// padding between digits; a card's 13 digits, grouped so
 // that they span 25 bytes, lie in the span wherever they stand, and
 // beside another run far before or after it.
 func TestWideDigitRuns(t *testing.T) {
@@ -114,12 +115,29 @@ func TestWideDigitRuns(t *testing.T) {
 			if _, got := wideReport(t, string(s)); got.hi == 0 || got.lo > at || got.hi < at+13 {
 				t.Fatalf("the run in %q is not in the span %v", s, got)
 			}
-			copy(s[at:], "xxxxxxxxxxxxx")
-			if at+12 <= n {
-				copy(s[at:], "411111111111")
-				if _, got := wideReport(t, string(s)); got.hi != 0 {
-					t.Fatalf("a run seen in %q", s)
+			for _, none := range []string{"411111111111", "             ", "006507   16816", "- - - - - - - ", "x-411111111111"} {
+				if at+len(none) <= n {
+					copy(s[at:], strings.Repeat("x", 14))
+					copy(s[at:], none)
+					if _, got := wideReport(t, string(s)); got.hi != 0 {
+						t.Fatalf("a run seen in %q", s)
+					}
 				}
+			}
+		}
+	}
+	// Where a long text's second call goes on, the run bytes just before
+	// its first block are counted as anywhere else: hits fill after the
+	// eighth block of "create", at 258.
+	busy := strings.Repeat("create ", 60)
+	for at := 200; at < 300; at++ {
+		for _, c := range []struct {
+			text string
+			run  bool
+		}{{"x4111-1111-1111-1", true}, {"x-411111111111", false}, {"x 411111111111", false}} {
+			s := busy[:at] + c.text + busy[at+len(c.text):]
+			if _, got := wideReport(t, s); got.holds(s, 13) != c.run || c.run && (got.lo > at+1 || got.hi < at+len(c.text)) {
+				t.Fatalf("%q at %d: span %v", c.text, at, got)
 			}
 		}
 	}
@@ -163,7 +181,8 @@ func FuzzWideScan(f *testing.F) {
 
 // wideModel is what the wide scan must report for t, by its tables read a
 // byte at a time: the positions k >= 2 where t[k-2:k+1] shares a class,
-// and where 13 bytes in a row that are digits or separators end.
+// and where 13 run bytes in a row end: a digit (class 0x80), or a
+// separator (0x40) right after one.
 func wideModel(t string) (hits, runEnds []int) {
 	class := func(place int, c byte) byte { return wideTab[2*place][c&15] & wideTab[2*place+1][c>>4] }
 	run := 0
@@ -171,7 +190,7 @@ func wideModel(t string) (hits, runEnds []int) {
 		if k >= 2 && class(0, t[k-2])&class(1, t[k-1])&class(2, t[k]) != 0 {
 			hits = append(hits, k)
 		}
-		if wideTab[6][t[k]&15]&wideTab[7][t[k]>>4] != 0 {
+		if c := class(3, t[k]); c == 0x80 || c == 0x40 && k > 0 && class(3, t[k-1]) == 0x80 {
 			if run++; run >= 13 {
 				runEnds = append(runEnds, k)
 			}
