@@ -7,9 +7,9 @@
 # (bench/fsink), so it takes little of the machine. Prints the adapter's
 # CPU-seconds (user + system) per run; with CALLGRIND=1, instructions
 # counted by valgrind's callgrind instead, the whole program's and the
-# processors' own (the functions of processors/ and secrets/, and the
-# parsers' line check for redact, inlined code included, each without its
-# callees: an inclusive count such as Chain.Process's takes in other
+# processors' own (the functions of processors/ and secrets/, and how
+# parsers and records keep lines for redact's check, inlined code
+# included, each without its callees: an inclusive count such as Chain.Process's takes in other
 # goroutines' work whenever a stack grows), which a busy machine does not
 # change.
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
@@ -83,7 +83,7 @@ EOC
     out=$(ls "$work"/cg.out.* | head -1)
     total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
     own=$(callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null |
-      awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|parsers\.\(\*Stream\)\.checkLine)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
+      awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|parsers\.\(\*Stream\)\.keepLine|record\.\(\*Record\)\.(CheckLine|SetUncheckedLine|SetCleanLine|line)\>)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
     printf '%s %-6s %12d instructions, processors %s (%d a record)\n' "$bin" "$kind" "$total" "$own" "$((own / records))"
     if [ -n "${KEEP:-}" ]; then
       mkdir -p "$KEEP"

@@ -34,8 +34,9 @@ type batcher struct {
 	retired  parsers.Blocks
 	giveBack *blockRelease
 	shaping  shaping
-	// checkLines: the chain's redact skips what lies in a record's clean
-	// line, so streams check their lines (set with the chain).
+	// checkLines: the chain's redact checks a record's line and skips
+	// what lies in it, so streams keep their lines on their records (set
+	// with the chain).
 	checkLines bool
 }
 

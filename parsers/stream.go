@@ -5,7 +5,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/obsadapter/obsadapter/record"
-	"github.com/obsadapter/obsadapter/secrets"
 )
 
 // Meta is stamped on every record the stream emits.
@@ -267,25 +266,23 @@ func (s *Stream) doneLine() {
 	s.buf = nil
 }
 
-// CheckLines has the stream check each line, as parsed, with
-// secrets.LineClean, and keep a line it passes on its record as
-// its clean line (record.SetCleanLine). The collector turns it on when
-// a redact processor can use it.
+// CheckLines has the stream keep each line on its record, to be checked
+// for secrets where the record is redacted (record.SetUncheckedLine), and
+// note what its parser cut that the check does not answer for. The
+// collector turns it on when a redact processor can use it.
 func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
 
-// checkLine records line, the record's own copy, as its clean line when
-// the stream's check passes it: no byte of it is written again
-// (doneLine). Only the record's texts are its line's parts and its
-// parser's constants when its parser cut every text from the line or
-// wrote it in its code (cut: its field names are such), made none
-// (keep), and cut no value that starts with a '-' (parser.dash).
+// keepLine keeps line, the record's own copy, on the record for the line
+// check: no byte of it is written again (doneLine). Only the record's
+// texts are its line's parts and its parser's constants when its parser
+// cut every text from the line or wrote it in its code (cut: its field
+// names are such), made none (keep), and cut no value that starts with a
+// '-' (parser.dash).
 //
 // Callers ask only when s.p.checkLines: a stream that does not check pays
 // no call.
-func (s *Stream) checkLine(r *record.Record, line string, cut bool) {
-	if parts, names := secrets.LineClean(line); parts {
-		r.SetCleanLine(line, names, cut && !s.p.made && !s.p.dash)
-	}
+func (s *Stream) keepLine(r *record.Record, line string, cut bool) {
+	r.SetUncheckedLine(line, cut && !s.p.made && !s.p.dash)
 }
 
 // inner handles one complete line of a substream: a continuation of the held
@@ -333,7 +330,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	r.Format = f.name
 	s.doneLine()
 	if s.p.checkLines {
-		s.checkLine(r, line, !f.named && f != regexFormat)
+		s.keepLine(r, line, !f.named && f != regexFormat)
 	}
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
@@ -359,7 +356,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	parsePlain(&s.p, line, r)
 	s.doneLine()
 	if s.p.checkLines {
-		s.checkLine(r, line, true)
+		s.keepLine(r, line, true)
 	}
 	r.Format = "plain"
 	r.Truncated = truncated

@@ -9,7 +9,6 @@ import (
 
 	"github.com/obsadapter/obsadapter/parsers"
 	"github.com/obsadapter/obsadapter/record"
-	"github.com/obsadapter/obsadapter/secrets"
 )
 
 // benchCorpus is n records like a busy service's: access and application
@@ -86,8 +85,8 @@ func benchProcess(b *testing.B, specs []Spec, corpus []record.Record) {
 // BenchmarkRedactRecords: the default redact, after a filter that keeps
 // everything (the CPU budget), over real log lines parsed as the
 // daemon parses them, so that records' text lies in the parser's blocks as
-// in the binary, each with its clean line checked (the cost of that check,
-// which the stream bears, is "line-check"): OBSADAPTER_CORPUS, a log file such as
+// in the binary, each with its line kept for redact's line check, which
+// "filter+redact" pays: OBSADAPTER_CORPUS, a log file such as
 // ../shared/bench/gen_corpus.py makes (its first benchLines lines; every
 // 100th gets a secret as in the e2e forward-redact job). "none" is the same
 // records through no processors.
@@ -107,10 +106,8 @@ func BenchmarkRedactRecords(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// As the collector has them for a chain whose redact uses the check:
-	// its cost is the parser's, measured by "line-check" below.
+	// As the collector has them for a chain whose redact uses the check.
 	stream.CheckLines(true)
-	var lines []string
 	now := time.Date(2026, 12, 3, 0, 0, 0, 0, time.UTC)
 	var corpus []record.Record
 	n := 0
@@ -127,18 +124,9 @@ func BenchmarkRedactRecords(b *testing.B) {
 			}
 		}
 		corpus = stream.FeedAppend(corpus, line, record.Position{Offset: int64(n)}, false, now)
-		lines = append(lines, string(line))
 	}
 	corpus = append(corpus, stream.FlushAll(now)...)
 	keepAll := Spec{Filter: &FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "trace"}, {Not: &Condition{MinLevel: "trace"}}}}}}
 	b.Run("none", func(b *testing.B) { benchProcess(b, nil, corpus) })
 	b.Run("filter+redact", func(b *testing.B) { benchProcess(b, []Spec{keepAll, {Redact: &RedactConfig{}}}, corpus) })
-	b.Run("line-check", func(b *testing.B) {
-		for b.Loop() {
-			for _, l := range lines {
-				secrets.LineClean(l)
-			}
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(corpus)), "ns/record")
-	})
 }

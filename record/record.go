@@ -25,10 +25,11 @@ type Record struct {
 	Stream       string // "stdout" or "stderr" where known
 	Kubernetes   *Kubernetes
 	Truncated    bool // cut at max_line_bytes or the multiline size bound
-	// cleanNames and lineOnly qualify the clean line (SetCleanLine); they
-	// sit here, in Truncated's padding.
-	cleanNames, lineOnly bool
-	Fields               []Field
+	// cleanNames and lineOnly qualify the clean line (SetCleanLine), and
+	// lineUnchecked says it waits for CheckLine; they sit here, in
+	// Truncated's padding.
+	cleanNames, lineOnly, lineUnchecked bool
+	Fields                              []Field
 
 	// cleanOff and cleanLen place the record's clean line around its
 	// message (SetCleanLine): numbers, not a pointer, which the GC would
@@ -64,24 +65,57 @@ func (r *Record) SetCleanLine(line string, names, only bool) bool {
 		r.DropCleanLine()
 		return false
 	}
-	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly = uint32(off), uint32(len(line)), names, only
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = uint32(off), uint32(len(line)), names, only, false
 	return true
 }
 
-// CleanLine returns the clean line SetCleanLine recorded ("" when none),
-// and its names and only. Whoever changes the message must drop it first.
-func (r *Record) CleanLine() (line string, names, only bool) {
-	if r.cleanLen == 0 {
-		return "", false, false
+// SetUncheckedLine records line as SetCleanLine does, with only, to be
+// checked for secrets by CheckLine; until then CleanLine returns none.
+// Parsers keep the line so and the redact processor checks it: each loop
+// then runs its own code, which a core's instruction cache holds better
+// than both interleaved line by line (callgrind's cache simulation: 0.2
+// rather than 2.8 million more misses over 100,000 lines than without
+// redact), and a record a processor drops before redact is not checked.
+func (r *Record) SetUncheckedLine(line string, only bool) {
+	if r.SetCleanLine(line, false, only) {
+		r.lineUnchecked = true
 	}
-	start := unsafe.Add(unsafe.Pointer(unsafe.StringData(r.Message)), -int(r.cleanOff))
-	return unsafe.String((*byte)(start), int(r.cleanLen)), r.cleanNames, r.lineOnly
 }
 
-// DropCleanLine forgets the clean line, as a record whose texts changed
-// must.
+// CheckLine settles a line SetUncheckedLine recorded: check says whether
+// the line holds no secret (parts) and no part of it names one (names),
+// as secrets.LineClean does; a line it does not pass is dropped.
+func (r *Record) CheckLine(check func(line string) (parts, names bool)) {
+	if !r.lineUnchecked {
+		return
+	}
+	r.lineUnchecked = false
+	if parts, names := check(r.line()); parts {
+		r.cleanNames = names
+	} else {
+		r.DropCleanLine()
+	}
+}
+
+// CleanLine returns the clean line SetCleanLine recorded, or one
+// SetUncheckedLine recorded once CheckLine passed it ("" when none), and
+// its names and only. Whoever changes the message must drop it first.
+func (r *Record) CleanLine() (line string, names, only bool) {
+	if r.cleanLen == 0 || r.lineUnchecked {
+		return "", false, false
+	}
+	return r.line(), r.cleanNames, r.lineOnly
+}
+
+func (r *Record) line() string {
+	start := unsafe.Add(unsafe.Pointer(unsafe.StringData(r.Message)), -int(r.cleanOff))
+	return unsafe.String((*byte)(start), int(r.cleanLen))
+}
+
+// DropCleanLine forgets the clean line, checked or not, as a record whose
+// texts changed must.
 func (r *Record) DropCleanLine() {
-	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly = 0, 0, false, false
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = 0, 0, false, false, false
 }
 
 // Level is the normalized level word of a record.

@@ -145,3 +145,47 @@ func TestCleanLine(t *testing.T) {
 		}
 	}
 }
+
+// TestUncheckedLine: a line kept unchecked is no clean line until
+// CheckLine passes it, with the check's names, or is dropped when the
+// check does not; the check runs once, on that line.
+func TestUncheckedLine(t *testing.T) {
+	line := "ts=1 msg=started user=bob"
+	for _, tc := range []struct {
+		name         string
+		parts, names bool
+		want         string
+	}{
+		{"passed, naming no secret", true, true, line},
+		{"passed, naming one", true, false, line},
+		{"not passed", false, true, ""},
+	} {
+		r := Record{Message: line[9:16]}
+		r.SetUncheckedLine(line, true)
+		if got, _, _ := r.CleanLine(); got != "" {
+			t.Errorf("%s: an unchecked line is clean: %q", tc.name, got)
+		}
+		calls := 0
+		check := func(l string) (bool, bool) {
+			calls++
+			if l != line {
+				t.Errorf("%s: checked %q", tc.name, l)
+			}
+			return tc.parts, tc.names
+		}
+		r.CheckLine(check)
+		r.CheckLine(check)
+		got, names, only := r.CleanLine()
+		if got != tc.want || got != "" && (names != tc.names || !only) || calls != 1 {
+			t.Errorf("%s: CleanLine = %q, %v, %v after %d checks", tc.name, got, names, only, calls)
+		}
+	}
+	// A line set clean over an unchecked one needs no check.
+	r := Record{Message: line[9:16]}
+	r.SetUncheckedLine(line, true)
+	r.SetCleanLine(line, true, false)
+	r.CheckLine(func(string) (bool, bool) { t.Error("a clean line checked"); return false, false })
+	if got, _, _ := r.CleanLine(); got != line {
+		t.Errorf("CleanLine = %q", got)
+	}
+}
