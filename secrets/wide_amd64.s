@@ -64,6 +64,7 @@
 TEXT ·wideScan(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), DX
+	SUBQ $32, DX         // the last block's first position
 	MOVQ from+16(FP), AX // the block's first position
 	MOVQ tab+24(FP), R8
 	MOVQ hits+32(FP), DI
@@ -89,17 +90,16 @@ resume:
 	DIGITS(Y0, R9, R12)
 
 loop:
-	LEAQ 32(AX), BX
-	CMPQ BX, DX
-	JLE  block
 	CMPQ AX, DX
+	JLE  block
+	LEAQ 32(DX), CX      // n
+	CMPQ AX, CX
 	JGE  done
 
-	// The last block ends at n.
-	MOVQ DX, CX
+	// The last block ends at n. CX and R8 keep their values only for it.
 	SUBQ AX, CX
 	MOVQ AX, R8
-	LEAQ -32(DX), AX
+	MOVQ DX, AX
 	SUBQ AX, R8
 
 block:
@@ -115,10 +115,7 @@ block:
 	SHLQ    CX, R12
 	ORQ     R9, R12
 	MOVL    BX, R9
-	POPCNTQ R12, R13
-	CMPQ    R13, $13
-	JLT     trigrams
-	RUN13(R12, R13)
+	RUN13(R12, R13)      // on every block: a branch on a cheaper test mispredicted often
 	SHRQ    $20, R12     // ending in this block's own positions (bits 32 on)
 	JZ      trigrams
 	MOVQ    AX, R14
@@ -132,8 +129,6 @@ trigrams:
 
 next:
 	ADDQ $32, AX
-	MOVQ $32, CX
-	XORQ R8, R8
 	JMP  loop
 
 hit:
