@@ -9,9 +9,9 @@
 # counted by valgrind's callgrind instead, the whole program's and the
 # processors' own (the functions of processors/ and secrets/, and how
 # parsers and records keep lines for redact's check, inlined code
-# included, each without its callees: an inclusive count such as Chain.Process's takes in other
-# goroutines' work whenever a stack grows), which a busy machine does not
-# change.
+# included, each without its callees: an inclusive count such as
+# Chain.Process's takes in other goroutines' work whenever a stack
+# grows), which a busy machine does not change.
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
 #   CALLGRIND=1 LINES=100000 bench/processors.sh

@@ -15,8 +15,8 @@
 
 // A run byte is a digit, or a separator (' ', '-') right after a digit:
 // what digitRun counts through, so that 13 in a row are where a run of 13
-// digits may be (13 bytes that are digits or separators were most lines:
-// klog's padded thread ids, any indentation). The digit class's tables
+// digits may be (13 bytes that are digits or separators were in one line
+// of nine: klog's padded thread ids, any indentation). The digit class's tables
 // give a digit 0x80 and a separator 0x40: a class byte's top bit says
 // digit, and, doubled, separator.
 
@@ -59,8 +59,9 @@
 // overlapping the one before. Each block with a flagged trigram goes into
 // hits as its first position << 32 | the mask of flagged positions; when
 // hits is full, it returns where to go on from (next < n). A block in
-// whose own positions 13 run bytes in a row end is a run's: runFirst is the first such block's first position + 1 (0:
-// none), runLast the last one's.
+// whose own positions 13 run bytes in a row end is a run's: runFirst is
+// the first such block's first position + 1 (0: none), runLast the last
+// one's.
 TEXT ·wideScan(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), DX
@@ -96,7 +97,7 @@ loop:
 	CMPQ AX, CX
 	JGE  done
 
-	// The last block ends at n. CX and R8 keep their values only for it.
+	// The last block ends at n; only it sets CX and R8 apart from 32 and 0.
 	SUBQ AX, CX
 	MOVQ AX, R8
 	MOVQ DX, AX
