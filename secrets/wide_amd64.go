@@ -8,9 +8,9 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// haveWide: the CPU runs the wide scan (AVX2). A variable, so that tests
-// run the pair scan too.
-var haveWide = cpu.X86.HasAVX2
+// haveWide: the CPU runs the wide scan (AVX2, and BMI2 for RORX). A
+// variable, so that tests run the pair scan too.
+var haveWide = cpu.X86.HasAVX2 && cpu.X86.HasBMI2
 
 // wideScan and wideScan16 are in wide_amd64.s.
 //

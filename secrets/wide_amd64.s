@@ -5,7 +5,10 @@
 // Both scans keep the class tables in registers: Y10/Y11, Y12/Y13 and
 // Y14/Y15 are the low- and high-nibble tables of a trigram's first,
 // second and third place, Y8/Y7 the digit class's, Y9 0x0f in every byte
-// and Y6 zero.
+// and Y6 zero. A byte indexes its low-nibble table as it is: VPSHUFB reads
+// an index's low four bits only and gives zero where its top bit is set,
+// as a byte past ASCII, in no class, gets from its high-nibble table
+// anyway (one VPAND less a vector).
 #define TABLES(tab) \
 	VMOVDQU 0(tab), Y10; VMOVDQU 32(tab), Y11; \
 	VMOVDQU 64(tab), Y12; VMOVDQU 96(tab), Y13; \
@@ -22,10 +25,10 @@
 
 // DIGITS sets r to the positions of the run bytes in V, but for its first
 // byte, whose byte before it does not see (a byte each; zero bytes are
-// none), clobbering V, Y3, Y4 and t.
+// none), clobbering Y3, Y4 and t.
 #define DIGITS(V, r, t) \
-	VPSRLW $4, V, Y3; VPAND Y9, V, Y4; VPAND Y9, Y3, Y3; \
-	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
+	VPSRLW $4, V, Y3; VPAND Y9, Y3, Y3; \
+	VPSHUFB V, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y4, Y3, Y3; \
 	VPMOVMSKB Y3, r; VPADDB Y3, Y3, Y3; VPMOVMSKB Y3, t; \
 	SHRL $1, t; ANDL r, t; ADDL t, t; ORL t, r
 
@@ -34,23 +37,25 @@
 // Y0 the classes the three share, a byte a position, and sets d to the
 // positions of the run bytes, clobbering Y1 to Y5.
 #define CLASSES(d) \
-	VPSRLW $4, Y0, Y3; VPAND Y9, Y0, Y4; VPAND Y9, Y3, Y3; \
-	VPSHUFB Y4, Y14, Y0; VPSHUFB Y3, Y15, Y5; VPAND Y5, Y0, Y0; \
-	VPSHUFB Y4, Y8, Y4; VPSHUFB Y3, Y7, Y3; VPAND Y3, Y4, Y4; \
-	VPSRLW $4, Y2, Y3; VPAND Y9, Y2, Y2; VPAND Y9, Y3, Y3; \
+	VPSRLW $4, Y0, Y3; VPAND Y9, Y3, Y3; \
+	VPSHUFB Y0, Y8, Y4; VPSHUFB Y3, Y7, Y5; VPAND Y5, Y4, Y4; \
+	VPSHUFB Y0, Y14, Y0; VPSHUFB Y3, Y15, Y5; VPAND Y5, Y0, Y0; \
+	VPSRLW $4, Y2, Y3; VPAND Y9, Y3, Y3; \
 	VPSHUFB Y2, Y10, Y2; VPSHUFB Y3, Y11, Y3; VPAND Y2, Y3, Y3; VPAND Y3, Y0, Y0; \
-	VPSRLW $4, Y1, Y3; VPAND Y9, Y1, Y1; VPAND Y9, Y3, Y3; \
+	VPSRLW $4, Y1, Y3; VPAND Y9, Y3, Y3; \
 	VPSHUFB Y1, Y12, Y2; VPSHUFB Y3, Y13, Y5; VPAND Y2, Y5, Y5; VPAND Y5, Y0, Y0; \
 	VPSHUFB Y1, Y8, Y1; VPSHUFB Y3, Y7, Y3; VPAND Y1, Y3, Y3; \
 	VPADDB Y4, Y4, Y5; VPAND Y3, Y5, Y5; VPOR Y4, Y5, Y5; VPMOVMSKB Y5, d
 
 // RUN13 leaves in w the ones of w that start 13 in a row (ZF set when
-// none), clobbering t.
+// none), clobbering t, but for ones in the top 12 bits: it rotates
+// rather than shifts (RORX: two instructions a step, not three), so
+// there their 13 wrap to the bottom bits.
 #define RUN13(w, t) \
-	MOVQ w, t; SHRQ $1, t; ANDQ t, w; \
-	MOVQ w, t; SHRQ $2, t; ANDQ t, w; \
-	MOVQ w, t; SHRQ $4, t; ANDQ t, w; \
-	MOVQ w, t; SHRQ $5, t; ANDQ t, w
+	RORXQ $1, w, t; ANDQ t, w; \
+	RORXQ $2, w, t; ANDQ t, w; \
+	RORXQ $4, w, t; ANDQ t, w; \
+	RORXQ $5, w, t; ANDQ t, w
 
 // func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next, runFirst, runLast int)
 //
@@ -117,7 +122,11 @@ block:
 	ORQ     R9, R12
 	MOVL    BX, R9
 	RUN13(R12, R13)      // on every block: a branch on a cheaper test mispredicted often
-	SHRQ    $20, R12     // ending in this block's own positions (bits 32 on)
+	// Runs that end in the word: starting at bit 51 at most, as a
+	// rotation's wrapped ones start after it. Those ending in the block
+	// before too (starting below 20), which that block reported already:
+	// at most one block more to look at, past the last one with a run.
+	SHLQ    $12, R12
 	JZ      trigrams
 	MOVQ    AX, R14
 	TESTQ   R11, R11
