@@ -14,7 +14,7 @@ import (
 func bothScans(t testing.TB, rules []Rule) (wide, pairs *Set) {
 	t.Helper()
 	if !haveWide {
-		t.Skip("this CPU has no AVX2: the wide scan is not used here")
+		t.Skip("this CPU has no AVX2 and BMI2: the wide scan is not used here")
 	}
 	wide, err := NewSet(rules)
 	if err != nil {
@@ -106,7 +106,7 @@ func TestWideFindsWhatPairsFind(t *testing.T) {
 // far before or after it.
 func TestWideDigitRuns(t *testing.T) {
 	if !haveWide {
-		t.Skip("this CPU has no AVX2: the wide scan is not used here")
+		t.Skip("this CPU has no AVX2 and BMI2: the wide scan is not used here")
 	}
 	for n := wideMin; n < 140; n++ {
 		for at := 0; at+13 <= n; at++ {
@@ -229,7 +229,7 @@ func spanHolds(run digitSpan, ends []int) bool {
 // and last blocks overlap with flagged positions in them).
 func TestWideScanModel(t *testing.T) {
 	if !haveWide {
-		t.Skip("this CPU has no AVX2: the wide scan is not used here")
+		t.Skip("this CPU has no AVX2 and BMI2: the wide scan is not used here")
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []byte("pasdwokeiycrutJbAKSI:/-\"' \t;|\\0123456789xz\x00\xff\x80")
