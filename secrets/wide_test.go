@@ -101,7 +101,7 @@ func TestWideFindsWhatPairsFind(t *testing.T) {
 // TestWideDigitRuns: a run of 13 digits and separators is seen whichever
 // blocks it crosses, within the span the scan reports, and one of 12
 // alone is not (the scan's own test), nor 13 blanks or a klog thread id's
-// padding between digits; a card's 13 digits, grouped so that they span
+// padding between digits, nor two runs of 12 apart; a card's 13 digits, grouped so that they span
 // 25 bytes, lie in the span wherever they stand, and beside another run
 // far before or after it.
 func TestWideDigitRuns(t *testing.T) {
@@ -122,6 +122,21 @@ func TestWideDigitRuns(t *testing.T) {
 					if _, got := wideReport(t, string(s)); got.hi != 0 {
 						t.Fatalf("a run seen in %q", s)
 					}
+				}
+			}
+		}
+	}
+	// Two runs of 12 a block apart make no run: RUN13 rotates, and a
+	// block's last run bytes wrap around to the block before's first ones,
+	// which the scan must cut off.
+	for _, n := range []int{66, 67, 80, 97, 130} {
+		for a := 0; a+12 <= n; a++ {
+			for b := a + 13; b+12 <= n; b++ {
+				s := []byte(strings.Repeat("x", n))
+				copy(s[a:], "411111111111")
+				copy(s[b:], "411111111111")
+				if _, got := wideReport(t, string(s)); got.hi != 0 {
+					t.Fatalf("a run seen in %q: span %v", s, got)
 				}
 			}
 		}
