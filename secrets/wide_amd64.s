@@ -210,7 +210,7 @@ TEXT ·wideScan16(SB), NOSPLIT, $0-33
 	ORQ       BX, R10
 
 	XORQ  R11, R11
-	RUN13(R9, R13)
+	RUN13(R9, R13)       // bits 34 on are zero: nothing wraps
 	SETNE R11
 	VZEROUPPER
 	MOVQ  R10, hits+24(FP)

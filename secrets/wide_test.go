@@ -101,9 +101,9 @@ func TestWideFindsWhatPairsFind(t *testing.T) {
 // TestWideDigitRuns: a run of 13 digits and separators is seen whichever
 // blocks it crosses, within the span the scan reports, and one of 12
 // alone is not (the scan's own test), nor 13 blanks or a klog thread id's
-// padding between digits, nor two runs of 12 apart; a card's 13 digits, grouped so that they span
-// 25 bytes, lie in the span wherever they stand, and beside another run
-// far before or after it.
+// padding between digits, nor two runs of 12 apart; a card's 13 digits,
+// grouped so that they span 25 bytes, lie in the span wherever they
+// stand, and beside another run far before or after it.
 func TestWideDigitRuns(t *testing.T) {
 	if !haveWide {
 		t.Skip("this CPU has no AVX2 and BMI2: the wide scan is not used here")
