@@ -5,7 +5,8 @@
 # filter and the built-in redact ("redact"), in interleaved rounds so that
 # a busy machine weighs on both alike. The receiver only counts and acks
 # (bench/fsink), so it takes little of the machine. Prints the adapter's
-# CPU-seconds (user + system) per run; with CALLGRIND=1, instructions
+# CPU-seconds (user + system) per run and a summary (medians, the rounds'
+# own ratios, the least of each); with CALLGRIND=1, instructions
 # counted by valgrind's callgrind instead, the whole program's and the
 # processors' own (the functions of processors/ and secrets/, and how
 # parsers and records keep lines for redact's check, inlined code
@@ -103,4 +104,25 @@ for round in $(seq "${ROUNDS:-3}"); do
     run "$bin" none
     run "$bin" redact
   done
-done
+done | tee "$work/runs"
+
+# CPU-seconds on a shared machine swing by 15 % from run to run, so one
+# figure says little: per binary, the medians, the median of each round's
+# own ratio (its two runs sat side by side), and the ratio of the least
+# each took (a busy neighbour only adds).
+if [ -z "${CALLGRIND:-}" ]; then
+  python3 - "$work/runs" <<'EOP'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if len(f) == 4 and f[3] == "cpu-s":
+        runs.setdefault(f[0], {"none": [], "redact": []})[f[1]].append(float(f[2]))
+for b, r in runs.items():
+    n, x = r["none"], r["redact"]
+    ratios = [c / a - 1 for a, c in zip(n, x)]
+    print(f"{b}: medians {statistics.median(n):.2f} / {statistics.median(x):.2f} cpu-s ({statistics.median(x) / statistics.median(n) - 1:+.1%}),"
+          f" rounds' ratios median {statistics.median(ratios):+.1%} ({sum(q < 0.10 for q in ratios)} of {len(ratios)} under +10 %),"
+          f" least {min(n):.2f} / {min(x):.2f} ({min(x) / min(n) - 1:+.1%})")
+EOP
+fi

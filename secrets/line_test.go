@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/obsadapter/obsadapter/internal/benchcorpus"
 )
 
 // checkLineParts holds LineClean to its promise for line: when it passes
@@ -204,4 +206,23 @@ func FuzzLineClean(f *testing.F) {
 		}
 		checkLineParts(t, set, s)
 	})
+}
+
+// BenchmarkLineClean: LineClean over the first lines of OBSADAPTER_CORPUS,
+// a log file such as ../shared/bench/gen_corpus.py makes; bytes/s are the
+// lines'.
+func BenchmarkLineClean(b *testing.B) {
+	_, data := benchcorpus.Read(b)
+	lines := strings.Split(string(data), "\n")
+	lines = lines[:min(len(lines), 2000)]
+	size := 0
+	for _, l := range lines {
+		size += len(l)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for _, l := range lines {
+			LineClean(l)
+		}
+	}
 }
