@@ -272,17 +272,15 @@ func (s *Stream) doneLine() {
 // collector turns it on when a redact processor can use it.
 func (s *Stream) CheckLines(on bool) { s.p.checkLines = on }
 
-// keepLine keeps line, the record's own copy, on the record for the line
-// check: no byte of it is written again (doneLine). Only the record's
-// texts are its line's parts and its parser's constants when its parser
-// cut every text from the line or wrote it in its code (cut: its field
-// names are such), made none (keep), and cut no value that starts with a
-// '-' (parser.dash).
-//
-// Callers ask only when s.p.checkLines: a stream that does not check pays
-// no call.
-func (s *Stream) keepLine(r *record.Record, line string, cut bool) {
-	r.SetUncheckedLine(line, cut && !s.p.made && !s.p.dash)
+// onlyParts reports, for the line check, whether a record's texts are only
+// its line's parts and its parser's constants: its parser cut every text
+// from the line or wrote it in its code (cut: its field names are such),
+// made none, and cut no value that starts with a '-' (parser.dash). Where
+// s.p.checkLines, inner and plainLine keep the line, the record's own copy
+// (no byte of it is written again: doneLine), with
+// r.SetUncheckedLine(line, s.onlyParts(cut)), which inlines whole.
+func (s *Stream) onlyParts(cut bool) bool {
+	return cut && !s.p.made && !s.p.dash
 }
 
 // inner handles one complete line of a substream: a continuation of the held
@@ -330,7 +328,7 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 	r.Format = f.name
 	s.doneLine()
 	if s.p.checkLines {
-		s.keepLine(r, line, !f.named && f != regexFormat)
+		r.SetUncheckedLine(line, s.onlyParts(!f.named && f != regexFormat))
 	}
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
@@ -356,7 +354,7 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	parsePlain(&s.p, line, r)
 	s.doneLine()
 	if s.p.checkLines {
-		s.keepLine(r, line, true)
+		r.SetUncheckedLine(line, s.onlyParts(true))
 	}
 	r.Format = "plain"
 	r.Truncated = truncated

@@ -60,13 +60,20 @@ type Kubernetes struct {
 // It records nothing and returns false when the message is not a part of
 // line: the line is found again from the message, which keeps it alive.
 func (r *Record) SetCleanLine(line string, names, only bool) bool {
-	off := uintptr(unsafe.Pointer(unsafe.StringData(r.Message))) - uintptr(unsafe.Pointer(unsafe.StringData(line)))
-	if r.Message == "" || off >= uintptr(len(line)) || uintptr(len(r.Message)) > uintptr(len(line))-off || len(line) > math.MaxUint32 {
-		r.DropCleanLine()
-		return false
+	off, n := lineAround(r.Message, line)
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = off, n, names && n != 0, only && n != 0, false
+	return n != 0
+}
+
+// lineAround returns where msg starts in line and line's length, or a
+// length of 0 when msg is not a part of line whose place the record can
+// hold (none).
+func lineAround(msg, line string) (off, n uint32) {
+	o := uintptr(unsafe.Pointer(unsafe.StringData(msg))) - uintptr(unsafe.Pointer(unsafe.StringData(line))) // wraps to huge below line
+	if msg == "" || o >= uintptr(len(line)) || uintptr(len(msg)) > uintptr(len(line))-o || len(line) > math.MaxUint32 {
+		return 0, 0
 	}
-	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = uint32(off), uint32(len(line)), names, only, false
-	return true
+	return uint32(o), uint32(len(line))
 }
 
 // SetUncheckedLine records line as SetCleanLine does, with only, to be
@@ -76,10 +83,10 @@ func (r *Record) SetCleanLine(line string, names, only bool) bool {
 // than both interleaved line by line (callgrind's cache simulation: 0.2
 // rather than 2.8 million more misses over 100,000 lines than without
 // redact), and a record a processor drops before redact is not checked.
+// It inlines where parsers keep their lines, once a line.
 func (r *Record) SetUncheckedLine(line string, only bool) {
-	if r.SetCleanLine(line, false, only) {
-		r.lineUnchecked = true
-	}
+	off, n := lineAround(r.Message, line)
+	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = off, n, false, only, n != 0
 }
 
 // CheckLine settles a line SetUncheckedLine recorded: check says whether

@@ -40,14 +40,7 @@ import (
 // where one is not. It says no to lines shorter than the wide scan takes,
 // and always on CPUs without it.
 func LineClean(line string) (parts, names bool) {
-	s := lineSet.Load()
-	if s == nil {
-		s = newLineSet()
-	}
-	if !s.wide || len(line) < wideMin {
-		return false, false
-	}
-	return s.lineClean(line)
+	return lineSet.Load().lineClean(line) // one call: this inlines where lines are checked
 }
 
 // InCleanLine reports whether t is a part of line that LineClean answers
@@ -94,7 +87,14 @@ func (s *Set) LineCleanCovers() bool {
 	return true
 }
 
+// lineClean is LineClean for s, the line set (nil: not built yet).
 func (s *Set) lineClean(t string) (parts, names bool) {
+	if s == nil {
+		s = newLineSet()
+	}
+	if !s.wide || len(t) < wideMin {
+		return false, false
+	}
 	var run digitSpan
 	names = true
 	// Unlike a text's, a line's first and last '-' need no look of their
