@@ -249,6 +249,10 @@ var hostileLines = []string{
 	`2026-12-05T07:31:29.123Z stdout P {"msg":"half of a pass`,
 	`2026-12-05T07:31:29.124Z stdout F word=hunter2 line"}`,
 	`app[1]: cmd=-p"ass"word hunter2 x=-u`,
+	// Secret names in JSON keys that hold a blank, beside hints in prose:
+	// a key part ends at its quote, not at the blank after its hint.
+	`{"ts":"2026-12-05T07:31:29Z","msg":"Failed password for bob","password hint":"abcdef","api key id":7}`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"cache miss for key sess:1","token value":"abcdef"}`,
 }
 
 // literalValues are parsers' literals that are values, never a field's

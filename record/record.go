@@ -52,7 +52,8 @@ type Kubernetes struct {
 
 // SetCleanLine records that line, the one the record was parsed from and
 // which holds its message, was checked for secrets and found to hold none
-// (secrets.LineClean); names says no part of it names a secret either,
+// (secrets.LineClean); names says no key part of it (one a parser may cut
+// as a key: secrets.IsKeyPart) names a secret either,
 // and only that the record holds no text but parts of line and its
 // parser's own constants, and no field value that starts with a '-' (a
 // part the line's check does not answer for). The redact processor skips
@@ -90,7 +91,7 @@ func (r *Record) SetUncheckedLine(line string, only bool) {
 }
 
 // CheckLine settles a line SetUncheckedLine recorded: check says whether
-// the line holds no secret (parts) and no part of it names one (names),
+// the line holds no secret (parts) and no key part of it names one (names),
 // as secrets.LineClean does; a line it does not pass is dropped.
 func (r *Record) CheckLine(check func(line string) (parts, names bool)) {
 	if !r.lineUnchecked {

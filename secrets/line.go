@@ -32,13 +32,20 @@ import (
 //     has before it, so InCleanLine leaves such a part out.
 // The other checks (a URL's credentials, -----BEGIN, a run of digits)
 // hold in the line where they hold in a part of it.
+//
+// Names are the keys parsers cut from a line, and a parser cuts a key as a
+// key is written: a JSON key, a logfmt or klog key, "client: x" (the
+// parsers' TestLineKeysAreKeyParts holds them to it). So a name hint counts
+// against names only where it may lie in such a part (keyShapedAt): "Failed
+// password for bob" names no secret, "password: x" and `"pass word":` may.
 
 // LineClean reports, as parts, whether no rule that is not optional
 // changes any part of line that InCleanLine accepts, and, as names, whether
-// besides no part is a secret name (IsSecretName): the line holds no name
-// hint. It may say no where every part would be clean; it never says yes
-// where one is not. It says no to lines shorter than the wide scan takes,
-// and always on CPUs without it.
+// besides no key part of line (IsKeyPart) is a secret name (IsSecretName):
+// no name hint lies where such a part may hold it. It may say no where
+// every part would be clean; it never says yes where one is not. It says
+// no to lines shorter than the wide scan takes, and always on CPUs
+// without it.
 func LineClean(line string) (parts, names bool) {
 	return lineSet.Load().lineClean(line) // one call: this inlines where lines are checked
 }
@@ -118,7 +125,7 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 	c0, c1, c2 := t[k-2], t[k-1], t[k]
 	switch tri := trigramAt(t, k-2); {
 	case isHintTrigram(tri):
-		if *names && hintAt(t, k-2, tri) {
+		if *names && hintAt(t, k-2, tri) && keyShapedAt(t, k+1) {
 			*names = false
 		}
 		return lineAssignment(t, k-2)
@@ -135,6 +142,58 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 		return (c1 == 'K' || c1 == 'S') && c2 == 'I' && k+1 < len(t) && t[k+1] == 'A' && len(t)-(k-2) >= 20
 	}
 	return false
+}
+
+// IsKeyPart reports whether line[a:b] may be a key a parser cut from line:
+// after it, maybe a quote, blanks, then '=' or ':'; in it no quote, '=' or
+// ':', nor, unless a quote follows it, a blank.
+func IsKeyPart(line string, a, b int) bool {
+	if a >= b || b > len(line) {
+		return false
+	}
+	quoted := b < len(line) && (line[b] == '"' || line[b] == '\'')
+	for i := a; i < b; i++ {
+		if c := line[i]; keyStop[c] && !(quoted && isBlank(c)) {
+			return false
+		}
+	}
+	return assignmentAfter(line, b)
+}
+
+// keyShapedAt reports whether a key part (IsKeyPart) may hold t[i-1] and
+// go on from there. Such a part holds no quote, '=' or ':', and a blank
+// only when quoted: so it ends where the bytes from i on first hold one of
+// these, or, where that is a blank, maybe at the next quote.
+func keyShapedAt(t string, i int) bool {
+	j := i
+	for j < len(t) && !keyStop[t[j]] {
+		j++
+	}
+	if assignmentAfter(t, j) {
+		return true
+	}
+	if j == len(t) || !isBlank(t[j]) {
+		return false
+	}
+	q := strings.IndexByte(t[j:], '"')
+	if a := strings.IndexByte(t[j:], '\''); a >= 0 && (q < 0 || a < q) {
+		q = a
+	}
+	return q >= 0 && assignmentAfter(t, j+q)
+}
+
+// keyStop: the bytes a key part holds none of, bar a quoted one's blanks.
+var keyStop = [256]bool{' ': true, '\t': true, '"': true, '\'': true, '=': true, ':': true}
+
+// assignmentAfter: t[j:] is maybe a quote, blanks, then '=' or ':'.
+func assignmentAfter(t string, j int) bool {
+	if j < len(t) && (t[j] == '"' || t[j] == '\'') {
+		j++
+	}
+	for j < len(t) && isBlank(t[j]) {
+		j++
+	}
+	return j < len(t) && (t[j] == '=' || t[j] == ':')
 }
 
 // lineDash is dashAt for a line: -----BEGIN; a client's password flag

@@ -12,7 +12,7 @@ import (
 
 // checkLineParts holds LineClean to its promise for line: when it passes
 // the line's parts, no rule changes a part InCleanLine accepts, and when
-// it passes its names, no part is a secret name. Every part is tried
+// it passes its names, no key part (IsKeyPart) is a secret name. Every part is tried
 // (first by the set's prefilter, and where that says it may change, by
 // the rules themselves), so a line costs its length squared.
 func checkLineParts(t *testing.T, set *Set, line string) {
@@ -27,8 +27,8 @@ func checkLineParts(t *testing.T, set *Set, line string) {
 	for a := 0; a < len(line); a++ {
 		for b := a + 1; b <= len(line); b++ {
 			part := line[a:b]
-			if names && IsSecretName(part) {
-				t.Fatalf("LineClean(%q) passes names, but %q (at %d) is a secret name", line, part, a)
+			if names && IsKeyPart(line, a, b) && IsSecretName(part) {
+				t.Fatalf("LineClean(%q) passes names, but the key part %q (at %d) is a secret name", line, part, a)
 			}
 			if !InCleanLine(line, part) || set.Clean(part) {
 				continue
@@ -92,7 +92,10 @@ func TestLineCleanCases(t *testing.T) {
 		parts, names bool
 	}{
 		{"plain", "GET /api/v1/orders/123 HTTP/1.1 200 512 0.003", true, true},
-		{"hint in prose", "Failed password for invalid user bob from 10.1.2.3 port 22 ssh2", true, false},
+		{"hint in prose", "Failed password for invalid user bob from 10.1.2.3 port 22 ssh2", true, true},
+		{"a hint in a value", `{"msg":"cache miss for key sess:51fb98b8da9f","n":1}`, true, true},
+		{"a hint in a key that holds a blank", `{"msg":"ok","key name":"x"}`, true, false},
+		{"a secret name that holds a blank", `{"msg":"ok","password hint":"abcdef"}`, true, false},
 		{"hint before a colon, not a secret name", "payment authorised: amount=54.00 currency=EUR", true, false},
 		{"a word that holds a trigram only", "order 7492479 created for customer user0071 by broker", true, true},
 		{"an assignment", `ts=1 level=info password=hunter2 user=bob`, false, false},

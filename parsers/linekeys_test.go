@@ -1,0 +1,96 @@
+package parsers
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"unsafe"
+
+	"github.com/obsadapter/obsadapter/record"
+	"github.com/obsadapter/obsadapter/secrets"
+)
+
+// checkLineKeys holds the parsers to what secrets.LineClean's names rely on:
+// every key a record holds that is a part of its line (as the stream keeps
+// it for the line check) is a key part there (secrets.IsKeyPart), so that a
+// name hint elsewhere in the line, in prose or a value, need not send the
+// record's keys to be looked up. Keys of objects are not held to it (a
+// syslog structured-data ID): redact masks no object for its name, it
+// looks at the object's own keys and values.
+// It returns how many keys it held to it.
+func checkLineKeys(t testing.TB, r *record.Record) (keys int) {
+	t.Helper()
+	r.CheckLine(func(string) (bool, bool) { return true, true })
+	line, _, _ := r.CleanLine()
+	if line == "" {
+		return 0
+	}
+	var walk func(fields []record.Field)
+	walk = func(fields []record.Field) {
+		for _, f := range fields {
+			if f.Key != "" && f.Value.Kind() != record.KindObject && secrets.InLine(line, f.Key) {
+				a := int(uintptr(unsafe.Pointer(unsafe.StringData(f.Key))) - uintptr(unsafe.Pointer(unsafe.StringData(line))))
+				if !secrets.IsKeyPart(line, a, a+len(f.Key)) {
+					t.Fatalf("%s record: the key %q, cut from its line, is not a key part of %q", r.Format, f.Key, line)
+				}
+				keys++
+			}
+			if f.Value.Kind() == record.KindObject {
+				walk(f.Value.Object())
+			}
+		}
+	}
+	walk(r.Fields)
+	return keys
+}
+
+// parseChecked parses data's lines as a stream that keeps them for the
+// line check.
+func parseChecked(t testing.TB, data []byte) []record.Record {
+	s := newTestStream(t, nil)
+	s.CheckLines(true)
+	var recs []record.Record
+	for line := range bytes.Lines(data) {
+		recs = s.FeedAppend(recs, bytes.TrimSuffix(line, []byte("\n")), record.Position{}, false, testNow)
+	}
+	return append(recs, s.FlushAll(testNow)...)
+}
+
+// TestLineKeysAreKeyParts: every format's test lines, parsed for the line
+// check, hold only keys that are key parts of their lines.
+func TestLineKeysAreKeyParts(t *testing.T) {
+	logs, err := filepath.Glob("testdata/*/*.log")
+	if err != nil || len(logs) < 40 {
+		t.Fatalf("found %d test files: %v", len(logs), err)
+	}
+	keys := 0
+	for _, path := range logs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := parseChecked(t, data)
+		for i := range recs {
+			keys += checkLineKeys(t, &recs[i])
+		}
+	}
+	if keys < 200 {
+		t.Errorf("only %d keys cut from their lines: the test sees too few to tell", keys)
+	}
+}
+
+// FuzzLineKeys: whatever the lines, keys cut from them are key parts.
+func FuzzLineKeys(f *testing.F) {
+	for _, seed := range []string{`{"msg":"a","pass word":"x","n":{"key":1}}`, `ts=1 msg="x y" api_key=z`,
+		`I1123 20:31:02.007434   32568 kubelet.go:295] "Observed" pod="a/b" key="v"`,
+		`<34>1 2026-11-23T20:31:02Z host app 1 ID47 [x@1 key="v" a="b"] msg`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		recs := parseChecked(t, data)
+		for i := range recs {
+			checkLineKeys(t, &recs[i])
+		}
+	})
+}
