@@ -36,8 +36,9 @@ import (
 // Names are the keys parsers cut from a line, and a parser cuts a key as a
 // key is written: a JSON key, a logfmt or klog key, "client: x" (the
 // parsers' TestLineKeysAreKeyParts holds them to it). So a name hint counts
-// against names only where it may lie in such a part (keyShapedAt): "Failed
-// password for bob" names no secret, "password: x" and `"pass word":` may.
+// against names only where it may lie in such a part (keyEndAt), and its
+// secret word end in it: "Failed password for bob" and "authorised: ok"
+// name no secret, "password: x" and `"pass word":` may.
 
 // LineClean reports, as parts, whether no rule that is not optional
 // changes any part of line that InCleanLine accepts, and, as names, whether
@@ -125,8 +126,12 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 	c0, c1, c2 := t[k-2], t[k-1], t[k]
 	switch tri := trigramAt(t, k-2); {
 	case isHintTrigram(tri):
-		if *names && hintAt(t, k-2, tri) && keyShapedAt(t, k+1) {
-			*names = false
+		if *names && hintAt(t, k-2, tri) {
+			// A key part holding the hint ends at e; without a secret word
+			// ending by then, it is no secret name ("authorised: ok").
+			if e := keyEndAt(t, k+1); e >= 0 && secretWordAt(t, k-2, tri, e) {
+				*names = false
+			}
 		}
 		return lineAssignment(t, k-2)
 	case c1 == '-':
@@ -160,26 +165,30 @@ func IsKeyPart(line string, a, b int) bool {
 	return assignmentAfter(line, b)
 }
 
-// keyShapedAt reports whether a key part (IsKeyPart) may hold t[i-1] and
-// go on from there. Such a part holds no quote, '=' or ':', and a blank
-// only when quoted: so it ends where the bytes from i on first hold one of
-// these, or, where that is a blank, maybe at the next quote.
-func keyShapedAt(t string, i int) bool {
+// keyEndAt returns where a key part (IsKeyPart) that holds t[i-1] and
+// goes on from there ends, or -1 if none can. Such a part holds no quote,
+// '=' or ':', and a blank only when quoted: so it ends where the bytes from
+// i on first hold one of these, or, where that is a blank, maybe at the
+// next quote; only one of the two can be followed as a key is.
+func keyEndAt(t string, i int) int {
 	j := i
 	for j < len(t) && !keyStop[t[j]] {
 		j++
 	}
 	if assignmentAfter(t, j) {
-		return true
+		return j
 	}
 	if j == len(t) || !isBlank(t[j]) {
-		return false
+		return -1
 	}
 	q := strings.IndexByte(t[j:], '"')
 	if a := strings.IndexByte(t[j:], '\''); a >= 0 && (q < 0 || a < q) {
 		q = a
 	}
-	return q >= 0 && assignmentAfter(t, j+q)
+	if q < 0 || !assignmentAfter(t, j+q) {
+		return -1
+	}
+	return j + q
 }
 
 // keyStop: the bytes a key part holds none of, bar a quoted one's blanks.
