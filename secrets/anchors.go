@@ -134,13 +134,23 @@ func assignmentFrom(s string, p int) bool {
 	for k < len(s) && k-p < maxName && isPartByte[s[k]] {
 		k++
 	}
-	if k < len(s) && (s[k] == '"' || s[k] == '\'') {
-		k++
+	k = assignmentOpAt(s, k)
+	return k >= 0 && assignmentAt(s, k)
+}
+
+// assignmentOpAt returns where the '=' or ':' of an assignment is when
+// s[j:] is maybe a closing quote, blanks, then it: after a name; else -1.
+func assignmentOpAt(s string, j int) int {
+	if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+		j++
 	}
-	for k < len(s) && isBlank(s[k]) {
-		k++
+	for j < len(s) && isBlank(s[j]) {
+		j++
 	}
-	return k < len(s) && (s[k] == '=' || s[k] == ':') && assignmentAt(s, k)
+	if j < len(s) && (s[j] == '=' || s[j] == ':') {
+		return j
+	}
+	return -1
 }
 
 // trigramAt is the trigram of s[p:p+3].

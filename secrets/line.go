@@ -162,7 +162,7 @@ func IsKeyPart(line string, a, b int) bool {
 			return false
 		}
 	}
-	return assignmentAfter(line, b)
+	return assignmentOpAt(line, b) >= 0
 }
 
 // keyEndAt returns where a key part (IsKeyPart) that holds t[i-1] and
@@ -175,7 +175,7 @@ func keyEndAt(t string, i int) int {
 	for j < len(t) && !keyStop[t[j]] {
 		j++
 	}
-	if assignmentAfter(t, j) {
+	if assignmentOpAt(t, j) >= 0 {
 		return j
 	}
 	if j == len(t) || !isBlank(t[j]) {
@@ -185,7 +185,7 @@ func keyEndAt(t string, i int) int {
 	if a := strings.IndexByte(t[j:], '\''); a >= 0 && (q < 0 || a < q) {
 		q = a
 	}
-	if q < 0 || !assignmentAfter(t, j+q) {
+	if q < 0 || assignmentOpAt(t, j+q) < 0 {
 		return -1
 	}
 	return j + q
@@ -193,17 +193,6 @@ func keyEndAt(t string, i int) int {
 
 // keyStop: the bytes a key part holds none of, bar a quoted one's blanks.
 var keyStop = [256]bool{' ': true, '\t': true, '"': true, '\'': true, '=': true, ':': true}
-
-// assignmentAfter: t[j:] is maybe a quote, blanks, then '=' or ':'.
-func assignmentAfter(t string, j int) bool {
-	if j < len(t) && (t[j] == '"' || t[j] == '\'') {
-		j++
-	}
-	for j < len(t) && isBlank(t[j]) {
-		j++
-	}
-	return j < len(t) && (t[j] == '=' || t[j] == ':')
-}
 
 // lineDash is dashAt for a line: -----BEGIN; a client's password flag
 // where t names a client; a secret flag's word. A part's flag word is the
@@ -354,13 +343,7 @@ func lineAssignment(t string, p int) bool {
 	for k < len(t) && k-p < maxName && isPartByte[t[k]] {
 		k++
 	}
-	if k < len(t) && (t[k] == '"' || t[k] == '\'') {
-		k++
-	}
-	for k < len(t) && isBlank(t[k]) {
-		k++
-	}
-	if k >= len(t) || t[k] != '=' && t[k] != ':' {
+	if k = assignmentOpAt(t, k); k < 0 {
 		return false
 	}
 	start, end, _ := assignmentName(t, k)

@@ -12,9 +12,9 @@ import (
 
 // checkLineParts holds LineClean to its promise for line: when it passes
 // the line's parts, no rule changes a part InCleanLine accepts, and when
-// it passes its names, no key part (IsKeyPart) is a secret name. Every part is tried
-// (first by the set's prefilter, and where that says it may change, by
-// the rules themselves), so a line costs its length squared.
+// it passes its names, no key part (IsKeyPart) is a secret name. Every
+// part is tried (first by the set's prefilter, and where that says it may
+// change, by the rules themselves), so a line costs its length squared.
 func checkLineParts(t *testing.T, set *Set, line string) {
 	t.Helper()
 	parts, names := LineClean(line)
