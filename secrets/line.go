@@ -1,6 +1,7 @@
 package secrets
 
 import (
+	"math/bits"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -103,11 +104,55 @@ func (s *Set) lineClean(t string) (parts, names bool) {
 	if !s.wide || len(t) < wideMin {
 		return false, false
 	}
+	if len(t) < 32+2 {
+		return s.lineByFlags(t)
+	}
+	// Most lines' first call of the scan is their only one and flags
+	// nothing: it settles them, with no loop over its flags.
+	var hits [wideHits]uint64
+	nh, next, first, last := wideScan(unsafe.StringData(t), len(t), 2, wideTab, &hits)
+	if nh == 0 && first == 0 && next >= len(t) {
+		return true, true
+	}
+	return s.lineFlagged(t, &hits, nh, next, first, last)
+}
+
+// lineFlagged is lineClean for a line of 34 bytes or more from what the
+// scan's first call on it returned, calling it again while it has more.
+// Unlike a text's, a line's first and last '-' need no look of their own:
+// a part that starts at the first starts with a '-', which InCleanLine
+// leaves out, and a last one starts no flag's word.
+func (s *Set) lineFlagged(t string, hits *[wideHits]uint64, nh, next, first, last int) (parts, names bool) {
 	var run digitSpan
 	names = true
-	// Unlike a text's, a line's first and last '-' need no look of their
-	// own: a part that starts at the first starts with a '-', which
-	// InCleanLine leaves out, and a last one starts no flag's word.
+	for {
+		if first > 0 {
+			run.add(first, last, len(t))
+		}
+		for _, h := range hits[:nh] {
+			o := int(h >> 32)
+			for m := uint32(h); m != 0; m &= m - 1 {
+				if s.lineDirty(t, o+bits.TrailingZeros32(m), &names) {
+					return false, false
+				}
+			}
+		}
+		if next >= len(t) {
+			break
+		}
+		nh, next, first, last = wideScan(unsafe.StringData(t), len(t), next, wideTab, hits)
+	}
+	if run.holds(t, s.digits) {
+		return false, false
+	}
+	return true, names
+}
+
+// lineByFlags is lineClean by wideFlags: for lines shorter than 34 bytes,
+// which the scan takes in one 16-byte-lane block.
+func (s *Set) lineByFlags(t string) (parts, names bool) {
+	var run digitSpan
+	names = true
 	for k := range wideFlags(t, &run) {
 		if s.lineDirty(t, k, &names) {
 			return false, false

@@ -229,3 +229,35 @@ func BenchmarkLineClean(b *testing.B) {
 		}
 	}
 }
+
+// TestLineCleanByCalls: a line that the scan's first call settles, and
+// one that takes its flags through several calls, get the answer its flags
+// give one by one (wideFlags), at every length and with flags and runs
+// across every block's edge.
+func TestLineCleanByCalls(t *testing.T) {
+	set := newLineSet()
+	for _, base := range []string{
+		strings.Repeat("key=pas 4111 1111 1111 -x http://a:b@c ", 80),
+		strings.Repeat("GET /index.html 200 in 12 ms from 10.0.0.1 ", 80),
+		strings.Repeat("order 4111-1111-1111-1112 4111111111111111 ", 80),
+		strings.Repeat("path=/a pat=b cache miss for key product:1 ", 80),
+		// Flags that say no in more blocks than one call reports, then
+		// a secret, or a card's number.
+		strings.Repeat("path=/a pat=b see http://host/x ", 40) + "password=hunter2 " + strings.Repeat("path=/b ", 20),
+		strings.Repeat("path=/a pat=b see http://host/x ", 40) + "card 4111 1111 1111 1111 " + strings.Repeat("path=/b ", 20),
+	} {
+		for n := wideMin; n <= len(base); n += 1 + n/40 {
+			for _, off := range []int{0, 1, 7, 19} {
+				if off+n > len(base) {
+					continue
+				}
+				line := base[off : off+n]
+				p, nm := set.lineClean(line)
+				wp, wn := set.lineByFlags(line)
+				if p != wp || nm != wn {
+					t.Fatalf("lineClean(%q) = %v, %v; its flags one by one say %v, %v", line, p, nm, wp, wn)
+				}
+			}
+		}
+	}
+}

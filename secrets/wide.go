@@ -136,6 +136,18 @@ func (d digitSpan) holds(t string, n int) bool {
 	return d.hi > 0 && digitRun(t[d.lo:d.hi], n)
 }
 
+// add widens d to the runs a wideScan call on a text of n bytes reported
+// (runFirst > 0). A run ending in a block starts at most 12 bytes before
+// it. The first 13 digits of a card's number, separators between them,
+// are such runs from their first digit to their 13th, which ends in the
+// last block with a run.
+func (d *digitSpan) add(runFirst, runLast, n int) {
+	if d.hi == 0 {
+		d.lo = max(0, runFirst-1-12)
+	}
+	d.hi = min(n, runLast+32)
+}
+
 // wideFlags yields each position k the wide scan flags in t (the
 // trigram t[k-2:k+1] shares a class), in order, and sets *run to where it
 // sees 13 run bytes in a row. len(t) >= wideMin.
@@ -158,14 +170,7 @@ func wideFlags(t string, run *digitSpan) iter.Seq[int] {
 			var nh, first, last int
 			nh, from, first, last = wideScan(unsafe.StringData(t), len(t), from, wideTab, &hits)
 			if first > 0 {
-				// A run ending in a block starts at most 12 bytes before
-				// it. The first 13 digits of a card's number, separators
-				// between them, are such runs from their first digit to
-				// their 13th, which ends in the last block with a run.
-				if run.hi == 0 {
-					run.lo = max(0, first-1-12)
-				}
-				run.hi = min(len(t), last+32)
+				run.add(first, last, len(t))
 			}
 			for _, h := range hits[:nh] {
 				o := int(h >> 32)
