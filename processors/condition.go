@@ -55,7 +55,10 @@ func compileDepth(c *Condition, p problems, depth int) match {
 		if !ok {
 			p.add("min_level", "%q is not a level (trace, debug, info, warn, error, fatal)", c.MinLevel)
 		}
-		tests = append(tests, func(r *record.Record) bool { return r.Severity != 0 && r.Level() >= l })
+		// A severity of the level's range or above: no level (0) is
+		// below every one.
+		least := l.Severity()
+		tests = append(tests, func(r *record.Record) bool { return r.Severity >= least })
 	}
 	if len(c.Source) > 0 {
 		names := c.Source
