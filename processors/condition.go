@@ -90,31 +90,52 @@ func compileDepth(c *Condition, p problems, depth int) match {
 				alts = append(alts, m)
 			}
 		}
-		tests = append(tests, func(r *record.Record) bool {
-			for _, m := range alts {
-				if m(r) {
-					return true
-				}
-			}
-			return false
-		})
+		tests = append(tests, anyOf(alts))
 	}
 	if c.Not != nil {
 		if m := compileDepth(c.Not, p.at("not"), depth+1); m != nil {
 			tests = append(tests, func(r *record.Record) bool { return !m(r) })
 		}
 	}
-	switch len(tests) {
-	case 0:
+	if len(tests) == 0 {
 		if c.empty() {
 			p.add("", "the condition is empty: set min_level, source, format, message_contains, message_regex, field, all, any or not")
 		}
 		return nil
+	}
+	return allOf(tests)
+}
+
+// anyOf matches what one of ms matches; allOf what all of them do. Two,
+// the commonest count past one, get a closure without the loop.
+func anyOf(ms []match) match {
+	switch len(ms) {
 	case 1:
-		return tests[0]
+		return ms[0]
+	case 2:
+		a, b := ms[0], ms[1]
+		return func(r *record.Record) bool { return a(r) || b(r) }
 	}
 	return func(r *record.Record) bool {
-		for _, m := range tests {
+		for _, m := range ms {
+			if m(r) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func allOf(ms []match) match {
+	switch len(ms) {
+	case 1:
+		return ms[0]
+	case 2:
+		a, b := ms[0], ms[1]
+		return func(r *record.Record) bool { return a(r) && b(r) }
+	}
+	return func(r *record.Record) bool {
+		for _, m := range ms {
 			if !m(r) {
 				return false
 			}
