@@ -21,8 +21,7 @@ import (
 // It returns how many keys it held to it.
 func checkLineKeys(t testing.TB, r *record.Record) (keys int) {
 	t.Helper()
-	r.CheckLine(func(string) (bool, bool) { return true, true })
-	line, _, _ := r.CleanLine()
+	line, _, _ := r.CheckedLine(func(string) (bool, bool) { return true, true })
 	if line == "" {
 		return 0
 	}

@@ -200,8 +200,7 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 	var line, names string
 	if x.line {
 		var clean, only bool
-		r.CheckLine(secrets.LineClean) // once: a record's first redact checks its line
-		line, clean, only = r.CleanLine()
+		line, clean, only = r.CheckedLine(secrets.LineClean) // a record's first redact checks its line
 		// A record of nothing but its clean line's parts and its parser's
 		// constants, no field value starting with a '-' (only), needs no
 		// look but at a message that starts with one, which InCleanLine

@@ -26,7 +26,7 @@ type Record struct {
 	Kubernetes   *Kubernetes
 	Truncated    bool // cut at max_line_bytes or the multiline size bound
 	// cleanNames and lineOnly qualify the clean line (SetCleanLine), and
-	// lineUnchecked says it waits for CheckLine; they sit here, in
+	// lineUnchecked says it waits for CheckedLine; they sit here, in
 	// Truncated's padding.
 	cleanNames, lineOnly, lineUnchecked bool
 	Fields                              []Field
@@ -78,7 +78,7 @@ func lineAround(msg, line string) (off, n uint32) {
 }
 
 // SetUncheckedLine records line as SetCleanLine does, with only, to be
-// checked for secrets by CheckLine; until then CleanLine returns none.
+// checked for secrets by CheckedLine; until then CleanLine returns none.
 // Parsers keep the line so and the redact processor checks it: each loop
 // then runs its own code, which a core's instruction cache holds better
 // than both interleaved line by line (callgrind's cache simulation: 0.2
@@ -90,23 +90,31 @@ func (r *Record) SetUncheckedLine(line string, only bool) {
 	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = off, n, false, only, n != 0
 }
 
-// CheckLine settles a line SetUncheckedLine recorded: check says whether
-// the line holds no secret (parts) and no key part of it names one (names),
-// as secrets.LineClean does; a line it does not pass is dropped.
-func (r *Record) CheckLine(check func(line string) (parts, names bool)) {
-	if !r.lineUnchecked {
-		return
+// CheckedLine settles a line SetUncheckedLine recorded, if it waits: check
+// says whether the line holds no secret (parts) and no key part of it
+// names one (names), as secrets.LineClean does, and a line it does not
+// pass is dropped. It returns what CleanLine then returns, finding the
+// line once.
+func (r *Record) CheckedLine(check func(line string) (parts, names bool)) (line string, names, only bool) {
+	line = r.line() // none: of length 0
+	if r.lineUnchecked {
+		r.lineUnchecked = false
+		var parts bool
+		if parts, r.cleanNames = check(line); !parts {
+			// None. The offset stays: it places no byte now, and within
+			// the message's buffer while the message does (whoever
+			// changes it drops the line).
+			r.cleanLen = 0
+		}
 	}
-	r.lineUnchecked = false
-	if parts, names := check(r.line()); parts {
-		r.cleanNames = names
-	} else {
-		r.DropCleanLine()
+	if r.cleanLen == 0 {
+		return "", false, false
 	}
+	return line, r.cleanNames, r.lineOnly
 }
 
 // CleanLine returns the clean line SetCleanLine recorded, or one
-// SetUncheckedLine recorded once CheckLine passed it ("" when none), and
+// SetUncheckedLine recorded once CheckedLine passed it ("" when none), and
 // its names and only. Whoever changes the message must drop it first.
 func (r *Record) CleanLine() (line string, names, only bool) {
 	if r.cleanLen == 0 || r.lineUnchecked {

@@ -147,7 +147,7 @@ func TestCleanLine(t *testing.T) {
 }
 
 // TestUncheckedLine: a line kept unchecked is no clean line until
-// CheckLine passes it, with the check's names, or is dropped when the
+// CheckedLine passes it, with the check's names, or is dropped when the
 // check does not; the check runs once, on that line.
 func TestUncheckedLine(t *testing.T) {
 	line := "ts=1 msg=started user=bob"
@@ -173,9 +173,11 @@ func TestUncheckedLine(t *testing.T) {
 			}
 			return tc.parts, tc.names
 		}
-		r.CheckLine(check)
-		r.CheckLine(check)
-		got, names, only := r.CleanLine()
+		r.CheckedLine(check)
+		got, names, only := r.CheckedLine(check)
+		if g, n, o := r.CleanLine(); g != got || n != names || o != only {
+			t.Errorf("%s: CleanLine = %q, %v, %v; CheckedLine said %q, %v, %v", tc.name, g, n, o, got, names, only)
+		}
 		if got != tc.want || got != "" && (names != tc.names || !only) || calls != 1 {
 			t.Errorf("%s: CleanLine = %q, %v, %v after %d checks", tc.name, got, names, only, calls)
 		}
@@ -184,7 +186,7 @@ func TestUncheckedLine(t *testing.T) {
 	r := Record{Message: line[9:16]}
 	r.SetUncheckedLine(line, true)
 	r.SetCleanLine(line, true, false)
-	r.CheckLine(func(string) (bool, bool) { t.Error("a clean line checked"); return false, false })
+	r.CheckedLine(func(string) (bool, bool) { t.Error("a clean line checked"); return false, false })
 	if got, _, _ := r.CleanLine(); got != line {
 		t.Errorf("CleanLine = %q", got)
 	}
