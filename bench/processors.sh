@@ -86,7 +86,7 @@ EOC
     out=$(ls "$work"/cg.out.* | head -1)
     total=$(awk '/^(summary|totals):/ {print $2; exit}' "$out")
     own=$(callgrind_annotate --auto=no --threshold=100 "$out" 2>/dev/null |
-      awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|record\.\(\*Record\)\.(CheckLine|SetUncheckedLine|SetCleanLine|line)\>)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
+      awk '/:github\.com\/obsadapter\/obsadapter\/((processors|secrets)\.|record\.\(\*Record\)\.(CheckedLine|SetUncheckedLine|SetCleanLine|line)\>)/ {gsub(",", "", $1); n += $1} END {print n + 0}')
     printf '%s %-6s %12d instructions, processors %s (%d a record)\n' "$bin" "$kind" "$total" "$own" "$((own / records))"
     if [ -n "${KEEP:-}" ]; then
       mkdir -p "$KEEP"
