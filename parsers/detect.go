@@ -43,13 +43,19 @@ type format struct {
 	// written in its parser's code (a learned layout's come from earlier
 	// lines), so its records are never LineOnly.
 	named bool
+	// ordered: a record's texts lie in its line in its fields' order, each
+	// value after its key, the message anywhere among them, so that none
+	// starts before the message or the first field's key does: what comes
+	// before (the time, the level) the line check need not read
+	// (textsFrom).
+	ordered bool
 }
 
 // formats is the detection order: specific formats first, then the generic
 // "timestamp and/or level" rule, then plain text, which matches everything.
 var formats = []format{
-	{name: "json", starts: "{", parse: parseJSON},
-	{name: "logfmt", starts: letters + "_@", parse: parseLogfmt},
+	{name: "json", starts: "{", parse: parseJSON, ordered: true},
+	{name: "logfmt", starts: letters + "_@", parse: parseLogfmt, ordered: true},
 	{name: "klog", starts: "IWEF", parse: parseKlog, server: true},
 	{name: "rails", starts: "DIWEFA", parse: parseRails},
 	{name: "dotnet", starts: "tdiwfc", parse: parseDotnet, bodyBelow: true},

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"unicode/utf8"
 	"unsafe"
 
 	"github.com/obsadapter/obsadapter/record"
@@ -92,4 +93,97 @@ func FuzzLineKeys(f *testing.F) {
 			checkLineKeys(t, &recs[i])
 		}
 	})
+}
+
+// TestOrderedTextsFrom: a record of an ordered format (JSON, logfmt) keeps
+// its line from where its texts start (textsFrom): every text it cut from
+// its line, nested ones too, lies in what it keeps. Each line of the
+// formats' test files and of FuzzOrderedTextsFrom's is parsed alone, so
+// that the line the record keeps is the end of the stream's copy of it.
+func TestOrderedTextsFrom(t *testing.T) {
+	logs, err := filepath.Glob("testdata/*/*.log")
+	if err != nil || len(logs) < 40 {
+		t.Fatalf("found %d test files: %v", len(logs), err)
+	}
+	trimmed := 0
+	for _, path := range logs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for line := range bytes.Lines(data) {
+			trimmed += checkTextsFrom(t, bytes.TrimSuffix(line, []byte("\n")))
+		}
+	}
+	if trimmed < 50 {
+		t.Errorf("only %d lines kept from their texts: the test sees too few to tell", trimmed)
+	}
+}
+
+func FuzzOrderedTextsFrom(f *testing.F) {
+	for _, seed := range []string{`{"ts":"2026-12-05T07:31:29Z","level":"info","msg":"a","n":{"key":"v"},"l":["x"]}`,
+		`{"a":"b","msg":"m"}`, `{"level":"bogus","":"","msg":"x"}`, `ts=1 level=info msg="x y" k=v k=w`,
+		`{"ts":1,"msg":"a \"b\"","k\u0041":"v"}`} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		// One line, which the stream copies as it is (it mends invalid
+		// UTF-8).
+		if !bytes.ContainsAny(line, "\n\r") && utf8.Valid(line) {
+			checkTextsFrom(t, line)
+		}
+	})
+}
+
+// checkTextsFrom parses line alone and holds its record, if of an ordered
+// format and keeping a line, to it; 1 when the line kept is shorter.
+func checkTextsFrom(t *testing.T, line []byte) int {
+	t.Helper()
+	s := newTestStream(t, nil)
+	s.CheckLines(true)
+	recs := append(s.FeedAppend(nil, line, record.Position{}, false, testNow), s.FlushAll(testNow)...)
+	if len(recs) != 1 || (recs[0].Format != "json" && recs[0].Format != "logfmt") || recs[0].Stream != "" {
+		return 0 // none, several, not ordered, or in a container runtime's envelope
+	}
+	r := &recs[0]
+	kept, _, _ := r.CheckedLine(func(string) (bool, bool) { return true, true })
+	if kept == "" {
+		return 0
+	}
+	// The stream's copy of line ends where the line kept does.
+	full := unsafe.String((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(kept)), len(kept)-len(line))), len(line))
+	if full != string(line) {
+		t.Fatalf("%q: the line kept, %q, does not end the line", line, kept)
+	}
+	text := func(s string) {
+		if s != "" && secrets.InLine(full, s) && !secrets.InLine(kept, s) {
+			t.Errorf("%q: the text %q lies before the line kept, %q", line, s, kept)
+		}
+	}
+	text(r.Message)
+	var walk func(fields []record.Field)
+	var value func(v record.Value)
+	value = func(v record.Value) {
+		switch v.Kind() {
+		case record.KindString:
+			text(v.Str())
+		case record.KindObject:
+			walk(v.Object())
+		case record.KindArray:
+			for _, it := range v.Array() {
+				value(it)
+			}
+		}
+	}
+	walk = func(fields []record.Field) {
+		for _, f := range fields {
+			text(f.Key)
+			value(f.Value)
+		}
+	}
+	walk(r.Fields)
+	if len(kept) < len(line) {
+		return 1
+	}
+	return 0
 }
