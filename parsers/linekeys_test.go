@@ -142,7 +142,7 @@ func checkTextsFrom(t *testing.T, line []byte) int {
 	s := newTestStream(t, nil)
 	s.CheckLines(true)
 	recs := append(s.FeedAppend(nil, line, record.Position{}, false, testNow), s.FlushAll(testNow)...)
-	if len(recs) != 1 || (recs[0].Format != "json" && recs[0].Format != "logfmt") || recs[0].Stream != "" {
+	if len(recs) != 1 || !orderedFormat(recs[0].Format) || recs[0].Stream != "" {
 		return 0 // none, several, not ordered, or in a container runtime's envelope
 	}
 	r := &recs[0]
@@ -186,4 +186,13 @@ func checkTextsFrom(t *testing.T, line []byte) int {
 		return 1
 	}
 	return 0
+}
+
+func orderedFormat(name string) bool {
+	for _, f := range formats {
+		if f.name == name {
+			return f.ordered
+		}
+	}
+	return false
 }
