@@ -12,9 +12,9 @@
 # record's line methods, with what they inline, each without its callees:
 # an inclusive count such as Chain.Process's takes in other goroutines'
 # work whenever a stack grows), which a busy machine does not change. The
-# parsers keep each line on its record in code inlined in
-# parsers.(*Stream).inner, which this leaves out (about 17 a record):
-# compare inner's count with and without redact for it.
+# parsers keep each line on its record, from where its texts start, in
+# code inlined in parsers.(*Stream).inner, which this leaves out (about 50
+# a record): compare inner's count with and without redact for it.
 #   bench/processors.sh                        # corpus from ../shared/bench/gen_corpus.py
 #   OBSADAPTER_CORPUS=corpus.log ROUNDS=5 bench/processors.sh
 #   CALLGRIND=1 LINES=100000 bench/processors.sh

@@ -245,6 +245,11 @@ func TestFilter(t *testing.T) {
 		{"all", FilterConfig{Keep: &Condition{All: []Condition{{MinLevel: "error"}, {Source: []string{"app"}}}}}, rec(record.SeverityError, "x"), true},
 		{"all fails", FilterConfig{Keep: &Condition{All: []Condition{{MinLevel: "error"}, {Source: []string{"db"}}}}}, rec(record.SeverityError, "x"), false},
 		{"any", FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "error"}, {MessageContains: "slow"}}}}, rec(record.SeverityInfo, "slow query"), true},
+		{"any fails", FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "error"}, {MessageContains: "slow"}}}}, rec(record.SeverityInfo, "fast"), false},
+		{"any of three, the last", FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "error"}, {Source: []string{"db"}}, {MessageContains: "slow"}}}}, rec(record.SeverityInfo, "slow"), true},
+		{"any of three fails", FilterConfig{Keep: &Condition{Any: []Condition{{MinLevel: "error"}, {Source: []string{"db"}}, {MessageContains: "slow"}}}}, rec(record.SeverityInfo, "fast"), false},
+		{"all of three", FilterConfig{Keep: &Condition{All: []Condition{{MinLevel: "info"}, {Source: []string{"app"}}, {MessageContains: "a"}}}}, rec(record.SeverityInfo, "a"), true},
+		{"all of three, the last fails", FilterConfig{Keep: &Condition{All: []Condition{{MinLevel: "info"}, {Source: []string{"app"}}, {MessageContains: "a"}}}}, rec(record.SeverityInfo, "b"), false},
 		{"keys combine as all", FilterConfig{Keep: &Condition{MinLevel: "info", MessageContains: "a"}}, rec(record.SeverityInfo, "b"), false},
 	}
 	for _, tc := range tests {
