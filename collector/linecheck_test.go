@@ -237,6 +237,17 @@ var hostileLines = []string{
 	`{"ts":"2026-12-05T07:31:29Z","msg":"run --pa\"ss\"word hunter2 now"}`,
 	`ts=2026-12-05T07:31:29Z level=info msg="token\x3dabc123def456 set" a=-x`,
 	`ts=2026-12-05T07:31:29Z level=info msg="pass\"word=hunter2x and more" b=1`,
+	// A message made by unescaping lies after the line: the line answers
+	// for the other texts only, with a secret among them or in the message.
+	`{"ts":"2026-12-05T07:31:29Z","level":"info","msg":"a \"quoted\" word","token":"abc123def456","user":"bob"}`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"pass\u0077ord=hunter2 \"q\"","user":"bob","path":"/x"}`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"a \"quoted\" word","auth":{"password":"hunter2x"},"tags":["-x","y"]}`,
+	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" password=hunter2x user=bob`,
+	`ts=2026-12-05T07:31:29Z level=info msg="x \"y\" key=\"s3cr3tvalue\"" user=bob`,
+	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" user=-bob url=https://u:hunter2x@db.example.com/`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"\u0070assword=hunter2 now","user":"bob"}`,
+	`{"ts":"2026-12-05T07:31:29Z","level":"info","msg":"a \"quoted\" word","user":"bob","n":1}`,
+	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" user=bob`,
 	`2026-12-05 07:31:29,123 ERROR [main] app.Service - failed to connect`,
 	`	at app.Db.connect(Db.java:42) password=hunter2 given`,
 	`	at app.Main.main(Main.java:7)`,

@@ -298,7 +298,7 @@ func textsFrom(line string, r *record.Record) string {
 // made none, and cut no value that starts with a '-' (parser.dash). Where
 // s.p.checkLines, inner and plainLine keep the line, the record's own copy
 // (no byte of it is written again: doneLine), with
-// r.SetUncheckedLine(line, s.onlyParts(cut)), which inlines whole.
+// r.SetUncheckedLine(line, room, s.onlyParts(cut)), which inlines whole.
 func (s *Stream) onlyParts(cut bool) bool {
 	return cut && !s.p.made && !s.p.dash
 }
@@ -346,13 +346,14 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 		f = s.p.detect(&sub.det, line, r)
 	}
 	r.Format = f.name
+	room := unsafeString(s.buf) // the line, and the texts keep made after it
 	s.doneLine()
 	if s.p.checkLines {
 		texts := line
 		if f.ordered {
 			texts = textsFrom(line, r)
 		}
-		r.SetUncheckedLine(texts, s.onlyParts(!f.named && f != regexFormat))
+		r.SetUncheckedLine(texts, room, s.onlyParts(!f.named && f != regexFormat))
 	}
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
@@ -376,9 +377,10 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	line = s.ownLine(line)
 	s.p.made, s.p.dash = false, false
 	parsePlain(&s.p, line, r)
+	room := unsafeString(s.buf)
 	s.doneLine()
 	if s.p.checkLines {
-		r.SetUncheckedLine(line, s.onlyParts(true))
+		r.SetUncheckedLine(line, room, s.onlyParts(true))
 	}
 	r.Format = "plain"
 	r.Truncated = truncated

@@ -61,17 +61,24 @@ type Kubernetes struct {
 // It records nothing and returns false when the message is not a part of
 // line: the line is found again from the message, which keeps it alive.
 func (r *Record) SetCleanLine(line string, names, only bool) bool {
-	off, n := lineAround(r.Message, line)
+	off, n := lineAround(r.Message, line, line)
 	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = off, n, names && n != 0, only && n != 0, false
 	return n != 0
 }
 
-// lineAround returns where msg starts in line and line's length, or a
-// length of 0 when msg is not a part of line whose place the record can
-// hold (none).
-func lineAround(msg, line string) (off, n uint32) {
-	o := uintptr(unsafe.Pointer(unsafe.StringData(msg))) - uintptr(unsafe.Pointer(unsafe.StringData(line))) // wraps to huge below line
-	if msg == "" || o >= uintptr(len(line)) || uintptr(len(msg)) > uintptr(len(line))-o || len(line) > math.MaxUint32 {
+// lineAround returns how far msg starts after line does and line's
+// length, or a length of 0 when msg does not lie in room at or after
+// line's start, or the record cannot hold the place (none). line lies in
+// room, one allocation, so that the line found again from msg is in msg's.
+func lineAround(msg, line, room string) (off, n uint32) {
+	// line's address is taken twice rather than held, which the inliner
+	// prices lower, so that SetUncheckedLine inlines into the parsers.
+	// o wraps to huge for msg below line; end is room's end from line's
+	// start; the middle test also refuses msg == "", whose address says
+	// nothing.
+	o := uintptr(unsafe.Pointer(unsafe.StringData(msg))) - uintptr(unsafe.Pointer(unsafe.StringData(line)))
+	end := uintptr(unsafe.Pointer(unsafe.StringData(room))) + uintptr(len(room)) - uintptr(unsafe.Pointer(unsafe.StringData(line)))
+	if o > end || uintptr(len(msg))-1 >= end-o || end > math.MaxUint32 {
 		return 0, 0
 	}
 	return uint32(o), uint32(len(line))
@@ -79,15 +86,20 @@ func lineAround(msg, line string) (off, n uint32) {
 
 // SetUncheckedLine records line as SetCleanLine does, with only, to be
 // checked for secrets by CheckedLine; until then CleanLine returns none.
+// room holds line and, after it, the texts the parser made for the record
+// (an unescaped message): the message may lie there rather than in line,
+// and the line still answers for the record's other texts, which lie in
+// it (the message is then no part of it, which redact checks on its own).
 // Parsers keep the line so and the redact processor checks it: each loop
 // then runs its own code, which a core's instruction cache holds better
 // than both interleaved line by line (callgrind's cache simulation: 0.2
 // rather than 2.8 million more misses over 100,000 lines than without
 // redact), and a record a processor drops before redact is not checked.
 // It inlines where parsers keep their lines, once a line.
-func (r *Record) SetUncheckedLine(line string, only bool) {
-	off, n := lineAround(r.Message, line)
-	r.cleanOff, r.cleanLen, r.cleanNames, r.lineOnly, r.lineUnchecked = off, n, false, only, n != 0
+func (r *Record) SetUncheckedLine(line, room string, only bool) {
+	off, n := lineAround(r.Message, line, room)
+	// cleanNames waits for CheckedLine, which sets it before any use.
+	r.cleanOff, r.cleanLen, r.lineOnly, r.lineUnchecked = off, n, only, n != 0
 }
 
 // CheckedLine settles a line SetUncheckedLine recorded, if it waits: check

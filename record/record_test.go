@@ -161,7 +161,7 @@ func TestUncheckedLine(t *testing.T) {
 		{"not passed", false, true, ""},
 	} {
 		r := Record{Message: line[9:16]}
-		r.SetUncheckedLine(line, true)
+		r.SetUncheckedLine(line, line, true)
 		if got, _, _ := r.CleanLine(); got != "" {
 			t.Errorf("%s: an unchecked line is clean: %q", tc.name, got)
 		}
@@ -184,10 +184,35 @@ func TestUncheckedLine(t *testing.T) {
 	}
 	// A line set clean over an unchecked one needs no check.
 	r := Record{Message: line[9:16]}
-	r.SetUncheckedLine(line, true)
+	r.SetUncheckedLine(line, line, true)
 	r.SetCleanLine(line, true, false)
 	r.CheckedLine(func(string) (bool, bool) { t.Error("a clean line checked"); return false, false })
 	if got, _, _ := r.CleanLine(); got != line {
 		t.Errorf("CleanLine = %q", got)
+	}
+}
+
+// TestUncheckedLineRoom: a message the parser made after the line, in the
+// line's room, finds the line again; one elsewhere, or past the room,
+// does not.
+func TestUncheckedLineRoom(t *testing.T) {
+	room := `msg="a \"b\"" user=bob` + `a "b"`
+	line, made := room[:22], room[22:]
+	for _, tc := range []struct {
+		name, msg, line, room string
+		want                  string
+	}{
+		{"made in the room", made, line, room, line},
+		{"in the line", line[5:12], line, room, line},
+		{"running past the room", made, line, room[:len(room)-1], ""},
+		{"a copy", strings.Clone(made), line, room, ""},
+		{"before the line", room[:3], line[4:], room, ""},
+	} {
+		r := Record{Message: tc.msg}
+		r.SetUncheckedLine(tc.line, tc.room, true)
+		got, _, _ := r.CheckedLine(func(string) (bool, bool) { return true, true })
+		if got != tc.want {
+			t.Errorf("%s: CleanLine = %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
