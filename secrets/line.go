@@ -171,9 +171,15 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 	c0, c1, c2 := t[k-2], t[k-1], t[k]
 	switch tri := trigramAt(t, k-2); {
 	case isHintTrigram(tri):
-		if *names && hintAt(t, k-2, tri) {
-			// A key part holding the hint ends at e; without a secret word
-			// ending by then, it is no secret name ("authorised: ok").
+		// Every secret word holds a hint where it holds the trigram
+		// (TestSecretWordsHoldHints), so without a hint ("created",
+		// "invoke") there is no secret name, nor an assignment to one.
+		if !hintAt(t, k-2, tri) {
+			return false
+		}
+		// A key part holding the hint ends at e; without a secret word
+		// ending by then, it is no secret name ("authorised: ok").
+		if *names {
 			if e := keyEndAt(t, k+1); e >= 0 && secretWordAt(t, k-2, tri, e) {
 				*names = false
 			}

@@ -261,3 +261,21 @@ func TestLineCleanByCalls(t *testing.T) {
 		}
 	}
 }
+
+// lineDirty leaves a hint trigram without a hint there at once: that
+// holds only while every word that makes a name secret holds a hint
+// wherever it holds a hint trigram, as secretWordAt looks for it.
+func TestSecretWordsHoldHints(t *testing.T) {
+	n := 0
+	for _, words := range secretsByTrigram {
+		for _, w := range words {
+			n++
+			if tri := trigramAt(w.word, w.at); !hintAt(w.word, w.at, tri) {
+				t.Errorf("%q holds hint trigram %q at %d but no hint there", w.word, w.word[w.at:w.at+3], w.at)
+			}
+		}
+	}
+	if n < len(strongWords)+len(weakWords) {
+		t.Fatalf("only %d words by trigram: every secret word holds one", n)
+	}
+}
