@@ -21,6 +21,10 @@
 #   CALLGRIND=1 KEEP=/tmp/cg bench/processors.sh  # keep each run's profile, for
 #                                                 # callgrind_annotate per function
 #   BINS="/tmp/old /tmp/new" bench/processors.sh   # compare builds, interleaved
+#   PROCS=1 bench/processors.sh  # GOMAXPROCS=1, as a sidecar with a one-CPU
+#                                # limit runs: one thread parses, redacts and
+#                                # sends, so the two cores' overlap, which
+#                                # moves from run to run, moves no figure
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -73,6 +77,8 @@ EOC
     # one P: no spinning.
     GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
       "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
+  elif [ -n "${PROCS:-}" ]; then
+    GOMAXPROCS=$PROCS "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
   else
     "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
   fi
