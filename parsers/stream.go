@@ -346,15 +346,15 @@ func (s *Stream) inner(sub *substream, content []byte, envTime time.Time, trunca
 		f = s.p.detect(&sub.det, line, r)
 	}
 	r.Format = f.name
-	room := unsafeString(s.buf) // the line, and the texts keep made after it
-	s.doneLine()
 	if s.p.checkLines {
 		texts := line
 		if f.ordered {
 			texts = textsFrom(line, r)
 		}
-		r.SetUncheckedLine(texts, room, s.onlyParts(!f.named && f != regexFormat))
+		// s.buf is the room: the line, and the texts made after it.
+		r.SetUncheckedLine(texts, unsafeString(s.buf), s.onlyParts(!f.named && f != regexFormat))
 	}
+	s.doneLine()
 	if s.c.cfg.AccessLogLevels && r.Severity == 0 && f.access {
 		r.Severity = statusSeverity(r)
 	}
@@ -377,11 +377,10 @@ func (s *Stream) plainLine(sub *substream, content []byte, truncated bool, end, 
 	line = s.ownLine(line)
 	s.p.made, s.p.dash = false, false
 	parsePlain(&s.p, line, r)
-	room := unsafeString(s.buf)
-	s.doneLine()
 	if s.p.checkLines {
-		r.SetUncheckedLine(line, room, s.onlyParts(true))
+		r.SetUncheckedLine(line, unsafeString(s.buf), s.onlyParts(true))
 	}
+	s.doneLine()
 	r.Format = "plain"
 	r.Truncated = truncated
 	s.stamp(r, sub, end, now)
