@@ -52,7 +52,17 @@ const maxName = 128
 // dashes or with them, an environment variable, a -D property, a JSON or
 // YAML key, a header name) is a secret by the rule table's name rules.
 // The redact processor asks it for every field key.
-func IsSecretName(name string) bool { return hasNameHint(name) && classify(name, true) != notSecret }
+func IsSecretName(name string) bool { return nameKindOf(name) != notSecret }
+
+// nameKindOf is classify with suffixes, for a name as a whole: most names
+// hold no hint, which two table loads a byte pair tell, and classify,
+// which splits a name into words, need not see them.
+func nameKindOf(name string) nameKind {
+	if !hasNameHint(name) {
+		return notSecret
+	}
+	return classify(name, true)
+}
 
 // hasNameHint is IsSecretName's cheap first test: every secret name holds
 // one of nameHints, in some case, so it holds the hint's trigram (three

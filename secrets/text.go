@@ -66,12 +66,7 @@ func maskAssignments(s string, m Mask) string {
 		if start == end || quote != 0 && (start == 0 || s[start-1] != quote) {
 			continue
 		}
-		// Most names hold no hint, which two table loads a byte pair tell,
-		// and classify, which splits the name into words, need not see.
-		if !hasNameHint(s[start:end]) {
-			continue
-		}
-		kind := classify(s[start:end], true)
+		kind := nameKindOf(s[start:end])
 		if kind == notSecret {
 			continue
 		}
