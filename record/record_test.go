@@ -207,6 +207,7 @@ func TestUncheckedLineRoom(t *testing.T) {
 		{"running past the room", made, line, room[:len(room)-1], ""},
 		{"a copy", strings.Clone(made), line, room, ""},
 		{"before the line", room[:3], line[4:], room, ""},
+		{"empty, though its address lies in the room", made[:0], line, room, ""},
 	} {
 		r := Record{Message: tc.msg}
 		r.SetUncheckedLine(tc.line, tc.room, true)
