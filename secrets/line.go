@@ -220,7 +220,11 @@ func IsKeyPart(line string, a, b int) bool {
 // goes on from there ends, or -1 if none can. Such a part holds no quote,
 // '=' or ':', and a blank only when quoted: so it ends where the bytes from
 // i on first hold one of these, or, where that is a blank, maybe at the
-// next quote; only one of the two can be followed as a key is.
+// next quote; only one of the two can be followed as a key is. The quote
+// is looked for past any '=' or ':' on the way, which no key part holds
+// but a JSON key may ("a password b:c"), and its parser cuts it as a key
+// all the same: stopping there would pass names for such a line
+// (TestLineCleanCases).
 func keyEndAt(t string, i int) int {
 	j := i
 	for j < len(t) && !keyStop[t[j]] {

@@ -96,6 +96,10 @@ func TestLineCleanCases(t *testing.T) {
 		{"a hint in a value", `{"msg":"cache miss for key sess:51fb98b8da9f","n":1}`, true, true},
 		{"a hint in a key that holds a blank", `{"msg":"ok","key name":"x"}`, true, false},
 		{"a secret name that holds a blank", `{"msg":"ok","password hint":"abcdef"}`, true, false},
+		// A JSON key may hold a ':' or '=' too, which no key part does: a
+		// blank's quoted key runs to the first quote whatever lies before it.
+		{"a JSON key that holds a blank and a colon", `{"msg":"ok","a password b:c":"abcdefgh"}`, true, false},
+		{"a JSON key that holds a blank and an equals sign", `{"msg":"ok","the api key x=y":"abcdefgh"}`, true, false},
 		{"hint before a colon, not a secret name", "payment authorised: amount=54.00 currency=EUR", true, true},
 		{"a word that holds a trigram only", "order 7492479 created for customer user0071 by broker", true, true},
 		{"an assignment", `ts=1 level=info password=hunter2 user=bob`, false, false},
