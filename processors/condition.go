@@ -37,19 +37,38 @@ type Condition struct {
 // match is a compiled condition.
 type match func(r *record.Record) bool
 
+// cond is a condition as compiled: one that tests nothing but the level
+// (min_level, and all, any and not of such) is a table by severity, so
+// that the commonest filter costs a load a record rather than a call a
+// test; any other is a match. Neither is set for an empty one.
+type cond struct {
+	levels *[256]bool
+	m      match
+}
+
+func (c cond) set() bool { return c.levels != nil || c.m != nil }
+
+// match returns c as a match.
+func (c cond) match() match {
+	if t := c.levels; t != nil {
+		return func(r *record.Record) bool { return t[r.Severity] }
+	}
+	return c.m
+}
+
 // maxConditionDepth bounds the nesting of all/any/not.
 const maxConditionDepth = 16
 
-func compileCondition(c *Condition, p problems) match {
+func compileCondition(c *Condition, p problems) cond {
 	return compileDepth(c, p, 0)
 }
 
-func compileDepth(c *Condition, p problems, depth int) match {
+func compileDepth(c *Condition, p problems, depth int) cond {
 	if depth > maxConditionDepth {
 		p.add("", "conditions nest deeper than %d levels", maxConditionDepth)
-		return nil
+		return cond{}
 	}
-	var tests []match
+	var tests []cond
 	if c.MinLevel != "" {
 		l, ok := record.LevelFromString(c.MinLevel)
 		if !ok {
@@ -58,90 +77,152 @@ func compileDepth(c *Condition, p problems, depth int) match {
 		// A severity of the level's range or above: no level (0) is
 		// below every one.
 		least := l.Severity()
-		tests = append(tests, func(r *record.Record) bool { return r.Severity >= least })
+		t := new([256]bool)
+		for s := range t {
+			t[s] = record.Severity(s) >= least
+		}
+		tests = append(tests, cond{levels: t})
 	}
 	if len(c.Source) > 0 {
 		names := c.Source
-		tests = append(tests, func(r *record.Record) bool { return slices.Contains(names, r.Source) })
+		tests = append(tests, cond{m: func(r *record.Record) bool { return slices.Contains(names, r.Source) }})
 	}
 	if len(c.Format) > 0 {
 		names := c.Format
-		tests = append(tests, func(r *record.Record) bool { return slices.Contains(names, r.Format) })
+		tests = append(tests, cond{m: func(r *record.Record) bool { return slices.Contains(names, r.Format) }})
 	}
 	if c.MessageContains != "" {
 		sub := c.MessageContains
-		tests = append(tests, func(r *record.Record) bool { return strings.Contains(r.Message, sub) })
+		tests = append(tests, cond{m: func(r *record.Record) bool { return strings.Contains(r.Message, sub) }})
 	}
 	if c.MessageRegex != "" {
 		if re := compileRegex(c.MessageRegex, p.at("message_regex")); re != nil {
-			tests = append(tests, func(r *record.Record) bool { return re.MatchString(r.Message) })
+			tests = append(tests, cond{m: func(r *record.Record) bool { return re.MatchString(r.Message) }})
 		}
 	}
-	tests = append(tests, compileField(c, p)...)
+	for _, m := range compileField(c, p) {
+		tests = append(tests, cond{m: m})
+	}
 	for i := range c.All {
-		if m := compileDepth(&c.All[i], p.at("all").at(index(i)), depth+1); m != nil {
+		if m := compileDepth(&c.All[i], p.at("all").at(index(i)), depth+1); m.set() {
 			tests = append(tests, m)
 		}
 	}
 	if len(c.Any) > 0 {
-		var alts []match
+		var alts []cond
 		for i := range c.Any {
-			if m := compileDepth(&c.Any[i], p.at("any").at(index(i)), depth+1); m != nil {
+			if m := compileDepth(&c.Any[i], p.at("any").at(index(i)), depth+1); m.set() {
 				alts = append(alts, m)
 			}
 		}
-		tests = append(tests, anyOf(alts))
+		if len(alts) > 0 {
+			tests = append(tests, anyOf(alts))
+		}
 	}
 	if c.Not != nil {
-		if m := compileDepth(c.Not, p.at("not"), depth+1); m != nil {
-			tests = append(tests, func(r *record.Record) bool { return !m(r) })
+		if m := compileDepth(c.Not, p.at("not"), depth+1); m.set() {
+			tests = append(tests, notOf(m))
 		}
 	}
 	if len(tests) == 0 {
 		if c.empty() {
 			p.add("", "the condition is empty: set min_level, source, format, message_contains, message_regex, field, all, any or not")
 		}
-		return nil
+		return cond{}
 	}
 	return allOf(tests)
 }
 
-// anyOf matches what one of ms matches; allOf what all of them do. Two,
-// the commonest count past one, get a closure without the loop.
-func anyOf(ms []match) match {
-	switch len(ms) {
-	case 1:
-		return ms[0]
-	case 2:
-		a, b := ms[0], ms[1]
-		return func(r *record.Record) bool { return a(r) || b(r) }
+// levelsOf returns the tables of cs, or nil unless each has one.
+func levelsOf(cs []cond) []*[256]bool {
+	ts := make([]*[256]bool, len(cs))
+	for i, c := range cs {
+		if ts[i] = c.levels; ts[i] == nil {
+			return nil
+		}
 	}
-	return func(r *record.Record) bool {
+	return ts
+}
+
+// combine is the table of a level-only any (or all) of ts.
+func combine(ts []*[256]bool, any bool) cond {
+	t := new([256]bool)
+	for s := range t {
+		t[s] = !any
+		for _, u := range ts {
+			if u[s] == any {
+				t[s] = any
+				break
+			}
+		}
+	}
+	return cond{levels: t}
+}
+
+// anyOf matches what one of cs matches; allOf what all of them do. Two,
+// the commonest count past one, get a closure without the loop.
+func anyOf(cs []cond) cond {
+	if len(cs) == 1 {
+		return cs[0]
+	}
+	if ts := levelsOf(cs); ts != nil {
+		return combine(ts, true)
+	}
+	ms := matches(cs)
+	if len(ms) == 2 {
+		a, b := ms[0], ms[1]
+		return cond{m: func(r *record.Record) bool { return a(r) || b(r) }}
+	}
+	return cond{m: func(r *record.Record) bool {
 		for _, m := range ms {
 			if m(r) {
 				return true
 			}
 		}
 		return false
-	}
+	}}
 }
 
-func allOf(ms []match) match {
-	switch len(ms) {
-	case 1:
-		return ms[0]
-	case 2:
-		a, b := ms[0], ms[1]
-		return func(r *record.Record) bool { return a(r) && b(r) }
+func allOf(cs []cond) cond {
+	if len(cs) == 1 {
+		return cs[0]
 	}
-	return func(r *record.Record) bool {
+	if ts := levelsOf(cs); ts != nil {
+		return combine(ts, false)
+	}
+	ms := matches(cs)
+	if len(ms) == 2 {
+		a, b := ms[0], ms[1]
+		return cond{m: func(r *record.Record) bool { return a(r) && b(r) }}
+	}
+	return cond{m: func(r *record.Record) bool {
 		for _, m := range ms {
 			if !m(r) {
 				return false
 			}
 		}
 		return true
+	}}
+}
+
+func notOf(c cond) cond {
+	if c.levels != nil {
+		t := new([256]bool)
+		for s := range t {
+			t[s] = !c.levels[s]
+		}
+		return cond{levels: t}
 	}
+	m := c.m
+	return cond{m: func(r *record.Record) bool { return !m(r) }}
+}
+
+func matches(cs []cond) []match {
+	ms := make([]match, len(cs))
+	for i, c := range cs {
+		ms[i] = c.match()
+	}
+	return ms
 }
 
 func (c *Condition) empty() bool {

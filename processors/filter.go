@@ -10,8 +10,8 @@ type FilterConfig struct {
 }
 
 type filter struct {
-	match match
-	keep  bool // keep what matches (else drop what matches)
+	cond cond
+	keep bool // keep what matches (else drop what matches)
 }
 
 func newFilter(c *FilterConfig, p problems) processor {
@@ -21,9 +21,9 @@ func newFilter(c *FilterConfig, p problems) processor {
 		p.add("", "set keep or drop, not both")
 	case c.Keep != nil:
 		f.keep = true
-		f.match = compileCondition(c.Keep, p.at("keep"))
+		f.cond = compileCondition(c.Keep, p.at("keep"))
 	case c.Drop != nil:
-		f.match = compileCondition(c.Drop, p.at("drop"))
+		f.cond = compileCondition(c.Drop, p.at("drop"))
 	default:
 		p.add("", "set keep (records to keep) or drop (records to drop)")
 	}
@@ -31,7 +31,13 @@ func newFilter(c *FilterConfig, p problems) processor {
 }
 
 func (f *filter) apply(r *record.Record, _ *uint64) result {
-	if f.match(r) == f.keep {
+	var matched bool
+	if t := f.cond.levels; t != nil {
+		matched = t[r.Severity]
+	} else {
+		matched = f.cond.m(r)
+	}
+	if matched == f.keep {
 		return resKept
 	}
 	return resDropped

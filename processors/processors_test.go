@@ -266,6 +266,68 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// TestLevelConditions: a condition of nothing but levels compiles to a
+// table by severity, which must say for every severity what the condition
+// says (evalLevels, written from the keys' documented meaning).
+func TestLevelConditions(t *testing.T) {
+	keepAll := Condition{Any: []Condition{{MinLevel: "trace"}, {Not: &Condition{MinLevel: "trace"}}}}
+	tests := []struct {
+		name string
+		c    Condition
+	}{
+		{"min_level", Condition{MinLevel: "warn"}},
+		{"not", Condition{Not: &Condition{MinLevel: "info"}}},
+		{"any of a level and its negation: every record", keepAll},
+		{"not of that: none", Condition{Not: &keepAll}},
+		{"all: a band", Condition{All: []Condition{{MinLevel: "debug"}, {Not: &Condition{MinLevel: "error"}}}}},
+		{"keys and all combine", Condition{MinLevel: "info", All: []Condition{{Not: &Condition{MinLevel: "fatal"}}}}},
+		{"any of three", Condition{Any: []Condition{{MinLevel: "fatal"}, {Not: &Condition{MinLevel: "debug"}}, {All: []Condition{{MinLevel: "warn"}}}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var list []Problem
+			got := compileCondition(&tc.c, problems{list: &list})
+			if len(list) > 0 || got.levels == nil {
+				t.Fatalf("compiled to %+v, problems %v; want a table", got, list)
+			}
+			m := got.match()
+			for s := range 256 {
+				r := record.Record{Severity: record.Severity(s)}
+				if want := evalLevels(&tc.c, record.Severity(s)); got.levels[s] != want || m(&r) != want {
+					t.Errorf("severity %d: table %v, match %v, want %v", s, got.levels[s], m(&r), want)
+				}
+			}
+		})
+	}
+	mixed := Condition{Any: []Condition{{MinLevel: "error"}, {MessageContains: "slow"}}}
+	var list []Problem
+	if got := compileCondition(&mixed, problems{list: &list}); got.levels != nil || got.m == nil {
+		t.Errorf("a condition on the message compiled to %+v; want a match", got)
+	}
+}
+
+func evalLevels(c *Condition, s record.Severity) bool {
+	ok := true
+	if c.MinLevel != "" {
+		l, _ := record.LevelFromString(c.MinLevel)
+		ok = s >= l.Severity()
+	}
+	for i := range c.All {
+		ok = ok && evalLevels(&c.All[i], s)
+	}
+	if len(c.Any) > 0 {
+		anyOK := false
+		for i := range c.Any {
+			anyOK = anyOK || evalLevels(&c.Any[i], s)
+		}
+		ok = ok && anyOK
+	}
+	if c.Not != nil {
+		ok = ok && !evalLevels(c.Not, s)
+	}
+	return ok
+}
+
 func TestRoute(t *testing.T) {
 	c := mustBuild(t,
 		Spec{Filter: &FilterConfig{Drop: &Condition{MessageContains: "noise"}}},

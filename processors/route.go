@@ -35,7 +35,7 @@ func newRoute(c *RouteConfig, env Env, p problems) processor {
 	for i := range c.Rules {
 		rp := p.at("rules").at(index(i))
 		rule := &c.Rules[i]
-		rt.matches = append(rt.matches, compileCondition(&rule.When, rp.at("when")))
+		rt.matches = append(rt.matches, compileCondition(&rule.When, rp.at("when")).match())
 		if len(rule.Exporters) == 0 {
 			rp.add("exporters", "name at least one exporter (to drop records, use a filter)")
 		}
