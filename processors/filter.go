@@ -30,15 +30,24 @@ func newFilter(c *FilterConfig, p problems) processor {
 	return f
 }
 
+// apply is for a filter of any other condition: the chain looks a filter
+// of levels only up itself (keptBySeverity), with no call a record.
 func (f *filter) apply(r *record.Record, _ *uint64) result {
-	var matched bool
-	if t := f.cond.levels; t != nil {
-		matched = t[r.Severity]
-	} else {
-		matched = f.cond.m(r)
-	}
-	if matched == f.keep {
+	if f.cond.m(r) == f.keep {
 		return resKept
 	}
 	return resDropped
+}
+
+// keptBySeverity returns, for a filter of levels only, whether it keeps a
+// record of each severity; nil for any other.
+func (f *filter) keptBySeverity() *[256]bool {
+	if f.cond.levels == nil {
+		return nil
+	}
+	t := new([256]bool)
+	for s := range t {
+		t[s] = f.cond.levels[s] == f.keep
+	}
+	return t
 }

@@ -88,7 +88,11 @@ type summarizer interface {
 // unchanged. Not safe for concurrent use, except Stats: one Chain per source
 // goroutine (Build one per source).
 type Chain struct {
-	procs  []processor
+	procs []processor
+	// keeps[j] is step j's keptBySeverity, when it is a filter of levels
+	// only: the record loop looks it up rather than calling the step, the
+	// commonest filter then costing a load a record.
+	keeps  []*[256]bool
 	names  []string
 	kinds  []string
 	counts []counts
@@ -204,6 +208,11 @@ func compile(specs []Spec, env Env) (*Chain, []Problem) {
 			c.routed = true
 		}
 		c.procs = append(c.procs, proc)
+		var keep *[256]bool
+		if f, ok := proc.(*filter); ok {
+			keep = f.keptBySeverity()
+		}
+		c.keeps = append(c.keeps, keep)
 		c.names = append(c.names, name)
 		c.kinds = append(c.kinds, kind)
 	}
@@ -272,10 +281,16 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 		c.mask = c.all
 		kept := true
 		for j, p := range c.procs {
+			res := resKept
+			if keep := c.keeps[j]; keep == nil {
+				res = p.apply(&recs[i], &c.mask)
+			} else if !keep[recs[i].Severity] {
+				res = resDropped
+			}
 			// Only drops and changes are counted here: a processor kept
 			// the records that reached it and it neither dropped nor
 			// changed (publish).
-			if res := p.apply(&recs[i], &c.mask); res != resKept {
+			if res != resKept {
 				c.local[j][res]++
 				if res == resDropped {
 					kept = false
