@@ -463,7 +463,9 @@ func (x *redact) addReport(fields []record.Field, fired uint64, byName, owned bo
 	}
 	rep := record.Field{Key: x.report, Value: record.ArrayValue(names)}
 	if !owned {
-		fields = slices.Clone(fields)
+		// With room for the report: a clone and then an append would
+		// allocate twice.
+		fields = append(make([]record.Field, 0, len(fields)+1), fields...)
 	}
 	if at >= 0 {
 		fields[at] = rep
