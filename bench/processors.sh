@@ -129,8 +129,12 @@ for line in open(sys.argv[1]):
 for b, r in runs.items():
     n, x = r["none"], r["redact"]
     ratios = [c / a - 1 for a, c in zip(n, x)]
+    # The mean of the rounds' ratios with its standard error: whether a
+    # set of rounds can tell a figure from the 10 % line at all.
+    se = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else float("nan")
     print(f"{b}: medians {statistics.median(n):.2f} / {statistics.median(x):.2f} cpu-s ({statistics.median(x) / statistics.median(n) - 1:+.1%}),"
           f" rounds' ratios median {statistics.median(ratios):+.1%} ({sum(q < 0.10 for q in ratios)} of {len(ratios)} under +10 %),"
+          f" mean {statistics.mean(ratios):+.1%} ± {se:.1%},"
           f" least {min(n):.2f} / {min(x):.2f} ({min(x) / min(n) - 1:+.1%})")
 EOP
 fi
