@@ -159,49 +159,35 @@ func combine(ts []*[256]bool, any bool) cond {
 	return cond{levels: t}
 }
 
-// anyOf matches what one of cs matches; allOf what all of them do. Two,
-// the commonest count past one, get a closure without the loop.
-func anyOf(cs []cond) cond {
-	if len(cs) == 1 {
-		return cs[0]
-	}
-	if ts := levelsOf(cs); ts != nil {
-		return combine(ts, true)
-	}
-	ms := matches(cs)
-	if len(ms) == 2 {
-		a, b := ms[0], ms[1]
-		return cond{m: func(r *record.Record) bool { return a(r) || b(r) }}
-	}
-	return cond{m: func(r *record.Record) bool {
-		for _, m := range ms {
-			if m(r) {
-				return true
-			}
-		}
-		return false
-	}}
-}
+// anyOf matches what one of cs matches; allOf what all of them do.
+func anyOf(cs []cond) cond { return joined(cs, true) }
+func allOf(cs []cond) cond { return joined(cs, false) }
 
-func allOf(cs []cond) cond {
+// joined is anyOf (any) or allOf: a table when each of cs is one, else a
+// match that stops at the first of cs that decides; two, the commonest
+// count past one, get a closure without the loop.
+func joined(cs []cond, any bool) cond {
 	if len(cs) == 1 {
 		return cs[0]
 	}
 	if ts := levelsOf(cs); ts != nil {
-		return combine(ts, false)
+		return combine(ts, any)
 	}
 	ms := matches(cs)
 	if len(ms) == 2 {
 		a, b := ms[0], ms[1]
+		if any {
+			return cond{m: func(r *record.Record) bool { return a(r) || b(r) }}
+		}
 		return cond{m: func(r *record.Record) bool { return a(r) && b(r) }}
 	}
 	return cond{m: func(r *record.Record) bool {
 		for _, m := range ms {
-			if !m(r) {
-				return false
+			if m(r) == any {
+				return any
 			}
 		}
-		return true
+		return !any
 	}}
 }
 

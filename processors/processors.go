@@ -89,8 +89,8 @@ type summarizer interface {
 // goroutine (Build one per source).
 type Chain struct {
 	procs []processor
-	// keeps[j] is step j's keptBySeverity, when it is a filter of levels
-	// only: the record loop looks it up rather than calling the step, the
+	// keeps[j] is step j's kept table, when it is a filter of levels only:
+	// the record loop looks it up rather than calling the step, the
 	// commonest filter then costing a load a record.
 	keeps  []*[256]bool
 	names  []string
@@ -210,7 +210,7 @@ func compile(specs []Spec, env Env) (*Chain, []Problem) {
 		c.procs = append(c.procs, proc)
 		var keep *[256]bool
 		if f, ok := proc.(*filter); ok {
-			keep = f.keptBySeverity()
+			keep = f.kept
 		}
 		c.keeps = append(c.keeps, keep)
 		c.names = append(c.names, name)

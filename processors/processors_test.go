@@ -255,6 +255,12 @@ func TestFilter(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustBuild(t, Spec{Filter: &tc.cfg})
+			// The filter's own apply says what the chain, which may look
+			// it up instead, does.
+			r, mask := tc.r, c.all
+			if res := c.procs[0].apply(&r, &mask); (res == resKept) != tc.kept {
+				t.Errorf("apply = %v, want kept %v", res, tc.kept)
+			}
 			if _, kept := run(t, c, tc.r); kept != tc.kept {
 				t.Errorf("kept = %v, want %v", kept, tc.kept)
 			}

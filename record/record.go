@@ -16,9 +16,9 @@ import (
 // is also the map sent to Fluentd.
 type Record struct {
 	// What a processor reads of every record leads, within 56 bytes:
-	// a batch's records lie 208 bytes apart, and a redact step after a
-	// filter then reads one or two cache lines of each rather than three
-	// or four.
+	// a batch's records lie some 200 bytes apart, and a redact step after
+	// a filter then reads one or two cache lines of each rather than
+	// three or four.
 	Message  string
 	Fields   []Field
 	Severity Severity // OpenTelemetry SeverityNumber; 0 when the line states no level
