@@ -122,6 +122,57 @@ func maskCards(s string, m Mask) string {
 	return p.result()
 }
 
+// mayHoldCard reports whether a part of t, any piece of it, may hold a
+// number maskCards masks. maskCards reads a number where t places it,
+// after no letter, digit, '.', '-' or '+'; a part may start or end
+// anywhere, so each piece of 13 to 19 digits of a stretch of digits and
+// single separators counts when it has an issuer's prefix and length and
+// passes the Luhn check. Where a line's stretch of 13 digits says only
+// "may", this says no to the pod hashes, order numbers and millisecond
+// times that make up most such stretches. Past cardLooks pieces it says
+// yes, which keeps it linear: the texts then get their own look.
+func mayHoldCard(t string) bool {
+	var d [cardLooks]byte
+	n, looks := 0, 0
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if isDigit(c) {
+			if n == len(d) {
+				return true
+			}
+			d[n] = c - '0'
+			n++
+			continue
+		}
+		if (c == ' ' || c == '-') && n > 0 && isDigit(t[i-1]) && i+1 < len(t) && isDigit(t[i+1]) {
+			continue
+		}
+		if n >= minCardDigits {
+			if looks += n - minCardDigits + 1; looks > cardLooks || cardWithin(d[:n]) {
+				return true
+			}
+		}
+		n = 0
+	}
+	return n >= minCardDigits && (looks+n-minCardDigits+1 > cardLooks || cardWithin(d[:n]))
+}
+
+// cardLooks bounds mayHoldCard's work on a text: the digits of a stretch,
+// and the places a piece of one may start.
+const cardLooks = 48
+
+// cardWithin: a piece of the digits d, 13 to 19 long, is a card's number.
+func cardWithin(d []byte) bool {
+	for a := 0; a+minCardDigits <= len(d); a++ {
+		for e := a + minCardDigits; e <= min(len(d), a+maxCardDigits); e++ {
+			if cardIssuer(d[a:e]) && luhn(d[a:e]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // cardIssuer reports whether the number has a card network's prefix and
 // one of its lengths.
 func cardIssuer(d []byte) bool {

@@ -126,6 +126,14 @@ func TestLineCleanCases(t *testing.T) {
 		{"a URL without one", "dial https://db.example.com:5432/app failed now", true, true},
 		{"a card", "paid with 4111 1111 1111 1111 at the shop today", false, false},
 		{"a date and time", "2026-12-05 07:31:29,123 INFO main started in 3 s", true, true},
+		// 13 digits in a row that no piece of makes a card's number.
+		{"a pod's hash of digits", `{"msg":"ok","pod":"auth-0125633370-6870d"}`, true, true},
+		{"a time in milliseconds", `{"msg":"ok","at":1732393862000,"n":1}`, true, true},
+		{"a snowflake id", "order 1234567890123456789 shipped to the customer", true, true},
+		{"an order number that fails Luhn", "order 4111 1111 1111 1112 is late", true, true},
+		// A part may cut a card's number out of a longer run.
+		{"a card in a longer run", "ref 94111111111111111 done today", false, false},
+		{"a card after a letter", "refX4111111111111111 done today", false, false},
 		{"a private key", "key -----BEGIN RSA PRIVATE KEY----- MIIEow", false, false},
 		{"a dash first", "--password hunter2 was given on the command", false, false},
 		{"short", "password=x", false, false},
@@ -206,6 +214,7 @@ func FuzzLineClean(f *testing.F) {
 	}
 	f.Add(`{"msg":"a monkey: b","private__key_id":"x","u":"-p"}`)
 	f.Add(`run --pa"ss"word x; mysql -u'root' -p"x"`)
+	f.Add("ids 94111111111111111 0125633370-6870 4111 1111 1111 1112 x")
 	set := defaultSet(f)
 	f.Fuzz(func(t *testing.T, s string) {
 		if len(s) > 160 {
@@ -281,5 +290,32 @@ func TestSecretWordsHoldHints(t *testing.T) {
 	}
 	if n < len(strongWords)+len(weakWords) {
 		t.Fatalf("only %d words by trigram: every secret word holds one", n)
+	}
+}
+
+// TestMayHoldCard: pieces of stretches are looked at, and past its bound
+// (a long run, many stretches) it says yes rather than look on.
+func TestMayHoldCard(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		text string
+		want bool
+	}{
+		{"none", "GET /index.html 200", false},
+		{"a card", "4111 1111 1111 1111", true},
+		{"a card's piece", "94111111111111111", true},
+		{"a card's piece, separators", "9-4111-1111-1111-1111-0", true},
+		{"not one", "0125633370-6870", false},
+		{"fails Luhn", "4111111111111112", false},
+		{"two separators break it", "4111  1111 1111 1111", false},
+		{"a long run", strings.Repeat("1", cardLooks+1), true},
+		{"many stretches", strings.Repeat("1234567890123 x ", cardLooks+1), true},
+		{"stretches within the bound", strings.Repeat("1234567890123 x ", cardLooks/2), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := mayHoldCard(tc.text); got != tc.want {
+				t.Errorf("mayHoldCard(%q) = %v, want %v", tc.text, got, tc.want)
+			}
+		})
 	}
 }
