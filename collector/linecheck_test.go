@@ -246,6 +246,11 @@ var hostileLines = []string{
 	`ts=2026-12-05T07:31:29Z level=info msg="x \"y\" key=\"s3cr3tvalue\"" user=bob`,
 	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" user=-bob url=https://u:hunter2x@db.example.com/`,
 	`{"ts":"2026-12-05T07:31:29Z","msg":"\u0070assword=hunter2 now","user":"bob"}`,
+	// An unescaped key names a secret its line does not: its value, a
+	// part of the line, is masked by the key's name alone.
+	`{"ts":"2026-12-05T07:31:29Z","msg":"a \"quoted\" word","pass\u0077ord":"hunter2x","user":"bob"}`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"plain words here","api\u005fkey":"abc123def456","user":"bob"}`,
+	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word and a long tail of words" user=bob`,
 	`{"ts":"2026-12-05T07:31:29Z","level":"info","msg":"a \"quoted\" word","user":"bob","n":1}`,
 	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" user=bob`,
 	`2026-12-05 07:31:29,123 ERROR [main] app.Service - failed to connect`,

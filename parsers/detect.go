@@ -137,8 +137,11 @@ type parser struct {
 	minute    minuteCache    // ISO times
 	clfMinute minuteCache    // access-log times
 	det       *detector      // the substream's, whose learner parseLearned makes
-	// made says the record holds a text the parser made rather than cut
-	// from the line (keep's unescaped values, zap's joined message).
+	// made says the record holds a text the parser made that lies outside
+	// its line's room (zap's joined message, a value keep had no room
+	// for), or a key it unescaped (keepKey): the line check answers for
+	// the room, the line and the values made after it, and for the keys
+	// cut from the line only.
 	made bool
 	// dash says a text value the parser cut starts with a '-': a part a
 	// line check does not answer for (secrets.InCleanLine), which redact
@@ -159,14 +162,25 @@ func (p *parser) keep(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	p.made = true
 	if cap(buf)-len(buf) < len(b) {
+		p.made = true
 		return string(b)
 	}
 	start := len(buf)
 	buf = append(buf, b...)
 	*p.buf = buf
 	return unsafeString(buf[start:])
+}
+
+// keepKey is keep for a key. Where lines are checked it lies outside the
+// room: the check's names would answer for it there as for a part of the
+// line, which a key unescaped from "pass\u0077ord" is not.
+func (p *parser) keepKey(b []byte) string {
+	if !p.checkLines || len(b) == 0 {
+		return p.keep(b)
+	}
+	p.made = true
+	return string(b)
 }
 
 // takeFields copies the scratch fields from mark on into a new slice and

@@ -489,7 +489,7 @@ func (j *jsonScanner) str() (string, bool) {
 }
 
 // escapedStr finishes str for a string with escapes, whose content starts
-// at start.
+// at start. One that a ':' follows is a key (keepKey).
 func (j *jsonScanner) escapedStr(start int) (string, bool) {
 	// Escapes: find the quote that is not escaped.
 	for i := start; i < len(j.s); i++ {
@@ -502,6 +502,13 @@ func (j *jsonScanner) escapedStr(start int) (string, bool) {
 			dec, ok := unescapeJSON(tmp[:0], j.s[start:i])
 			if !ok {
 				return "", false
+			}
+			k := j.i
+			for k < len(j.s) && j.s[k] <= ' ' {
+				k++
+			}
+			if k < len(j.s) && j.s[k] == ':' {
+				return j.p.keepKey(dec), true
 			}
 			return j.p.keep(dec), true
 		}

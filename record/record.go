@@ -70,10 +70,11 @@ func (r *Record) SetCleanLine(line string, names, only bool) bool {
 	return n != 0
 }
 
-// lineAround returns how far msg starts after line does and line's
-// length, or a length of 0 when msg does not lie in room at or after
-// line's start, or the record cannot hold the place (none). line lies in
-// room, one allocation, so that the line found again from msg is in msg's.
+// lineAround returns how far msg starts after line does and the length
+// of line and the rest of room after it, or a length of 0 when msg does
+// not lie in room at or after line's start, or the record cannot hold the
+// place (none). line lies in room, one allocation, so that the line found
+// again from msg is in msg's.
 func lineAround(msg, line, room string) (off, n uint32) {
 	// line's address is taken twice rather than held, which the inliner
 	// prices lower, so that SetUncheckedLine inlines into the parsers.
@@ -85,15 +86,15 @@ func lineAround(msg, line, room string) (off, n uint32) {
 	if o > end || uintptr(len(msg))-1 >= end-o || end > math.MaxUint32 {
 		return 0, 0
 	}
-	return uint32(o), uint32(len(line))
+	return uint32(o), uint32(end)
 }
 
 // SetUncheckedLine records line as SetCleanLine does, with only, to be
 // checked for secrets by CheckedLine; until then CleanLine returns none.
-// room holds line and, after it, the texts the parser made for the record
-// (an unescaped message): the message may lie there rather than in line,
-// and the line still answers for the record's other texts, which lie in
-// it (the message is then no part of it, which redact checks on its own).
+// room holds line and, after it, the values the parser made for the record
+// (an unescaped message), and the clean line is all of it, from line's
+// start: one check answers for the made values as for the cut ones, as
+// they are its parts too (a made key lies elsewhere: parsers.keepKey).
 // Parsers keep the line so and the redact processor checks it: each loop
 // then runs its own code, which a core's instruction cache holds better
 // than both interleaved line by line (callgrind's cache simulation: 0.2

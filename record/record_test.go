@@ -193,8 +193,8 @@ func TestUncheckedLine(t *testing.T) {
 }
 
 // TestUncheckedLineRoom: a message the parser made after the line, in the
-// line's room, finds the line again; one elsewhere, or past the room,
-// does not.
+// line's room, finds the line again, and the clean line is the line and
+// the room after it; one elsewhere, or past the room, does not.
 func TestUncheckedLineRoom(t *testing.T) {
 	room := `msg="a \"b\"" user=bob` + `a "b"`
 	line, made := room[:22], room[22:]
@@ -202,8 +202,9 @@ func TestUncheckedLineRoom(t *testing.T) {
 		name, msg, line, room string
 		want                  string
 	}{
-		{"made in the room", made, line, room, line},
-		{"in the line", line[5:12], line, room, line},
+		{"made in the room", made, line, room, room},
+		{"in the line", line[5:12], line, room, room},
+		{"from a place in the line", made, line[4:], room, room[4:]},
 		{"running past the room", made, line, room[:len(room)-1], ""},
 		{"a copy", strings.Clone(made), line, room, ""},
 		{"before the line", room[:3], line[4:], room, ""},
