@@ -252,11 +252,15 @@ func (s *Stream) loadLine(content []byte) string {
 // ownLine copies the line into room that the record will keep, with spare
 // room for parser.keep: all of a record's text is in one place. The room is
 // never written again once the record is parsed (doneLine), so strings
-// viewing it are as immutable as any other.
+// viewing it are as immutable as any other. The spare room is the line's
+// length again, as what a parser unescapes is shorter than its escaped
+// form in the line: every value made fits, no allocation of its own, and
+// the line check answers for it (record.SetUncheckedLine). Only what a
+// record uses is taken from the block (doneLine).
 func (s *Stream) ownLine(line string) string {
 	s.lineGens = s.p.inUse()
 	n := len(line)
-	s.buf = s.p.lineRoom(n, n/8+32)
+	s.buf = s.p.lineRoom(n, n+16)
 	copy(s.buf, line)
 	return unsafeString(s.buf)
 }
