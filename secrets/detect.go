@@ -164,6 +164,9 @@ const cardLooks = 48
 // cardWithin: a piece of the digits d, 13 to 19 long, is a card's number.
 func cardWithin(d []byte) bool {
 	for a := 0; a+minCardDigits <= len(d); a++ {
+		if d[a] < 2 || d[a] > 6 {
+			continue // no issuer's number starts so (cardIssuer)
+		}
 		for e := a + minCardDigits; e <= min(len(d), a+maxCardDigits); e++ {
 			if cardIssuer(d[a:e]) && luhn(d[a:e]) {
 				return true

@@ -319,3 +319,17 @@ func TestMayHoldCard(t *testing.T) {
 		})
 	}
 }
+
+// TestCardIssuerFirstDigit: cardWithin skips a piece whose first digit is
+// none of 2 to 6, as no issuer's number starts with one.
+func TestCardIssuerFirstDigit(t *testing.T) {
+	d := make([]byte, maxCardDigits)
+	for p := 0; p < 10000; p++ {
+		d[0], d[1], d[2], d[3] = byte(p/1000), byte(p/100%10), byte(p/10%10), byte(p%10)
+		for n := minCardDigits; n <= maxCardDigits; n++ {
+			if cardIssuer(d[:n]) && (d[0] < 2 || d[0] > 6) {
+				t.Fatalf("cardIssuer takes %v, which cardWithin skips", d[:n])
+			}
+		}
+	}
+}
