@@ -98,6 +98,8 @@ resume:
 loop:
 	CMPQ AX, DX
 	JLE  block
+
+last:
 	LEAQ 32(DX), CX      // n
 	CMPQ AX, CX
 	JGE  done
@@ -139,7 +141,9 @@ trigrams:
 
 next:
 	ADDQ $32, AX
-	JMP  loop
+	CMPQ AX, DX
+	JLE  block
+	JMP  last
 
 hit:
 	VPCMPEQB  Y6, Y0, Y0
