@@ -25,6 +25,9 @@
 #                                # limit runs: one thread parses, redacts and
 #                                # sends, so the two cores' overlap, which
 #                                # moves from run to run, moves no figure
+#   PROCS=1 PIN=1 bench/processors.sh  # and the adapter on the second CPU,
+#                                # the receiver on the first (taskset), so
+#                                # that neither takes the other's core
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
@@ -70,7 +73,11 @@ exporters:
 procinfo: {enabled: false}
 http: {listen: "127.0.0.1:$hport"}
 EOC
-  "$work/fsink" "127.0.0.1:$port" "$records" & sink=$!
+  local on_sink=() on_adapter=()
+  if [ -n "${PIN:-}" ]; then
+    on_sink=(taskset -c 0) on_adapter=(taskset -c 1)
+  fi
+  "${on_sink[@]}" "$work/fsink" "127.0.0.1:$port" "$records" & sink=$!
   if [ -n "${CALLGRIND:-}" ]; then
     # callgrind cannot take Go's preemption signals, nor decode RDTSCP
     # (valgrind 3.19), which the runtime's lock timing uses since Go 1.26;
@@ -78,9 +85,9 @@ EOC
     GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off GOMAXPROCS=1 valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" \
       "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
   elif [ -n "${PROCS:-}" ]; then
-    GOMAXPROCS=$PROCS "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
+    GOMAXPROCS=$PROCS "${on_adapter[@]}" "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
   else
-    "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
+    "${on_adapter[@]}" "$bin" run --config "$work/cfg.yaml" >/dev/null 2>"$work/err" & pid=$!
   fi
   wait "$sink" || { echo "receiver failed"; tail -5 "$work/err"; exit 1; }
   if [ -n "${CALLGRIND:-}" ]; then
