@@ -37,7 +37,7 @@ import (
 // Names are the keys parsers cut from a line, and a parser cuts a key as a
 // key is written: a JSON key, a logfmt or klog key, "client: x" (the
 // parsers' TestLineKeysAreKeyParts holds them to it). So a name hint counts
-// against names only where it may lie in such a part (keyEndAt), and its
+// against names only where it may lie in such a part (keyNamesSecret), and its
 // secret word end in it: "Failed password for bob" and "authorised: ok"
 // name no secret, "password: x" and `"pass word":` may.
 
@@ -180,12 +180,10 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 		if !hintAt(t, k-2, tri) {
 			return false
 		}
-		// A key part holding the hint ends at e; without a secret word
-		// ending by then, it is no secret name ("authorised: ok").
-		if *names {
-			if e := keyEndAt(t, k+1); e >= 0 && secretWordAt(t, k-2, tri, e) {
-				*names = false
-			}
+		// Without a secret word ending where a key part holding the
+		// hint may end, it is no secret name ("authorised: ok").
+		if *names && keyNamesSecret(t, k-2, tri, k+1) {
+			*names = false
 		}
 		return lineAssignment(t, k-2)
 	case c1 == '-':
@@ -204,52 +202,50 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 }
 
 // IsKeyPart reports whether line[a:b] may be a key a parser cut from line:
-// after it, maybe a quote, blanks, then '=' or ':'; in it no quote, '=' or
-// ':', nor, unless a quote follows it, a blank.
+// after it, maybe a quote, blanks, then '=' or ':'; in it, when that quote
+// follows it (a JSON key), no such quote, and otherwise (logfmt's, "client:
+// x") no blank, quote, '=' or ':'. A JSON key holds blanks, the other
+// quote, '=' and ':' as any text.
 func IsKeyPart(line string, a, b int) bool {
-	if a >= b || b > len(line) {
+	if a >= b || b > len(line) || assignmentOpAt(line, b) < 0 {
 		return false
 	}
-	quoted := b < len(line) && (line[b] == '"' || line[b] == '\'')
+	if b < len(line) && (line[b] == '"' || line[b] == '\'') {
+		return strings.IndexByte(line[a:b], line[b]) < 0
+	}
 	for i := a; i < b; i++ {
-		if c := line[i]; keyStop[c] && !(quoted && isBlank(c)) {
+		if keyStop[line[i]] {
 			return false
 		}
 	}
-	return assignmentOpAt(line, b) >= 0
+	return true
 }
 
-// keyEndAt returns where a key part (IsKeyPart) that holds t[i-1] and
-// goes on from there ends, or -1 if none can. Such a part holds no quote,
-// '=' or ':', and a blank only when quoted: so it ends where the bytes from
-// i on first hold one of these, or, where that is a blank, maybe at the
-// next quote; only one of the two can be followed as a key is. The quote
-// is looked for past any '=' or ':' on the way, which no key part holds
-// but a JSON key may ("a password b:c"), and its parser cuts it as a key
-// all the same: stopping there would pass names for such a line
-// (TestLineCleanCases).
-func keyEndAt(t string, i int) int {
+// keyNamesSecret reports whether a key part (IsKeyPart) that holds t[i-1]
+// and goes on from there may end with a secret word that holds the hint
+// trigram tri at t[p:] (secretWordAt). Such a part ends, unquoted, where
+// the bytes from i on first hold a blank, quote, '=' or ':', or, quoted,
+// at the first double quote or the first single quote from i on (past any
+// blank, '=', ':' or other quote on the way, which a JSON key may hold):
+// each end an assignment follows is tried. The two quotes are tried apart,
+// as a JSON key holding a single quote ends at the double quote after it.
+func keyNamesSecret(t string, p int, tri uint32, i int) bool {
 	j := i
 	for j < len(t) && !keyStop[t[j]] {
 		j++
 	}
-	if assignmentOpAt(t, j) >= 0 {
-		return j
+	if assignmentOpAt(t, j) >= 0 && secretWordAt(t, p, tri, j) {
+		return true
 	}
-	if j == len(t) || !isBlank(t[j]) {
-		return -1
+	for _, q := range [2]byte{'"', '\''} {
+		if e := strings.IndexByte(t[i:], q); e >= 0 && assignmentOpAt(t, i+e) >= 0 && secretWordAt(t, p, tri, i+e) {
+			return true
+		}
 	}
-	q := strings.IndexByte(t[j:], '"')
-	if a := strings.IndexByte(t[j:], '\''); a >= 0 && (q < 0 || a < q) {
-		q = a
-	}
-	if q < 0 || assignmentOpAt(t, j+q) < 0 {
-		return -1
-	}
-	return j + q
+	return false
 }
 
-// keyStop: the bytes a key part holds none of, bar a quoted one's blanks.
+// keyStop: the bytes that end an unquoted key part, or may end a quoted one.
 var keyStop = [256]bool{' ': true, '\t': true, '"': true, '\'': true, '=': true, ':': true}
 
 // lineDash is dashAt for a line: -----BEGIN; a client's password flag

@@ -100,6 +100,11 @@ func TestLineCleanCases(t *testing.T) {
 		// blank's quoted key runs to the first quote whatever lies before it.
 		{"a JSON key that holds a blank and a colon", `{"msg":"ok","a password b:c":"abcdefgh"}`, true, false},
 		{"a JSON key that holds a blank and an equals sign", `{"msg":"ok","the api key x=y":"abcdefgh"}`, true, false},
+		// A JSON key holds the other quote: the key runs on to its
+		// closing quote.
+		{"a JSON key that holds a blank and the other quote", `{"msg":"ok","api key'00":0,"n":1}`, true, false},
+		{"a JSON key that holds the other quote", `{"msg":"ok","api_key'00":0,"n":1}`, true, false},
+		{"a JSON value before a key, no blank between", `{"pod":"auth-f19755d4c1-1a2b8","method":"POST"}`, true, true},
 		{"hint before a colon, not a secret name", "payment authorised: amount=54.00 currency=EUR", true, true},
 		{"a word that holds a trigram only", "order 7492479 created for customer user0071 by broker", true, true},
 		{"an assignment", `ts=1 level=info password=hunter2 user=bob`, false, false},
