@@ -238,7 +238,10 @@ func keyNamesSecret(t string, p int, tri uint32, i int) bool {
 		return true
 	}
 	for _, q := range [2]byte{'"', '\''} {
-		if e := strings.IndexByte(t[i:], q); e >= 0 && assignmentOpAt(t, i+e) >= 0 && secretWordAt(t, p, tri, i+e) {
+		if j < len(t) && t[j] == q {
+			continue // the first such quote, where no assignment follows
+		}
+		if e := strings.IndexByte(t[j:], q); e >= 0 && assignmentOpAt(t, j+e) >= 0 && secretWordAt(t, p, tri, j+e) {
 			return true
 		}
 	}
