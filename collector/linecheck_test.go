@@ -250,6 +250,7 @@ var hostileLines = []string{
 	// part of the line, is masked by the key's name alone.
 	`{"ts":"2026-12-05T07:31:29Z","msg":"a \"quoted\" word","pass\u0077ord":"hunter2x","user":"bob"}`,
 	`{"ts":"2026-12-05T07:31:29Z","msg":"plain words here","api\u005fkey":"abc123def456","user":"bob"}`,
+	`{"ts":"2026-12-05T07:31:29Z","msg":"plain words here","\u0070assword":"hunter2x","user":"bob"}`,
 	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word and a long tail of words" user=bob`,
 	`{"ts":"2026-12-05T07:31:29Z","level":"info","msg":"a \"quoted\" word","user":"bob","n":1}`,
 	`ts=2026-12-05T07:31:29Z level=info msg="a \"quoted\" word" user=bob`,
