@@ -139,20 +139,6 @@ func (d digitSpan) holds(t string, n int) bool {
 	return d.hi > 0 && digitRun(t[d.lo:d.hi], n)
 }
 
-// stretches returns the span of t widened to whole stretches of digits
-// and separators, for mayHoldCard: the scan places a run's first 13 run
-// bytes, and a card's number may start before them or go on after.
-func (d digitSpan) stretches(t string) string {
-	lo, hi := d.lo, d.hi
-	for lo > 0 && digitClass[t[lo-1]] != 0 {
-		lo--
-	}
-	for hi < len(t) && digitClass[t[hi]] != 0 {
-		hi++
-	}
-	return t[lo:hi]
-}
-
 // add widens d to the runs a wideScan call on a text of n bytes reported
 // (runFirst > 0). A run ending in a block starts at most 12 bytes before
 // it. The first 13 digits of a card's number, separators between them,
