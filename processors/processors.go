@@ -92,14 +92,20 @@ type Chain struct {
 	// keeps[j] is step j's kept table, when it is a filter of levels only:
 	// the record loop looks it up rather than calling the step, the
 	// commonest filter then costing a load a record.
-	keeps  []*[256]bool
-	names  []string
-	kinds  []string
-	counts []counts
-	local  [][3]uint64 // per Process call, added to counts once
-	routed bool
-	all    uint64 // the mask of every exporter
-	mask   uint64 // the record's in Process (a field: a local would escape)
+	keeps []*[256]bool
+	// lead is how many steps lead the list as filters of levels only, and
+	// leadDrop, by level, the first of them that drops it (kept: none):
+	// the record loop looks a record's level up once for all of them, and
+	// calls the steps after them.
+	lead     int
+	leadDrop *[256]uint8
+	names    []string
+	kinds    []string
+	counts   []counts
+	local    [][3]uint64 // per Process call, added to counts once
+	routed   bool
+	all      uint64 // the mask of every exporter
+	mask     uint64 // the record's in Process (a field: a local would escape)
 	// routes is Process's result while it runs: a field, so that the
 	// record loop keeps fewer values in registers across each step's call.
 	routes []uint64
@@ -221,7 +227,31 @@ func compile(specs []Spec, env Env) (*Chain, []Problem) {
 	}
 	c.counts = make([]counts, len(c.procs))
 	c.local = make([][3]uint64, len(c.procs))
+	c.foldLead()
 	return c, nil
+}
+
+// keptByLead marks a level no leading filter drops, in Chain.leadDrop.
+const keptByLead = 255
+
+// foldLead sets lead and leadDrop from the leading filters of levels only.
+func (c *Chain) foldLead() {
+	for c.lead < len(c.procs) && c.lead < keptByLead && c.keeps[c.lead] != nil {
+		c.lead++
+	}
+	if c.lead == 0 {
+		return
+	}
+	c.leadDrop = new([256]uint8)
+	for level := range c.leadDrop {
+		c.leadDrop[level] = keptByLead
+		for j := range c.lead {
+			if !c.keeps[j][level] {
+				c.leadDrop[level] = uint8(j)
+				break
+			}
+		}
+	}
 }
 
 func allMask(n int) uint64 {
@@ -278,12 +308,18 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 	}
 	n := 0
 	for i := range recs {
+		if c.lead > 0 {
+			if j := c.leadDrop[recs[i].Severity]; j != keptByLead {
+				c.local[j][resDropped]++
+				continue
+			}
+		}
 		c.mask = c.all
 		kept := true
-		for j, p := range c.procs {
+		for j := c.lead; j < len(c.procs); j++ {
 			res := resKept
 			if keep := c.keeps[j]; keep == nil {
-				res = p.apply(&recs[i], &c.mask)
+				res = c.procs[j].apply(&recs[i], &c.mask)
 			} else if !keep[recs[i].Severity] {
 				res = resDropped
 			}

@@ -272,6 +272,35 @@ func TestFilter(t *testing.T) {
 	}
 }
 
+// TestLeadingLevelFilters: the chain looks leading filters of levels only
+// up as one table, and still counts each record as the filters one by one
+// would: a drop by the first that drops it, a keep by every one it passed.
+func TestLeadingLevelFilters(t *testing.T) {
+	c := mustBuild(t,
+		Spec{Filter: &FilterConfig{Keep: &Condition{MinLevel: "info"}}},
+		Spec{Filter: &FilterConfig{Drop: &Condition{MinLevel: "fatal"}}},
+		Spec{Filter: &FilterConfig{Keep: &Condition{MinLevel: "warn"}}},
+		Spec{Redact: &RedactConfig{}},
+		Spec{Filter: &FilterConfig{Keep: &Condition{MinLevel: "error"}}},
+	)
+	if c.lead != 3 {
+		t.Fatalf("lead = %d, want the 3 leading filters", c.lead)
+	}
+	in := []record.Record{rec(record.SeverityDebug, "d"), rec(record.SeverityInfo, "i"), rec(record.SeverityWarn, "w"),
+		rec(record.SeverityError, "e"), rec(record.SeverityFatal, "f"), rec(record.SeverityDebug, "d2")}
+	out, _ := c.Process(in, nil)
+	if len(out) != 1 || out[0].Message != "e" {
+		t.Fatalf("out = %v, want the error record only", out)
+	}
+	want := []struct{ kept, dropped uint64 }{{4, 2}, {3, 1}, {2, 1}, {2, 0}, {1, 1}}
+	for j, st := range c.Stats() {
+		if st.Kept != want[j].kept || st.Dropped != want[j].dropped || st.Changed != 0 {
+			t.Errorf("step %d (%s): kept %d dropped %d changed %d, want kept %d dropped %d",
+				j, st.Name, st.Kept, st.Dropped, st.Changed, want[j].kept, want[j].dropped)
+		}
+	}
+}
+
 // TestLevelConditions: a condition of nothing but levels compiles to a
 // table by severity, which must say for every severity what the condition
 // says (evalLevels, written from the keys' documented meaning).
