@@ -176,10 +176,11 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 	c0, c1, c2 := t[k-2], t[k-1], t[k]
 	switch tri := trigramAt(t, k-2); {
 	case isHintTrigram(tri):
-		// Every secret word holds a hint where it holds the trigram
-		// (TestSecretWordsHoldHints), so without a hint ("created",
-		// "invoke") there is no secret name, nor an assignment to one.
-		if !hintAt(t, k-2, tri) {
+		// A secret name or an assignment to one needs a secret word
+		// holding the trigram and ending where a name's part may (each
+		// end its checks try is before no lower-case letter), so without
+		// one ("created", "invoke", "authorised") neither looks further.
+		if !secretWordAt(t, k-2, tri, len(t)) {
 			return false
 		}
 		// Without a secret word ending where a key part holding the
@@ -188,6 +189,8 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 			*names = false
 		}
 		return lineAssignment(t, k-2)
+	case c1 == '-' && c2 == c0 && (c0 == '"' || c0 == '\'') && (k+1 == len(t) || isWordBreak(t[k+1])):
+		return false // "-" alone, an access log's empty field: no flag (emptyFlagAt), no -----BEGIN
 	case c1 == '-':
 		return c0 == '-' && s.lineDash(t, k-2) || s.lineDash(t, k-1)
 	case c0 == ':':
@@ -331,8 +334,8 @@ func quotedHint(w string) bool {
 }
 
 // wordsByTrigram lists, by a hint trigram's number (trigramID), the words
-// that hold it and where: the name hints, for hintAt, and the words that
-// make a name secret (strongWords, weakWords), for secretWordAt.
+// that hold it and where: for secretWordAt, the words that make a name
+// secret (strongWords, weakWords).
 type trigramWord struct {
 	word string
 	at   int
@@ -350,22 +353,7 @@ func wordsByTrigram(words []string) [][]trigramWord {
 	return m
 }
 
-var (
-	hintsByTrigram   = wordsByTrigram(nameHints)
-	secretsByTrigram = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
-)
-
-// hintAt: a name hint, in any case, holds the hint trigram tri at t[p:].
-// Every hint holds its trigram, which the wide scan flags; "created" and
-// "broker" hold a trigram but no hint.
-func hintAt(t string, p int, tri uint32) bool {
-	for _, h := range hintsByTrigram[trigramID[tri&trigramMask]] {
-		if foldAt(t, p-h.at, h.word) {
-			return true
-		}
-	}
-	return false
-}
+var secretsByTrigram = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
 
 // secretWordAt: a word that makes a name secret holds the hint trigram
 // tri at t[p:] and ends, before end, where a name's part may: not before
@@ -376,7 +364,8 @@ func hintAt(t string, p int, tri uint32) bool {
 func secretWordAt(t string, p int, tri uint32, end int) bool {
 	for _, w := range secretsByTrigram[trigramID[tri&trigramMask]] {
 		s := p - w.at
-		if e := s + len(w.word); e <= end && foldAt(t, s, w.word) && (e == end || !isLower(t[e])) {
+		// The end first: it fails for most words the trigram is in.
+		if e := s + len(w.word); e <= end && (e == end || !isLower(t[e])) && foldAt(t, s, w.word) {
 			return true
 		}
 	}
