@@ -66,7 +66,8 @@
 // hits is full, it returns where to go on from (next < n). A block in
 // whose own positions 13 run bytes in a row end is a run's: runFirst is
 // the first such block's first position + 1 (0: none), runLast the last
-// one's.
+// one's; where the scan takes two blocks at once, a run's in either
+// counts as both blocks'.
 TEXT ·wideScan(SB), NOSPLIT, $0-72
 	MOVQ p+0(FP), SI
 	MOVQ n+8(FP), DX
@@ -96,6 +97,11 @@ resume:
 	DIGITS(Y0, R9, R12)
 
 loop:
+	LEAQ 32(AX), R13
+	CMPQ R13, DX
+	JLE  pair
+
+single:
 	CMPQ AX, DX
 	JLE  block
 
@@ -164,6 +170,111 @@ hit:
 	CMPQ      R10, $8
 	JLT       next
 	ADDQ      $32, AX    // hits is full: go on after this block
+	JMP       done
+
+	// Two full blocks, A at AX and B after it, before the last block:
+	// their runs are looked for in one word of both (B:A), which holds
+	// every run that starts in A or in B's first 20 positions, and, only
+	// where the block before's last byte and A's first are both run
+	// bytes, in the word of A and the block before (A:R9), for a run
+	// across them. A pair costs one RUN13 where two blocks cost two.
+pair:
+	VMOVDQU (SI)(AX*1), Y0
+	VMOVDQU -1(SI)(AX*1), Y1
+	VMOVDQU -2(SI)(AX*1), Y2
+	CLASSES(BX)
+	VPTEST  Y0, Y0
+	JNZ     pairHitA
+
+pairB:
+	VMOVDQU 32(SI)(AX*1), Y0
+	VMOVDQU 31(SI)(AX*1), Y1
+	VMOVDQU 30(SI)(AX*1), Y2
+	CLASSES(R12)
+	MOVL    R9, R13
+	SHRL    $31, R13
+	ANDL    BX, R13
+	JNZ     pairCross
+
+pairRun:
+	MOVL    R12, R9      // B: the block before the next one
+	SHLQ    $32, R12
+	ORQ     BX, R12
+	RUN13(R12, R13)
+	SHLQ    $12, R12     // runs starting at bit 51 at most: none wrapped
+	JZ      pairTrigrams
+	LEAQ    32(AX), R14
+	TESTQ   R11, R11
+	JNZ     pairTrigrams
+	LEAQ    1(AX), R11
+
+pairTrigrams:
+	VPTEST Y0, Y0
+	JNZ    pairHitB
+
+pairNext:
+	ADDQ $64, AX
+	LEAQ 32(AX), R13
+	CMPQ R13, DX
+	JLE  pair
+	JMP  single
+
+pairCross:
+	MOVL    BX, R13
+	SHLQ    $32, R13
+	ORQ     R9, R13
+	RUN13(R13, R8)
+	XORQ    R8, R8
+	SHLQ    $12, R13
+	JZ      pairRun
+	MOVQ    AX, R14
+	TESTQ   R11, R11
+	JNZ     pairRun
+	LEAQ    1(AX), R11
+	JMP     pairRun
+
+	// A pair's blocks have no positions the block before had (R8 is 0).
+pairHitA:
+	VPCMPEQB  Y6, Y0, Y0
+	VPMOVMSKB Y0, R12
+	NOTL      R12
+	MOVQ      AX, R13
+	SHLQ      $32, R13
+	ORQ       R12, R13
+	MOVQ      R13, (DI)(R10*8)
+	INCQ      R10
+	CMPQ      R10, $8
+	JLT       pairB
+
+	// hits is full after A: its runs alone, as a block's, and go on
+	// after it.
+	MOVL    BX, R12
+	SHLQ    $32, R12
+	ORQ     R9, R12
+	RUN13(R12, R13)
+	SHLQ    $12, R12
+	JZ      pairFull
+	MOVQ    AX, R14
+	TESTQ   R11, R11
+	JNZ     pairFull
+	LEAQ    1(AX), R11
+
+pairFull:
+	ADDQ $32, AX
+	JMP  done
+
+pairHitB:
+	VPCMPEQB  Y6, Y0, Y0
+	VPMOVMSKB Y0, R12
+	NOTL      R12
+	LEAQ      32(AX), R13
+	SHLQ      $32, R13
+	ORQ       R12, R13
+	MOVQ      R13, (DI)(R10*8)
+	INCQ      R10
+	CMPQ      R10, $8
+	JLT       pairNext
+	ADDQ      $64, AX    // hits is full: go on after the pair
 
 done:
 	VZEROUPPER
