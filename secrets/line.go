@@ -2,6 +2,7 @@ package secrets
 
 import (
 	"math/bits"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -335,10 +336,13 @@ func quotedHint(w string) bool {
 
 // wordsByTrigram lists, by a hint trigram's number (trigramID), the words
 // that hold it and where: for secretWordAt, the words that make a name
-// secret (strongWords, weakWords).
+// secret (strongWords, weakWords). Each list is in the order of where its
+// words end after the trigram, and next is the first word that ends
+// elsewhere than this one: one look at that end settles all that end
+// there (storepass, keypass and five more end where pass does).
 type trigramWord struct {
-	word string
-	at   int
+	word     string
+	at, next int
 }
 
 func wordsByTrigram(words []string) [][]trigramWord {
@@ -346,8 +350,19 @@ func wordsByTrigram(words []string) [][]trigramWord {
 	for _, w := range words {
 		for i := 0; i+3 <= len(w); i++ {
 			if id := trigramID[trigramAt(w, i)&trigramMask]; id != 0 {
-				m[id] = append(m[id], trigramWord{w, i})
+				m[id] = append(m[id], trigramWord{word: w, at: i})
 			}
+		}
+	}
+	after := func(w trigramWord) int { return len(w.word) - w.at }
+	for _, ws := range m {
+		slices.SortStableFunc(ws, func(a, b trigramWord) int { return after(a) - after(b) })
+		for i := range ws {
+			j := i + 1
+			for j < len(ws) && after(ws[j]) == after(ws[i]) {
+				j++
+			}
+			ws[i].next = j
 		}
 	}
 	return m
@@ -362,12 +377,20 @@ var secretsByTrigram = wordsByTrigram(append(append([]string(nil), strongWords..
 // name without one needs no classify: "authorised" has "auth" only
 // inside a part.
 func secretWordAt(t string, p int, tri uint32, end int) bool {
-	for _, w := range secretsByTrigram[trigramID[tri&trigramMask]] {
+	ws := secretsByTrigram[trigramID[tri&trigramMask]]
+	for i := 0; i < len(ws); {
+		w := &ws[i]
 		s := p - w.at
-		// The end first: it fails for most words the trigram is in.
-		if e := s + len(w.word); e <= end && (e == end || !isLower(t[e])) && foldAt(t, s, w.word) {
+		// The end first: it fails for most words the trigram is in, and
+		// for every word that ends there.
+		if e := s + len(w.word); e > end || e != end && isLower(t[e]) {
+			i = w.next
+			continue
+		}
+		if foldAt(t, s, w.word) {
 			return true
 		}
+		i++
 	}
 	return false
 }

@@ -301,6 +301,47 @@ func TestSecretWordsHoldHints(t *testing.T) {
 	}
 }
 
+// TestSecretWordAtEnds: secretWordAt, which settles the words of a
+// trigram's list that end alike with one look, answers as a look at each
+// word would, for every secret word and its near misses, cut at every end.
+func TestSecretWordAtEnds(t *testing.T) {
+	each := func(text string, p int, tri uint32, end int) bool {
+		for _, ws := range secretsByTrigram {
+			for _, w := range ws {
+				s := p - w.at
+				if trigramAt(w.word, w.at) == tri && s+len(w.word) <= end && foldAt(text, s, w.word) &&
+					(s+len(w.word) == end || !isLower(text[s+len(w.word)])) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	n := 0
+	for _, ws := range secretsByTrigram {
+		for _, w := range ws {
+			for _, text := range []string{w.word, "x" + w.word + "=1", w.word + "s: 1", "src" + strings.ToUpper(w.word) + "_x",
+				"dest" + w.word + "pass y", w.word[:len(w.word)-1] + " " + w.word[len(w.word)-1:]} {
+				for p := 0; p+3 <= len(text); p++ {
+					tri := trigramAt(text, p)
+					if trigramID[tri&trigramMask] == 0 {
+						continue
+					}
+					for end := p + 3; end <= len(text); end++ {
+						n++
+						if got, want := secretWordAt(text, p, tri, end), each(text, p, tri, end); got != want {
+							t.Errorf("secretWordAt(%q, %d, end %d) = %v, want %v", text, p, end, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d cases", n)
+	}
+}
+
 // TestMayHoldCard: pieces of stretches are looked at, and past its bound
 // (a long run, many stretches) it says yes rather than look on.
 func TestMayHoldCard(t *testing.T) {
