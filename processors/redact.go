@@ -213,8 +213,13 @@ func (x *redact) apply(r *record.Record, _ *uint64) result {
 			names = line
 		}
 	}
-	if (secrets.InCleanLine(line, r.Message) || x.set.Clean(r.Message)) && (!x.fields || x.cleanFields(r.Fields, line, names)) {
-		return resKept // most records: one walk that copies and builds nothing
+	// With a clean line, one walk that skips its parts and builds nothing
+	// settles most records. Without one (no line, or one the check did
+	// not pass: a secret, most likely), that walk would scan each text
+	// that Redact below scans again, and Redact copies nothing where
+	// nothing changes either.
+	if line != "" && (secrets.InCleanLine(line, r.Message) || x.set.Clean(r.Message)) && (!x.fields || x.cleanFields(r.Fields, line, names)) {
+		return resKept
 	}
 	msg, fired := x.set.Redact(r.Message, x.mask)
 	var (
