@@ -99,13 +99,17 @@ type Chain struct {
 	// calls the steps after them.
 	lead     int
 	leadDrop *[256]uint8
-	names    []string
-	kinds    []string
-	counts   []counts
-	local    [][3]uint64 // per Process call, added to counts once
-	routed   bool
-	all      uint64 // the mask of every exporter
-	mask     uint64 // the record's in Process (a field: a local would escape)
+	// one is the only step after them, when it is no filter of levels
+	// only (the commonest chain: a redact after a level filter): called
+	// without the loop over steps.
+	one    processor
+	names  []string
+	kinds  []string
+	counts []counts
+	local  [][3]uint64 // per Process call, added to counts once
+	routed bool
+	all    uint64 // the mask of every exporter
+	mask   uint64 // the record's in Process (a field: a local would escape)
 	// routes is Process's result while it runs: a field, so that the
 	// record loop keeps fewer values in registers across each step's call.
 	routes []uint64
@@ -239,6 +243,9 @@ func (c *Chain) foldLead() {
 	for c.lead < len(c.procs) && c.lead < keptByLead && c.keeps[c.lead] != nil {
 		c.lead++
 	}
+	if c.lead == len(c.procs)-1 && c.keeps[c.lead] == nil {
+		c.one = c.procs[c.lead]
+	}
 	if c.lead == 0 {
 		return
 	}
@@ -315,28 +322,15 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 			}
 		}
 		c.mask = c.all
-		kept := true
-		for j := c.lead; j < len(c.procs); j++ {
-			res := resKept
-			if keep := c.keeps[j]; keep == nil {
-				res = c.procs[j].apply(&recs[i], &c.mask)
-			} else if !keep[recs[i].Severity] {
-				res = resDropped
-			}
-			// Only drops and changes are counted here: a processor kept
-			// the records that reached it and it neither dropped nor
-			// changed (publish).
-			if res != resKept {
-				c.local[j][res]++
+		if c.one != nil {
+			if res := c.one.apply(&recs[i], &c.mask); res != resKept {
+				c.local[c.lead][res]++
 				if res == resDropped {
-					kept = false
-					break
+					continue
 				}
-				// A changed record's texts are not its line's parts.
 				recs[i].DropCleanLine()
 			}
-		}
-		if !kept {
+		} else if !c.steps(&recs[i]) {
 			continue
 		}
 		if n != i {
@@ -355,6 +349,31 @@ func (c *Chain) Process(recs []record.Record, routesBuf []uint64) (out []record.
 	out, routes = c.summaries(out, routes, false)
 	c.publish(uint64(len(recs)))
 	return out, routes
+}
+
+// steps applies the steps after the leading filters to r, in order, and
+// reports whether r is kept.
+func (c *Chain) steps(r *record.Record) bool {
+	for j := c.lead; j < len(c.procs); j++ {
+		res := resKept
+		if keep := c.keeps[j]; keep == nil {
+			res = c.procs[j].apply(r, &c.mask)
+		} else if !keep[r.Severity] {
+			res = resDropped
+		}
+		// Only drops and changes are counted here: a processor kept the
+		// records that reached it and it neither dropped nor changed
+		// (publish).
+		if res != resKept {
+			c.local[j][res]++
+			if res == resDropped {
+				return false
+			}
+			// A changed record's texts are not its line's parts.
+			r.DropCleanLine()
+		}
+	}
+	return true
 }
 
 // Flush returns summaries still pending (throttle windows not yet reported);
