@@ -115,8 +115,19 @@ func (s *Set) lineClean(t string) (parts, names bool) {
 	// nothing: it settles them, with no loop over its flags.
 	var hits [wideHits]uint64
 	nh, next, first, last := wideScan(unsafe.StringData(t), len(t), 2, wideTab, &hits)
-	if nh == 0 && first == 0 && next >= len(t) {
-		return true, true
+	if first == 0 && next >= len(t) {
+		if nh == 0 {
+			return true, true
+		}
+		// Most other lines' scan flags one trigram: its check, without
+		// lineFlagged's loop.
+		if h := uint32(hits[0]); nh == 1 && h&(h-1) == 0 {
+			names = true
+			if s.lineDirty(t, int(hits[0]>>32)+bits.TrailingZeros32(h), &names) {
+				return false, false
+			}
+			return true, names
+		}
 	}
 	return s.lineFlagged(t, &hits, nh, next, first, last)
 }
