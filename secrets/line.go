@@ -189,18 +189,20 @@ func (s *Set) lineDirty(t string, k int, names *bool) bool {
 	switch tri := trigramAt(t, k-2); {
 	case isHintTrigram(tri):
 		// A secret name or an assignment to one needs a secret word
-		// holding the trigram and ending where a name's part may (each
-		// end its checks try is before no lower-case letter), so without
-		// one ("created", "invoke", "authorised") neither looks further.
-		if !secretWordAt(t, k-2, tri, len(t)) {
+		// holding the trigram and ending where a name's part may, so
+		// without one ("created", "invoke", "authorised") neither looks
+		// further; with one, a name ending at or after the first such end
+		// has one (each end they try is before no lower-case letter).
+		e := secretWordEnd(t, k-2, tri)
+		if e < 0 {
 			return false
 		}
 		// Without a secret word ending where a key part holding the
 		// hint may end, it is no secret name ("authorised: ok").
-		if *names && keyNamesSecret(t, k-2, tri, k+1) {
+		if *names && keyNamesSecret(t, e, k+1) {
 			*names = false
 		}
-		return lineAssignment(t, k-2)
+		return lineAssignment(t, k-2, e)
 	case c1 == '-' && c2 == c0 && (c0 == '"' || c0 == '\'') && (k+1 == len(t) || isWordBreak(t[k+1])):
 		return false // "-" alone, an access log's empty field: no flag (emptyFlagAt), no -----BEGIN
 	case c1 == '-':
@@ -240,25 +242,26 @@ func IsKeyPart(line string, a, b int) bool {
 
 // keyNamesSecret reports whether a key part (IsKeyPart) that holds t[i-1]
 // and goes on from there may end with a secret word that holds the hint
-// trigram tri at t[p:] (secretWordAt). Such a part ends, unquoted, where
+// trigram there, the first of which ends at wordEnd (secretWordEnd): it
+// ends there or later. Such a part ends, unquoted, where
 // the bytes from i on first hold a blank, quote, '=' or ':', or, quoted,
 // at the first double quote or the first single quote from i on (past any
 // blank, '=', ':' or other quote on the way, which a JSON key may hold):
 // each end an assignment follows is tried. The two quotes are tried apart,
 // as a JSON key holding a single quote ends at the double quote after it.
-func keyNamesSecret(t string, p int, tri uint32, i int) bool {
+func keyNamesSecret(t string, wordEnd, i int) bool {
 	j := i
 	for j < len(t) && !keyStop[t[j]] {
 		j++
 	}
-	if assignmentOpAt(t, j) >= 0 && secretWordAt(t, p, tri, j) {
+	if wordEnd <= j && assignmentOpAt(t, j) >= 0 {
 		return true
 	}
 	for _, q := range [2]byte{'"', '\''} {
 		if j < len(t) && t[j] == q {
 			continue // the first such quote, where no assignment follows
 		}
-		if e := strings.IndexByte(t[j:], q); e >= 0 && assignmentOpAt(t, j+e) >= 0 && secretWordAt(t, p, tri, j+e) {
+		if e := strings.IndexByte(t[j:], q); e >= 0 && wordEnd <= j+e && assignmentOpAt(t, j+e) >= 0 {
 			return true
 		}
 	}
@@ -346,7 +349,7 @@ func quotedHint(w string) bool {
 }
 
 // wordsByTrigram lists, by a hint trigram's number (trigramID), the words
-// that hold it and where: for secretWordAt, the words that make a name
+// that hold it and where: for secretWordEnd, the words that make a name
 // secret (strongWords, weakWords). Each list is in the order of where its
 // words end after the trigram, and next is the first word that ends
 // elsewhere than this one: one look at that end settles all that end
@@ -381,29 +384,30 @@ func wordsByTrigram(words []string) [][]trigramWord {
 
 var secretsByTrigram = wordsByTrigram(append(append([]string(nil), strongWords...), weakWords...))
 
-// secretWordAt: a word that makes a name secret holds the hint trigram
-// tri at t[p:] and ends, before end, where a name's part may: not before
-// a lower-case letter. Every name classify calls secret has such a word
-// (a part that is one, or ends with one, or "key" after "api"), so a
-// name without one needs no classify: "authorised" has "auth" only
-// inside a part.
-func secretWordAt(t string, p int, tri uint32, end int) bool {
+// secretWordEnd returns where the first word that makes a name secret,
+// holds the hint trigram tri at t[p:] and ends where a name's part may
+// (not before a lower-case letter) ends, or -1 where none does. Every name
+// classify calls secret has such a word (a part that is one, or ends with
+// one, or "key" after "api"), so a name without one needs no classify:
+// "authorised" has "auth" only inside a part. A name that holds the
+// trigram and ends at end, before no lower-case letter, has one if and
+// only if end is at or after this one.
+func secretWordEnd(t string, p int, tri uint32) int {
 	ws := secretsByTrigram[trigramID[tri&trigramMask]]
 	for i := 0; i < len(ws); {
 		w := &ws[i]
 		s := p - w.at
 		// The end first: it fails for most words the trigram is in, and
 		// for every word that ends there.
-		if e := s + len(w.word); e > end || e != end && isLower(t[e]) {
+		if e := s + len(w.word); e > len(t) || e != len(t) && isLower(t[e]) {
 			i = w.next
 			continue
-		}
-		if foldAt(t, s, w.word) {
-			return true
+		} else if foldAt(t, s, w.word) {
+			return e
 		}
 		i++
 	}
-	return false
+	return -1
 }
 
 // foldAt: t holds w, which is lower case, at i in any ASCII case.
@@ -419,8 +423,9 @@ func foldAt(t string, i int, w string) bool {
 // (password, auth; api before key), so the cuts to try are the whole name
 // (for its other parts), those up to cutReach bytes before the trigram
 // (for a word that holds it), and where the word of a strongPairs entry
-// before the trigram's part would start.
-func lineAssignment(t string, p int) bool {
+// before the trigram's part would start. wordEnd is where the first
+// secret word holding the trigram ends (secretWordEnd).
+func lineAssignment(t string, p, wordEnd int) bool {
 	k := p + 3
 	for k < len(t) && k-p < maxName && isPartByte[t[k]] {
 		k++
@@ -432,8 +437,8 @@ func lineAssignment(t string, p int) bool {
 	if start > p {
 		return false // the name holds no part of the trigram: as assignmentAt's walk back
 	}
-	if !secretWordAt(t, p, trigramAt(t, p), end) {
-		return false
+	if wordEnd > end {
+		return false // no secret word ends within the name (secretWordEnd)
 	}
 	secret := func(j int) bool { return j >= start && j <= p && classify(t[j:end], true) != notSecret }
 	if secret(start) {

@@ -301,10 +301,13 @@ func TestSecretWordsHoldHints(t *testing.T) {
 	}
 }
 
-// TestSecretWordAtEnds: secretWordAt, which settles the words of a
-// trigram's list that end alike with one look, answers as a look at each
-// word would, for every secret word and its near misses, cut at every end.
-func TestSecretWordAtEnds(t *testing.T) {
+// TestSecretWordEnd: secretWordEnd, which settles the words of a
+// trigram's list that end alike with one look, answers for every end
+// before no lower-case letter, the ends the line check tries, as a look at
+// each word would: a secret word holding the trigram ends at or before it,
+// before no lower-case letter or right at it. Every secret word and its
+// near misses, cut at every end.
+func TestSecretWordEnd(t *testing.T) {
 	each := func(text string, p int, tri uint32, end int) bool {
 		for _, ws := range secretsByTrigram {
 			for _, w := range ws {
@@ -321,16 +324,21 @@ func TestSecretWordAtEnds(t *testing.T) {
 	for _, ws := range secretsByTrigram {
 		for _, w := range ws {
 			for _, text := range []string{w.word, "x" + w.word + "=1", w.word + "s: 1", "src" + strings.ToUpper(w.word) + "_x",
-				"dest" + w.word + "pass y", w.word[:len(w.word)-1] + " " + w.word[len(w.word)-1:]} {
+				"dest" + w.word + "pass y", w.word[:len(w.word)-1] + " " + w.word[len(w.word)-1:], "my" + w.word + "ed: x",
+				strings.ToUpper(w.word) + "_ID Y", "a " + w.word + " " + w.word + "\"x\": 1"} {
 				for p := 0; p+3 <= len(text); p++ {
 					tri := trigramAt(text, p)
 					if trigramID[tri&trigramMask] == 0 {
 						continue
 					}
+					e := secretWordEnd(text, p, tri)
 					for end := p + 3; end <= len(text); end++ {
+						if end < len(text) && isLower(text[end]) {
+							continue
+						}
 						n++
-						if got, want := secretWordAt(text, p, tri, end), each(text, p, tri, end); got != want {
-							t.Errorf("secretWordAt(%q, %d, end %d) = %v, want %v", text, p, end, got, want)
+						if got, want := e >= 0 && e <= end, each(text, p, tri, end); got != want {
+							t.Errorf("secretWordEnd(%q, %d) = %d, for end %d: %v, want %v", text, p, e, end, got, want)
 						}
 					}
 				}
