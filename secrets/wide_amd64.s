@@ -57,6 +57,26 @@
 	RORXQ $4, w, t; ANDQ t, w; \
 	RORXQ $5, w, t; ANDQ t, w
 
+// RUNSEEN takes RUN13's w and, when a run starts at bit 51 at most in it
+// (as a rotation's wrapped ones start after it), notes it for the block
+// at at: runLast is that block, and runFirst, if unset, the block at AX
+// + 1. Without one it jumps to skip.
+#define RUNSEEN(w, at, skip) \
+	SHLQ $12, w; JZ skip; \
+	LEAQ at, R14; TESTQ R11, R11; JNZ skip; LEAQ 1(AX), R11
+
+// FLAGGED sets r to the positions CLASSES left a class at in Y0,
+// clobbering Y0.
+#define FLAGGED(r) \
+	VPCMPEQB Y6, Y0, Y0; VPMOVMSKB Y0, r; NOTL r
+
+// HITAT puts the block at at, with its flagged positions r, into hits
+// and compares their count with a full hits' (JLT: room for more),
+// clobbering R13.
+#define HITAT(r, at) \
+	LEAQ at, R13; SHLQ $32, R13; ORQ r, R13; \
+	MOVQ R13, (DI)(R10*8); INCQ R10; CMPQ R10, $8
+
 // func wideScan(p *byte, n, from int, tab *wideTables, hits *[wideHits]uint64) (nhits, next, runFirst, runLast int)
 //
 // Looks at the trigrams ending at p[from:n] (n >= 34; from is 2, or a
@@ -130,16 +150,10 @@ block:
 	ORQ     R9, R12
 	MOVL    BX, R9
 	RUN13(R12, R13)      // on every block: a branch on a cheaper test mispredicted often
-	// Runs that end in the word: starting at bit 51 at most, as a
-	// rotation's wrapped ones start after it. Those ending in the block
-	// before too (starting below 20), which that block reported already:
-	// at most one block more to look at, past the last one with a run.
-	SHLQ    $12, R12
-	JZ      trigrams
-	MOVQ    AX, R14
-	TESTQ   R11, R11
-	JNZ     trigrams
-	LEAQ    1(AX), R11
+	// Runs that end in the word. Those ending in the block before too
+	// (starting below 20), which that block reported already: at most
+	// one block more to look at, past the last one with a run.
+	RUNSEEN(R12, (AX), trigrams)
 
 trigrams:
 	VPTEST Y0, Y0
@@ -152,9 +166,7 @@ next:
 	JMP  last
 
 hit:
-	VPCMPEQB  Y6, Y0, Y0
-	VPMOVMSKB Y0, R12
-	NOTL      R12
+	FLAGGED(R12)
 	MOVQ      CX, R13    // not the positions the block before had
 	MOVQ      R8, CX
 	SHRL      CX, R12
@@ -162,12 +174,7 @@ hit:
 	MOVQ      R13, CX
 	TESTL     R12, R12
 	JZ        next
-	MOVQ      AX, R13
-	SHLQ      $32, R13
-	ORQ       R12, R13
-	MOVQ      R13, (DI)(R10*8)
-	INCQ      R10
-	CMPQ      R10, $8
+	HITAT(R12, (AX))
 	JLT       next
 	ADDQ      $32, AX    // hits is full: go on after this block
 	JMP       done
@@ -201,12 +208,7 @@ pairRun:
 	SHLQ    $32, R12
 	ORQ     BX, R12
 	RUN13(R12, R13)
-	SHLQ    $12, R12     // runs starting at bit 51 at most: none wrapped
-	JZ      pairTrigrams
-	LEAQ    32(AX), R14
-	TESTQ   R11, R11
-	JNZ     pairTrigrams
-	LEAQ    1(AX), R11
+	RUNSEEN(R12, 32(AX), pairTrigrams)
 
 pairTrigrams:
 	VPTEST Y0, Y0
@@ -225,25 +227,13 @@ pairCross:
 	ORQ     R9, R13
 	RUN13(R13, R8)
 	XORQ    R8, R8
-	SHLQ    $12, R13
-	JZ      pairRun
-	MOVQ    AX, R14
-	TESTQ   R11, R11
-	JNZ     pairRun
-	LEAQ    1(AX), R11
+	RUNSEEN(R13, (AX), pairRun)
 	JMP     pairRun
 
 	// A pair's blocks have no positions the block before had (R8 is 0).
 pairHitA:
-	VPCMPEQB  Y6, Y0, Y0
-	VPMOVMSKB Y0, R12
-	NOTL      R12
-	MOVQ      AX, R13
-	SHLQ      $32, R13
-	ORQ       R12, R13
-	MOVQ      R13, (DI)(R10*8)
-	INCQ      R10
-	CMPQ      R10, $8
+	FLAGGED(R12)
+	HITAT(R12, (AX))
 	JLT       pairB
 
 	// hits is full after A: its runs alone, as a block's, and go on
@@ -252,27 +242,15 @@ pairHitA:
 	SHLQ    $32, R12
 	ORQ     R9, R12
 	RUN13(R12, R13)
-	SHLQ    $12, R12
-	JZ      pairFull
-	MOVQ    AX, R14
-	TESTQ   R11, R11
-	JNZ     pairFull
-	LEAQ    1(AX), R11
+	RUNSEEN(R12, (AX), pairFull)
 
 pairFull:
 	ADDQ $32, AX
 	JMP  done
 
 pairHitB:
-	VPCMPEQB  Y6, Y0, Y0
-	VPMOVMSKB Y0, R12
-	NOTL      R12
-	LEAQ      32(AX), R13
-	SHLQ      $32, R13
-	ORQ       R12, R13
-	MOVQ      R13, (DI)(R10*8)
-	INCQ      R10
-	CMPQ      R10, $8
+	FLAGGED(R12)
+	HITAT(R12, 32(AX))
 	JLT       pairNext
 	ADDQ      $64, AX    // hits is full: go on after the pair
 
