@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/obsadapter/obsadapter/record"
+	"github.com/obsadapter/obsadapter/secrets"
 )
 
 // leak is one case of the shared table ../secrets/testdata/leaks.tsv.
@@ -268,5 +269,28 @@ func TestRedactCleanLine(t *testing.T) {
 				t.Errorf("got %s, want %s in it", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRedactWithoutLineBuildsNothing: a record with no clean line goes
+// straight to Redact, which must keep a record it changes nothing of as
+// it is, counted kept, without an allocation: nested values, a number and
+// a secret name's value masked already included.
+func TestRedactWithoutLineBuildsNothing(t *testing.T) {
+	c := mustBuild(t, Spec{Redact: &RedactConfig{}})
+	r := rec(record.SeverityInfo, "GET /api/v1/orders 200 in 12 ms from 10.1.2.3",
+		str("user", "bob"), str("password", secrets.Masked), record.Field{Key: "n", Value: record.IntValue(7)},
+		record.Field{Key: "req", Value: record.ObjectValue([]record.Field{str("path", "/healthz"), str("agent", "curl/8.0")})},
+		record.Field{Key: "tags", Value: record.ArrayValue([]record.Value{record.StringValue("blue"), record.IntValue(1)})})
+	before := r
+	var mask uint64
+	if res := c.procs[0].apply(&r, &mask); res != resKept {
+		t.Fatalf("apply = %v, want kept", res)
+	}
+	if r.Message != before.Message || &r.Fields[0] != &before.Fields[0] {
+		t.Fatalf("the record changed: %+v", r)
+	}
+	if n := testing.AllocsPerRun(100, func() { c.procs[0].apply(&r, &mask) }); n != 0 {
+		t.Errorf("%v allocations a record that needs no change", n)
 	}
 }
