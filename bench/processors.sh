@@ -21,10 +21,12 @@
 #   CALLGRIND=1 KEEP=/tmp/cg bench/processors.sh  # keep each run's profile, for
 #                                                 # callgrind_annotate per function
 #   BINS="/tmp/old /tmp/new" bench/processors.sh   # compare builds, interleaved
-#   PROCS=1 bench/processors.sh  # GOMAXPROCS=1, as a sidecar with a one-CPU
-#                                # limit runs: one thread parses, redacts and
-#                                # sends, so the two cores' overlap, which
-#                                # moves from run to run, moves no figure
+#   PROCS=1 bench/processors.sh  # GOMAXPROCS=1: one thread parses, redacts
+#                                # and sends, so the two cores' overlap, which
+#                                # moves from run to run, moves no figure. A
+#                                # setting of the benchmark's: the binary's
+#                                # defaults (issue #17's job) run two, as Go
+#                                # does in a container under any CPU limit
 #   PROCS=1 PIN=1 bench/processors.sh  # and the adapter on the second CPU,
 #                                # the receiver on the first (taskset), so
 #                                # that neither takes the other's core
