@@ -125,8 +125,9 @@ done | tee "$work/runs"
 
 # CPU-seconds on a shared machine swing by 15 % from run to run, so one
 # figure says little: per binary, the medians, the median of each round's
-# own ratio (its two runs sat side by side), and the ratio of the least
-# each took (a busy neighbour only adds).
+# own ratio (its two runs sat side by side) and of its difference (what the
+# processors cost, whatever the job without them does), and the ratio of
+# the least each took (a busy neighbour only adds).
 if [ -z "${CALLGRIND:-}" ]; then
   python3 - "$work/runs" <<'EOP'
 import statistics, sys
@@ -141,9 +142,14 @@ for b, r in runs.items():
     # The mean of the rounds' ratios with its standard error: whether a
     # set of rounds can tell a figure from the 10 % line at all.
     se = statistics.stdev(ratios) / len(ratios) ** 0.5 if len(ratios) > 1 else float("nan")
+    # And leaving out the tenth at each end, where a neighbour's burst
+    # hit one run of a round and not the other.
+    cut = sorted(ratios)[len(ratios) // 10:len(ratios) - len(ratios) // 10]
+    tse = statistics.stdev(cut) / len(cut) ** 0.5 if len(cut) > 1 else float("nan")
     print(f"{b}: medians {statistics.median(n):.2f} / {statistics.median(x):.2f} cpu-s ({statistics.median(x) / statistics.median(n) - 1:+.1%}),"
+          f" rounds' differences median {statistics.median([c - a for a, c in zip(n, x)]):.3f} cpu-s,"
           f" rounds' ratios median {statistics.median(ratios):+.1%} ({sum(q < 0.10 for q in ratios)} of {len(ratios)} under +10 %),"
-          f" mean {statistics.mean(ratios):+.1%} ± {se:.1%},"
+          f" mean {statistics.mean(ratios):+.1%} ± {se:.1%}, trimmed {statistics.mean(cut):+.1%} ± {tse:.1%},"
           f" least {min(n):.2f} / {min(x):.2f} ({min(x) / min(n) - 1:+.1%})")
 EOP
 fi
