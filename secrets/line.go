@@ -399,10 +399,12 @@ func secretWordEnd(t string, p int, tri uint32) int {
 		s := p - w.at
 		// The end first: it fails for most words the trigram is in, and
 		// for every word that ends there.
-		if e := s + len(w.word); e > len(t) || e != len(t) && isLower(t[e]) {
+		e := s + len(w.word)
+		if e > len(t) || e != len(t) && isLower(t[e]) {
 			i = w.next
 			continue
-		} else if foldAt(t, s, w.word) {
+		}
+		if foldAt(t, s, w.word) {
 			return e
 		}
 		i++
